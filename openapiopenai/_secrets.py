@@ -1,0 +1,31 @@
+"""Keep credentials out of everything a person or a log can read."""
+
+from __future__ import annotations
+
+import re
+
+# API keys (sk-...), ephemeral keys (ek_...) and Bearer tokens in free text.
+_SECRET_PATTERN = re.compile(
+    r"(?i)(?P<prefix>\bbearer\s+|\b(?:sk|ek|rk)[-_])(?P<secret>[A-Za-z0-9._~+/=-]{4,})"
+)
+
+
+def mask_secret(value: str | None) -> str:
+    """Show only a short, non-identifying prefix of a secret: ``ek_***``."""
+    if not value:
+        return "''" if value == "" else "None"
+    prefix = value[:3] if len(value) > 12 else ""
+    return f"{prefix}***"
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Remove the given secrets, and anything shaped like a key, from ``text``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, mask_secret(secret))
+    return _SECRET_PATTERN.sub(lambda m: m.group("prefix") + "***", text)
+
+
+def has_line_break(value: str) -> bool:
+    """True when ``value`` would split an HTTP header (CR, LF or NUL)."""
+    return "\r" in value or "\n" in value or "\0" in value

@@ -1,0 +1,381 @@
+"""The one request path: from a serialised body to a parsed response or an SDK exception.
+
+``ApiClient`` derives everything a call needs (URL, headers with auth, timeout, retry policy,
+pool) from its :class:`~openapiopenai.Configuration` once, and again only when the
+configuration or the client's default headers change. A call with no per-call options does
+no header or URL work at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType, TracebackType
+from typing import Any, ClassVar, TypeVar
+
+from urllib3 import Timeout
+from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
+
+from openapiopenai._secrets import has_line_break
+from openapiopenai.api_response import ApiResponse
+from openapiopenai.configuration import LOGGER_NAME, Configuration, TimeoutSetting, to_timeout
+from openapiopenai.exceptions import (
+    ApiException,
+    ApiTypeError,
+    ApiValidationError,
+    ApiValueError,
+    UnexpectedResponseException,
+)
+from openapiopenai.models.openapi_model import OpenApiModel
+from openapiopenai.rest import RESTClientObject, attempts_of
+
+M = TypeVar("M", bound=OpenApiModel)
+
+logger = logging.getLogger(LOGGER_NAME)
+
+NO_API_KEY_MESSAGE = (
+    "No API key: set the OPENAI_API_KEY environment variable, or pass "
+    "Configuration(access_token=...), before making a call."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOptions:
+    """Per-call overrides: the ``_request_timeout``, ``_request_auth``, ... arguments."""
+
+    timeout: TimeoutSetting = None
+    auth: Mapping[str, str] | str | None = None
+    content_type: str | None = None
+    headers: Mapping[str, str] | None = None
+    host_index: int | None = None
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """What every call needs, derived once from the configuration."""
+
+    config_revision: int
+    header_revision: int
+    base_url: str
+    headers: dict[str, str]
+    timeout: Timeout
+    retries: Retry
+    rest: RESTClientObject
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        url = self.urls.get(path)
+        if url is None:
+            url = self.urls[path] = self.base_url + path
+        return url
+
+
+class ApiClient:
+    """Sends requests built by the API classes and turns responses into models or exceptions.
+
+    Safe to share across threads. Use it as a context manager, or call :meth:`close`, to close
+    its pooled connections.
+    """
+
+    _default: ClassVar[ApiClient | None] = None
+    _default_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self,
+        configuration: Configuration | None = None,
+        header_name: str | None = None,
+        header_value: str | None = None,
+        cookie: str | None = None,
+    ) -> None:
+        self.configuration = (
+            configuration if configuration is not None else (Configuration.get_default())
+        )
+        self._default_headers: dict[str, str] = {"User-Agent": self.configuration.user_agent}
+        self._header_revision = 0
+        self._lock = threading.Lock()
+        self._prepared: _Prepared | None = None
+        self._rest: RESTClientObject | None = None
+        self._pool_key: tuple[Any, ...] | None = None
+        if header_name is not None and header_value is not None:
+            self.set_default_header(header_name, header_value)
+        self.cookie = cookie
+        if cookie is not None:
+            self.set_default_header("Cookie", cookie)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections; the client stays usable and reconnects when needed."""
+        if self._rest is not None:
+            self._rest.clear()
+
+    @classmethod
+    def get_default(cls) -> ApiClient:
+        """The process-wide default client (on the default configuration), created on first use."""
+        with cls._default_lock:
+            if cls._default is None:
+                cls._default = ApiClient()
+            return cls._default
+
+    @classmethod
+    def set_default(cls, default: ApiClient | None) -> None:
+        """Make ``default`` the client used by API classes created without one."""
+        with cls._default_lock:
+            cls._default = default
+
+    def __repr__(self) -> str:
+        return f"ApiClient(configuration={self.configuration!r})"
+
+    # -- default headers -------------------------------------------------------------------
+
+    @property
+    def default_headers(self) -> Mapping[str, str]:
+        """Headers sent with every call (read-only view; change with :meth:`set_default_header`)."""
+        return MappingProxyType(self._default_headers)
+
+    def set_default_header(self, header_name: str, header_value: str) -> None:
+        """Send ``header_name: header_value`` with every call from this client."""
+        _check_header(header_name, header_value)
+        self._default_headers[header_name] = header_value
+        self._header_revision += 1
+
+    @property
+    def user_agent(self) -> str:
+        """The ``User-Agent`` sent: ``openapiopenai/<version> python/<x.y>`` by default."""
+        return self._default_headers["User-Agent"]
+
+    @user_agent.setter
+    def user_agent(self, value: str) -> None:
+        self.set_default_header("User-Agent", value)
+
+    @property
+    def rest_client(self) -> RESTClientObject:
+        """The transport in use (built from the configuration on first use)."""
+        return self._current().rest
+
+    # -- the request path ------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None,
+        options: RequestOptions | None = None,
+        preload_content: bool = True,
+    ) -> BaseHTTPResponse:
+        """Send ``body`` to ``path`` with the configured auth, timeout and retries."""
+        prepared = self._current()
+        if options is None:
+            url, headers, timeout = prepared.url(path), prepared.headers, prepared.timeout
+        else:
+            url, headers, timeout = self._apply_options(prepared, path, options)
+        if "Authorization" not in headers:
+            raise ApiValueError(NO_API_KEY_MESSAGE)
+        if not logger.isEnabledFor(logging.DEBUG):
+            return prepared.rest.request(
+                method,
+                url,
+                headers=headers,
+                body=body,
+                timeout=timeout,
+                retries=prepared.retries,
+                preload_content=preload_content,
+            )
+        return self._logged_request(prepared, method, url, headers, body, timeout, preload_content)
+
+    def call_api(
+        self,
+        method: str,
+        url: str,
+        header_params: Mapping[str, str] | None = None,
+        body: Any = None,
+        post_params: Any = None,
+        _request_timeout: TimeoutSetting = None,
+    ) -> BaseHTTPResponse:
+        """Send a request to a full URL; for callers used to the generator's client."""
+        if post_params:
+            raise ApiValueError("form parameters are not used by this API")
+        if isinstance(body, OpenApiModel):
+            body = body.to_json_bytes()
+        prepared = self._current()
+        if not url.startswith(prepared.base_url):
+            raise ApiValueError(f"call_api() only sends to the configured host {prepared.base_url}")
+        options = RequestOptions(timeout=_request_timeout, headers=header_params)
+        return self.request(method, url[len(prepared.base_url) :], body=body, options=options)
+
+    def deserialize(self, response: BaseHTTPResponse, response_type: type[M]) -> ApiResponse[M]:
+        """Parse a 2xx body into ``response_type``; raise :class:`ApiException` otherwise."""
+        status = response.status
+        if not 200 <= status < 300:
+            raise ApiException.from_response(http_resp=response, attempts=attempts_of(response))
+        raw = response.data
+        try:
+            data = response_type.from_json(raw)
+        except ApiValidationError as invalid:
+            raise UnexpectedResponseException(
+                http_resp=response,
+                detail=f"The response body is not a valid {invalid}",
+                attempts=attempts_of(response),
+            ) from None
+        return ApiResponse(
+            status_code=status,
+            headers=response.headers,
+            data=data,
+            raw_data=raw,
+            attempts=attempts_of(response),
+        )
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _current(self) -> _Prepared:
+        prepared = self._prepared
+        if (
+            prepared is None
+            or prepared.config_revision != self.configuration.revision
+            or prepared.header_revision != self._header_revision
+        ):
+            prepared = self._prepare()
+        return prepared
+
+    def _prepare(self) -> _Prepared:
+        with self._lock:
+            config = self.configuration
+            headers = {"Accept": "application/json", "Content-Type": "application/json"}
+            if config.access_token:
+                headers["Authorization"] = f"Bearer {config.access_token}"
+            if config.organization:
+                headers["OpenAI-Organization"] = config.organization
+            if config.project:
+                headers["OpenAI-Project"] = config.project
+            headers = _merge_headers(headers, self._default_headers)
+            pool_key = config.pool_settings()
+            if self._rest is None or pool_key != self._pool_key:
+                self._rest, self._pool_key = RESTClientObject(config), pool_key
+            self._prepared = _Prepared(
+                config_revision=config.revision,
+                header_revision=self._header_revision,
+                base_url=config.get_host_from_settings(config.server_index),
+                headers=headers,
+                timeout=config.timeout,
+                retries=config.retries,
+                rest=self._rest,
+            )
+            return self._prepared
+
+    def _apply_options(
+        self, prepared: _Prepared, path: str, options: RequestOptions
+    ) -> tuple[str, dict[str, str], Timeout]:
+        url = prepared.url(path)
+        if options.host_index is not None:
+            url = self.configuration.get_host_from_settings(options.host_index) + path
+        headers = prepared.headers
+        extra: dict[str, str] = {}
+        if options.content_type is not None:
+            if "json" not in options.content_type.lower():
+                raise ApiValueError(
+                    f"_content_type must be a JSON media type, got {options.content_type!r}"
+                )
+            extra["Content-Type"] = options.content_type
+        if options.auth is not None:
+            extra.update(_auth_header(options.auth))
+        if options.headers:
+            extra.update(options.headers)
+        if extra:
+            for name, value in extra.items():
+                _check_header(name, value)
+            headers = _merge_headers(headers, extra)
+        return url, headers, to_timeout(options.timeout, prepared.timeout)
+
+    def _logged_request(
+        self,
+        prepared: _Prepared,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: Timeout,
+        preload_content: bool,
+    ) -> BaseHTTPResponse:
+        logger.debug(
+            "%s %s (%d body bytes, headers: %s)",
+            method,
+            url,
+            len(body or b""),
+            ", ".join(sorted(name for name in headers if name.lower() != "authorization")),
+        )
+        started = time.perf_counter()
+        try:
+            response = prepared.rest.request(
+                method,
+                url,
+                headers=headers,
+                body=body,
+                timeout=timeout,
+                retries=prepared.retries,
+                preload_content=preload_content,
+            )
+        except Exception as failure:
+            logger.debug(
+                "%s %s failed after %.1f ms: %s",
+                method,
+                url,
+                (time.perf_counter() - started) * 1000,
+                type(failure).__name__,
+            )
+            raise
+        logger.debug(
+            "%s %s -> %d in %.1f ms, attempts %d, request id %s",
+            method,
+            url,
+            response.status,
+            (time.perf_counter() - started) * 1000,
+            attempts_of(response),
+            response.headers.get("x-request-id"),
+        )
+        return response
+
+
+def _auth_header(auth: Mapping[str, str] | str) -> dict[str, str]:
+    """``_request_auth``: a bare token, or the generator's ``{"in", "key", "value"}`` dict."""
+    if isinstance(auth, str):
+        return {"Authorization": f"Bearer {auth}"}
+    if not isinstance(auth, Mapping) or auth.get("in", "header") != "header":
+        raise ApiValueError("_request_auth must be a token or a header auth setting")
+    return {auth.get("key", "Authorization"): str(auth["value"])}
+
+
+def _check_header(name: object, value: object) -> None:
+    """Refuse header names or values that are not text or would split the header block."""
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise ApiTypeError(f"header {name!r} must have a str name and a str value")
+    if has_line_break(name) or has_line_break(value) or not name.strip():
+        raise ApiValueError(f"header {name.strip()!r} contains CR, LF or NUL, or has no name")
+
+
+def _merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    """``base`` updated with ``extra``; names match case-insensitively, ``extra`` wins."""
+    lowered = {name.lower() for name in extra}
+    merged = {name: value for name, value in base.items() if name.lower() not in lowered}
+    merged.update(extra)
+    if "authorization" in lowered:
+        # Keep the canonical spelling so the "is there a key?" check stays a dict lookup.
+        for name in list(merged):
+            if name.lower() == "authorization" and name != "Authorization":
+                merged["Authorization"] = merged.pop(name)
+    return merged

@@ -1,0 +1,415 @@
+"""Every error the SDK raises, all rooted at :class:`OpenApiException`.
+
+Three families:
+
+* input errors (``ApiTypeError``, ``ApiValueError``, ``ApiValidationError``), raised before any
+  network I/O;
+* :class:`ApiException`, the server answered with an error status or an unreadable body;
+* :class:`ApiTransportError`, no usable answer arrived (refused, reset, truncated, TLS, timeout).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from openapiopenai._secrets import redact
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+    from urllib3.response import BaseHTTPResponse
+
+_BODY_PREVIEW_CHARS = 2000
+
+
+class OpenApiException(Exception):
+    """Base class of every exception raised by openapiopenai."""
+
+
+class ApiTypeError(OpenApiException, TypeError):
+    """An argument has the wrong type."""
+
+    def __init__(
+        self,
+        msg: str,
+        path_to_item: Sequence[str | int] | None = None,
+        valid_classes: tuple[type, ...] | None = None,
+        key_type: bool | None = None,
+    ) -> None:
+        self.path_to_item = list(path_to_item or [])
+        self.valid_classes = valid_classes
+        self.key_type = key_type
+        super().__init__(_with_path(msg, self.path_to_item))
+
+
+class ApiValueError(OpenApiException, ValueError):
+    """An argument has an acceptable type but a value that is not allowed."""
+
+    def __init__(self, msg: str, path_to_item: Sequence[str | int] | None = None) -> None:
+        self.path_to_item = list(path_to_item or [])
+        super().__init__(_with_path(msg, self.path_to_item))
+
+
+class ApiAttributeError(OpenApiException, AttributeError):
+    """An attribute that the model does not have was read or written."""
+
+    def __init__(self, msg: str, path_to_item: Sequence[str | int] | None = None) -> None:
+        self.path_to_item = list(path_to_item or [])
+        super().__init__(_with_path(msg, self.path_to_item))
+
+
+class ApiKeyError(OpenApiException, KeyError):
+    """A key that does not exist was looked up."""
+
+    def __init__(self, msg: str, path_to_item: Sequence[str | int] | None = None) -> None:
+        self.path_to_item = list(path_to_item or [])
+        super().__init__(_with_path(msg, self.path_to_item))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one field: where it is (``turn_detection.type``) and what is wrong."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class ApiValidationError(ApiValueError):
+    """A model was given data it cannot hold; ``errors`` lists every offending field."""
+
+    def __init__(self, model: str, errors: Sequence[FieldError]) -> None:
+        self.model = model
+        self.errors = list(errors)
+        lines = "\n".join(f"  {error}" for error in self.errors)
+        count = len(self.errors)
+        plural = "s" if count != 1 else ""
+        OpenApiException.__init__(self, f"{count} invalid field{plural} in {model}:\n{lines}")
+        self.path_to_item = [self.errors[0].field] if self.errors else []
+
+    @classmethod
+    def from_pydantic(
+        cls, model: str, error: ValidationError, *, show_input: bool = True
+    ) -> ApiValidationError:
+        """Turn pydantic's report into one line per field, naming what is allowed."""
+        return cls(model, [_field_error(item, show_input) for item in error.errors()])
+
+
+def _field_error(item: Any, show_input: bool) -> FieldError:
+    location = [str(part) for part in item["loc"]]
+    context = item.get("ctx") or {}
+    message = str(item["msg"])
+    if item["type"] == "extra_forbidden":
+        unknown = str(context.get("field", location[-1] if location else "?"))
+        if "field" in context:
+            location.append(unknown)
+        message = _unknown_field_message(unknown, context.get("known", ()))
+    elif show_input and _is_short_scalar(item.get("input")):
+        message = f"{message} (got {item['input']!r})"
+    return FieldError(".".join(location) or "(root)", message)
+
+
+def _unknown_field_message(name: str, known: Sequence[str]) -> str:
+    message = "unknown field"
+    if known:
+        import difflib
+
+        close = difflib.get_close_matches(name, known, n=1)
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+        message += f" Known fields: {', '.join(known)}."
+    return (
+        message + " To send a field this SDK does not know yet, use with_additional_properties()."
+    )
+
+
+def _is_short_scalar(value: object) -> bool:
+    if isinstance(value, str):
+        return len(value) <= 60
+    return value is None or isinstance(value, (bool, int, float))
+
+
+def _with_path(msg: str, path: Sequence[str | int]) -> str:
+    if not path:
+        return msg
+    rendered = "".join(f"[{p}]" if isinstance(p, int) else f"['{p}']" for p in path)
+    return f"{msg} at {rendered}"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorDetail:
+    """The ``error`` object OpenAI puts in the body of a failed response."""
+
+    message: str | None = None
+    type: str | None = None
+    code: str | None = None
+    param: str | None = None
+
+    @classmethod
+    def from_body(cls, body: bytes | str | None) -> ErrorDetail | None:
+        """Read ``{"error": {...}}``; ``None`` when the body is not shaped that way."""
+        if not body:
+            return None
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return None
+        error = parsed.get("error") if isinstance(parsed, dict) else None
+        if not isinstance(error, dict):
+            return None
+        return cls(*(_as_text(error.get(key)) for key in ("message", "type", "code", "param")))
+
+
+def _as_text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+class ApiException(OpenApiException):
+    """The server answered, but not with what was asked for.
+
+    ``status``, ``reason``, ``headers`` and ``body`` describe the answer; ``request_id`` is
+    its ``x-request-id``; ``error`` (and the shortcuts ``message``, ``type``, ``code``,
+    ``param``) hold the parsed OpenAI error when the body has one; ``attempts`` counts the
+    requests sent, retries included.
+    """
+
+    status_codes: ClassVar[frozenset[int]] = frozenset()
+
+    def __init__(
+        self,
+        status: int | None = None,
+        reason: str | None = None,
+        http_resp: BaseHTTPResponse | None = None,
+        *,
+        body: str | None = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        attempts: int = 1,
+        detail: str | None = None,
+    ) -> None:
+        if http_resp is not None:
+            status = http_resp.status if status is None else status
+            reason = http_resp.reason if reason is None else reason
+            headers = http_resp.headers if headers is None else headers
+            if body is None:
+                body = http_resp.data.decode("utf-8", errors="replace")
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+        self.data = data
+        self.attempts = attempts
+        self.detail = detail
+        self.request_id = headers.get("x-request-id") if headers is not None else None
+        self.error = ErrorDetail.from_body(body) if status is None or status >= 300 else None
+        super().__init__(self._render())
+
+    @property
+    def message(self) -> str | None:
+        """OpenAI's human-readable error message, when the body carried one."""
+        return self.error.message if self.error else None
+
+    @property
+    def type(self) -> str | None:
+        """OpenAI's error type, e.g. ``invalid_request_error``."""
+        return self.error.type if self.error else None
+
+    @property
+    def code(self) -> str | None:
+        """OpenAI's machine-readable error code, e.g. ``rate_limit_exceeded``."""
+        return self.error.code if self.error else None
+
+    @property
+    def param(self) -> str | None:
+        """The request field OpenAI blames, e.g. ``voice``."""
+        return self.error.param if self.error else None
+
+    @classmethod
+    def from_response(
+        cls,
+        *,
+        http_resp: BaseHTTPResponse,
+        body: str | None = None,
+        data: Any = None,
+        attempts: int = 1,
+    ) -> ApiException:
+        """Build the exception subclass that matches the response status."""
+        exception_class = exception_class_for_status(http_resp.status)
+        return exception_class(http_resp=http_resp, body=body, data=data, attempts=attempts)
+
+    def _render(self) -> str:
+        lines = [f"({self.status})" + (f" {self.reason}" if self.reason else "")]
+        if self.detail:
+            lines.append(self.detail)
+        if self.error and self.error.message:
+            lines.append(f"Error: {self.error.message}" + self._error_tags())
+        if self.request_id:
+            lines.append(f"Request ID: {self.request_id}")
+        if self.attempts > 1:
+            lines.append(f"Attempts: {self.attempts}")
+        if self.body and not self.error and self.status is not None and self.status >= 300:
+            lines.append(f"HTTP response body: {self.body[:_BODY_PREVIEW_CHARS]}")
+        return redact("\n".join(lines))
+
+    def _error_tags(self) -> str:
+        assert self.error is not None
+        tags = [f"{name}={value}" for name, value in self._error_fields() if value]
+        return f" ({', '.join(tags)})" if tags else ""
+
+    def _error_fields(self) -> list[tuple[str, str | None]]:
+        assert self.error is not None
+        return [("type", self.error.type), ("code", self.error.code), ("param", self.error.param)]
+
+
+class BadRequestException(ApiException):
+    """400: the request was malformed or named an unknown value."""
+
+    status_codes = frozenset({400})
+
+
+class UnauthorizedException(ApiException):
+    """401: the API key is missing, wrong or revoked."""
+
+    status_codes = frozenset({401})
+
+
+class ForbiddenException(ApiException):
+    """403: the key is valid but may not do this (organization, project, region)."""
+
+    status_codes = frozenset({403})
+
+
+class NotFoundException(ApiException):
+    """404: the URL does not exist; check ``Configuration.host``."""
+
+    status_codes = frozenset({404})
+
+
+class ConflictException(ApiException):
+    """409: the request conflicts with the server's state; retried by default."""
+
+    status_codes = frozenset({409})
+
+
+class UnprocessableEntityException(ApiException):
+    """422: the request was well formed but its content was refused."""
+
+    status_codes = frozenset({422})
+
+
+class TooManyRequestsException(ApiException):
+    """429: rate limit or quota reached; ``retry_after`` says when to try again, if known."""
+
+    status_codes = frozenset({429})
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the server asked to wait (``retry-after-ms`` or ``Retry-After``), if given."""
+        if self.headers is None:
+            return None
+        millis = self.headers.get("retry-after-ms")
+        seconds = self.headers.get("retry-after")
+        try:
+            if millis is not None:
+                return float(millis) / 1000
+            return float(seconds) if seconds is not None else None
+        except ValueError:
+            return None
+
+
+class ServiceException(ApiException):
+    """5xx: the server failed; retried by default."""
+
+    status_codes = frozenset(range(500, 600))
+
+
+class UnexpectedResponseException(ApiException):
+    """A success status whose body is not the JSON this endpoint promises (``body`` keeps it)."""
+
+
+_STATUS_CLASSES: dict[int, type[ApiException]] = {
+    code: cls
+    for cls in (
+        BadRequestException,
+        UnauthorizedException,
+        ForbiddenException,
+        NotFoundException,
+        ConflictException,
+        UnprocessableEntityException,
+        TooManyRequestsException,
+        ServiceException,
+    )
+    for code in cls.status_codes
+}
+
+
+def exception_class_for_status(status: int) -> type[ApiException]:
+    """The most specific :class:`ApiException` subclass for an HTTP status."""
+    return _STATUS_CLASSES.get(status, ApiException)
+
+
+class ApiTransportError(OpenApiException):
+    """No usable answer arrived. ``attempts`` counts the requests sent; ``__cause__`` has why."""
+
+    def __init__(self, message: str, *, attempts: int = 1) -> None:
+        self.attempts = attempts
+        suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
+        super().__init__(redact(message) + suffix)
+
+
+class ApiConnectionError(ApiTransportError, ConnectionError):
+    """The connection could not be made: refused, unreachable, unknown host, proxy refused."""
+
+
+class ApiConnectionResetError(ApiConnectionError):
+    """The connection was reset or closed before the whole response arrived."""
+
+
+class ApiIncompleteResponseError(ApiConnectionResetError):
+    """The body ended before its declared Content-Length."""
+
+
+class ApiProxyError(ApiConnectionError):
+    """The proxy could not be reached, refused the tunnel or asked for credentials."""
+
+
+class ApiTLSError(ApiTransportError):
+    """The TLS handshake failed: untrusted or mismatched certificate, or protocol error."""
+
+
+class ApiTimeoutError(ApiTransportError, TimeoutError):
+    """Connecting or waiting for the response took longer than the configured timeout."""
+
+
+__all__ = [
+    "ApiAttributeError",
+    "ApiConnectionError",
+    "ApiConnectionResetError",
+    "ApiException",
+    "ApiIncompleteResponseError",
+    "ApiKeyError",
+    "ApiProxyError",
+    "ApiTLSError",
+    "ApiTimeoutError",
+    "ApiTransportError",
+    "ApiTypeError",
+    "ApiValidationError",
+    "ApiValueError",
+    "BadRequestException",
+    "ConflictException",
+    "ErrorDetail",
+    "FieldError",
+    "ForbiddenException",
+    "NotFoundException",
+    "OpenApiException",
+    "ServiceException",
+    "TooManyRequestsException",
+    "UnauthorizedException",
+    "UnexpectedResponseException",
+    "UnprocessableEntityException",
+    "exception_class_for_status",
+]

@@ -1,0 +1,342 @@
+"""The transport layer: one urllib3 pool manager, the retry policy, and transport error mapping.
+
+Everything network-shaped is decided here, once: which pool (direct or through a proxy), which
+TLS settings, what is retried and how long to wait, and which SDK exception a low-level failure
+becomes.
+"""
+
+from __future__ import annotations
+
+import http.client
+import time
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import urllib3
+from typing_extensions import Self
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    InvalidHeader,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ProxyError,
+    ReadTimeoutError,
+    ResponseError,
+    SSLError,
+)
+from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
+
+from openapiopenai.exceptions import (
+    ApiConnectionError,
+    ApiConnectionResetError,
+    ApiException,
+    ApiIncompleteResponseError,
+    ApiProxyError,
+    ApiTimeoutError,
+    ApiTLSError,
+    ApiTransportError,
+)
+
+if TYPE_CHECKING:
+    from urllib3.connectionpool import ConnectionPool
+
+#: The response type returned by the ``*_without_preload_content`` methods.
+RESTResponse = BaseHTTPResponse
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+
+
+class RetryPolicy(Retry):
+    """urllib3's ``Retry`` with OpenAI's rules.
+
+    * retries POST too (minting a key twice is harmless: an unused key just expires);
+    * retries connection errors, timeouts, 408, 409, 429 and 5xx, never other 4xx;
+    * ``x-should-retry: true|false`` from the server overrides the status rule;
+    * waits ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date) when given, at most
+      ``max_retry_after`` seconds, otherwise backs off exponentially with jitter, capped at
+      ``backoff_max``;
+    * does not retry TLS failures, which do not heal by themselves;
+    * hands the final error response back (no exception of its own), so the caller sees it.
+    """
+
+    DEFAULT_MAX_RETRY_AFTER = 60.0
+
+    def __init__(
+        self,
+        total: bool | int | None = 2,
+        *,
+        other: int | None = 0,
+        allowed_methods: Any = None,
+        backoff_factor: float = 0.5,
+        backoff_max: float = 8.0,
+        backoff_jitter: float = 0.25,
+        raise_on_redirect: bool = False,
+        raise_on_status: bool = False,
+        max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            total,
+            other=other,
+            allowed_methods=allowed_methods,
+            backoff_factor=backoff_factor,
+            backoff_max=backoff_max,
+            backoff_jitter=backoff_jitter,
+            raise_on_redirect=raise_on_redirect,
+            raise_on_status=raise_on_status,
+            **kwargs,
+        )
+        self.max_retry_after = max_retry_after
+
+    def new(self, **kw: Any) -> Self:
+        kw.setdefault("max_retry_after", self.max_retry_after)
+        return super().new(**kw)
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        # Every error status goes on to increment(), which sees the headers and decides.
+        return status_code >= 400 and self._is_method_retryable(method)
+
+    def should_retry_response(self, response: BaseHTTPResponse) -> bool:
+        """Whether an error response is worth another attempt."""
+        verdict = response.headers.get("x-should-retry")
+        if verdict == "true":
+            return True
+        if verdict == "false":
+            return False
+        return response.status in RETRYABLE_STATUSES or response.status >= 500
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: Any = None,
+    ) -> Self:
+        if (
+            response is not None
+            and error is None
+            and not response.get_redirect_location()
+            and not self.should_retry_response(response)
+        ):
+            # urllib3 then returns this response as the final one.
+            raise MaxRetryError(
+                _pool,  # type: ignore[arg-type]
+                url,
+                ResponseError(f"status {response.status}, final"),
+            )
+        try:
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+        except MaxRetryError as exhausted:
+            exhausted.attempts = len(self.history) + 1  # type: ignore[attr-defined]
+            raise
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        """Seconds the server asked to wait, if it said and it is within ``max_retry_after``."""
+        seconds: float | None = None
+        millis = response.headers.get("retry-after-ms")
+        header = response.headers.get("Retry-After")
+        try:
+            if millis is not None:
+                seconds = float(millis) / 1000
+            elif header is not None:
+                seconds = self.parse_retry_after(header)
+        except (ValueError, InvalidHeader):
+            return None
+        if seconds is None or seconds < 0:
+            return None
+        return min(seconds, self.max_retry_after)
+
+    def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
+        retry_after = self.get_retry_after(response)
+        if retry_after is None:
+            return False
+        if retry_after > 0:
+            time.sleep(retry_after)
+        return True
+
+    def get_backoff_time(self) -> float:
+        """Exponential from the first retry (urllib3 waits nothing before it), with jitter."""
+        consecutive = 0
+        for attempt in reversed(self.history):
+            if attempt.redirect_location is not None:
+                break
+            consecutive += 1
+        if consecutive == 0 or self.backoff_factor <= 0:
+            return 0.0
+        delay = self.backoff_factor * 2 ** (consecutive - 1)
+        if self.backoff_jitter:
+            import random
+
+            delay += random.random() * self.backoff_jitter
+        return float(min(self.backoff_max, delay))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(total={self.total}, backoff_factor={self.backoff_factor}, "
+            f"backoff_max={self.backoff_max}, max_retry_after={self.max_retry_after})"
+        )
+
+
+def attempts_of(response: BaseHTTPResponse) -> int:
+    """How many requests produced this response, retries included."""
+    retries = response.retries
+    return len(retries.history) + 1 if retries is not None else 1
+
+
+class RESTClientObject:
+    """Sends requests through one urllib3 pool manager built from a configuration."""
+
+    def __init__(self, configuration: Any) -> None:
+        self.pool_manager = build_pool_manager(configuration)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: urllib3.Timeout,
+        retries: Retry,
+        preload_content: bool = True,
+    ) -> BaseHTTPResponse:
+        """Send one request (plus its retries); transport failures become SDK exceptions."""
+        try:
+            return self.pool_manager.urlopen(
+                method,
+                url,
+                body=body,
+                headers=headers,
+                timeout=timeout,
+                retries=retries,
+                preload_content=preload_content,
+                redirect=True,
+            )
+        except HTTPError as failure:
+            raise transport_error(failure) from _root_cause(failure)
+
+    def clear(self) -> None:
+        """Close every pooled connection."""
+        self.pool_manager.clear()
+
+
+def build_pool_manager(configuration: Any) -> urllib3.PoolManager:
+    """A ``PoolManager`` (or ``ProxyManager``) with the configuration's TLS and pool settings."""
+    options: dict[str, Any] = {
+        "num_pools": 4,
+        "maxsize": configuration.connection_pool_maxsize,
+        "cert_reqs": "CERT_REQUIRED" if configuration.verify_ssl else "CERT_NONE",
+        "ca_certs": configuration.ssl_ca_cert,
+        "ca_cert_data": configuration.ca_cert_data,
+        "cert_file": configuration.cert_file,
+        "key_file": configuration.key_file,
+    }
+    if configuration.tls_server_name:
+        options["server_hostname"] = configuration.tls_server_name
+    if configuration.assert_hostname is not None:
+        options["assert_hostname"] = configuration.assert_hostname
+    if not configuration.verify_ssl:
+        warnings.warn(
+            "TLS certificate verification is disabled (verify_ssl=False): the connection "
+            "to the API can be intercepted and the API key read.",
+            urllib3.exceptions.SecurityWarning,
+            stacklevel=4,
+        )
+    if configuration.proxy and not _bypasses_proxy(configuration.host, configuration.no_proxy):
+        return urllib3.ProxyManager(
+            configuration.proxy,
+            proxy_headers=_proxy_headers(configuration.proxy, configuration.proxy_headers),
+            **options,
+        )
+    return urllib3.PoolManager(**options)
+
+
+def _proxy_headers(proxy_url: str, extra: Mapping[str, str] | None) -> dict[str, str]:
+    """Headers for the proxy: credentials from the proxy URL, then the caller's own."""
+    headers: dict[str, str] = {}
+    auth = urllib3.util.parse_url(proxy_url).auth
+    if auth:
+        from urllib.parse import unquote
+
+        headers.update(urllib3.make_headers(proxy_basic_auth=unquote(auth)))
+    headers.update(extra or {})
+    return headers
+
+
+def _bypasses_proxy(host: str, no_proxy: str | None) -> bool:
+    """Whether ``host`` matches ``no_proxy`` (comma-separated names, ``.suffix`` or ``*``)."""
+    if not no_proxy:
+        return False
+    hostname = (urllib3.util.parse_url(host).host or "").lower().strip("[]")
+    for entry in (item.strip().lower() for item in no_proxy.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        entry = entry.split(":")[0].lstrip(".")
+        if hostname == entry or hostname.endswith("." + entry):
+            return True
+    return False
+
+
+def transport_error(failure: HTTPError) -> ApiTransportError:
+    """The SDK exception for a request that got no usable response."""
+    attempts = int(getattr(failure, "attempts", 1))
+    reason: BaseException = failure
+    if isinstance(failure, MaxRetryError) and failure.reason is not None:
+        reason = failure.reason
+    exception_class = _transport_class(reason)
+    return exception_class(_describe(exception_class, reason), attempts=attempts)
+
+
+def _transport_class(reason: BaseException) -> type[ApiTransportError]:
+    if isinstance(reason, ProxyError):
+        return ApiProxyError
+    if isinstance(reason, SSLError):
+        return ApiTLSError
+    if isinstance(reason, NewConnectionError):
+        return ApiConnectionError
+    if isinstance(reason, (ConnectTimeoutError, ReadTimeoutError, TimeoutError)):
+        return ApiTimeoutError
+    if isinstance(reason, ProtocolError):
+        if any(isinstance(arg, http.client.IncompleteRead) for arg in reason.args):
+            return ApiIncompleteResponseError
+        return ApiConnectionResetError
+    return ApiConnectionError
+
+
+_DESCRIPTIONS: dict[type[ApiTransportError], str] = {
+    ApiProxyError: "the proxy failed",
+    ApiTLSError: "TLS handshake failed",
+    ApiConnectionError: "could not connect",
+    ApiTimeoutError: "timed out",
+    ApiIncompleteResponseError: "the response ended before its declared length",
+    ApiConnectionResetError: "the connection was closed before a complete response arrived",
+}
+
+
+def _describe(exception_class: type[ApiTransportError], reason: BaseException) -> str:
+    return f"{_DESCRIPTIONS[exception_class]}: {reason}"
+
+
+def _root_cause(failure: HTTPError) -> BaseException:
+    if isinstance(failure, MaxRetryError) and failure.reason is not None:
+        return failure.reason
+    return failure
+
+
+__all__ = [
+    "RESTClientObject",
+    "RESTResponse",
+    "RetryPolicy",
+    "ApiException",
+    "attempts_of",
+    "build_pool_manager",
+    "transport_error",
+]
