@@ -7,6 +7,7 @@ the change on its next call and recomputes what it derives from them (headers, p
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import os
 import sys
@@ -30,6 +31,10 @@ DEFAULT_TIMEOUT = Timeout(connect=5.0, read=60.0)
 #: Retries after the first attempt, for connection errors, timeouts, 408, 409, 429 and 5xx.
 DEFAULT_RETRIES = 2
 LOGGER_NAME = "openapiopenai"
+
+# Revisions are unique across all configurations, so a client handed another configuration
+# object never mistakes it for the one it prepared.
+_REVISIONS = itertools.count(1)
 
 TimeoutSetting = float | int | tuple[float | None, float | None] | Timeout | None
 RetrySetting = int | Retry | None
@@ -133,7 +138,7 @@ class Configuration:
         debug: bool = False,
         ignore_environment: bool = False,
     ) -> None:
-        object.__setattr__(self, "_revision", 0)
+        object.__setattr__(self, "_revision", next(_REVISIONS))
         environ: Mapping[str, str] = {} if ignore_environment else os.environ
         explicit = {
             "host": host,
@@ -168,7 +173,7 @@ class Configuration:
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
         if not name.startswith("_"):
-            object.__setattr__(self, "_revision", self._revision + 1)
+            object.__setattr__(self, "_revision", next(_REVISIONS))
 
     # Settings that are checked when set, so a mistake fails here and names the setting.
 
@@ -259,7 +264,8 @@ class Configuration:
 
     @property
     def revision(self) -> int:
-        """Increases on every change; clients compare it to know when to recompute."""
+        """Changes on every change (unique across configurations); clients compare it to know
+        when to recompute what they derived."""
         return self._revision
 
     @property
