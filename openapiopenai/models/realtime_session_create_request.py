@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias, get_args
 
 from pydantic import Field
 
@@ -28,7 +28,7 @@ from openapiopenai.models.realtime_session_create_request_turn_detection import 
 from openapiopenai.models.voice_ids_shared import VoiceIdsShared
 
 #: Realtime models known to this SDK; the service keeps adding more and any string is accepted.
-KNOWN_MODELS: tuple[str, ...] = (
+KnownModel: TypeAlias = Literal[
     "gpt-realtime",
     "gpt-realtime-2025-08-28",
     "gpt-realtime-mini",
@@ -48,34 +48,13 @@ KNOWN_MODELS: tuple[str, ...] = (
     "gpt-4o-realtime-preview-2025-06-03",
     "gpt-4o-mini-realtime-preview",
     "gpt-4o-mini-realtime-preview-2024-12-17",
-)
+]
+KNOWN_MODELS: tuple[str, ...] = get_args(KnownModel)
 
 if TYPE_CHECKING:
-    RealtimeModel: TypeAlias = (
-        Literal[
-            "gpt-realtime",
-            "gpt-realtime-2025-08-28",
-            "gpt-realtime-mini",
-            "gpt-realtime-mini-2025-10-06",
-            "gpt-realtime-mini-2025-12-15",
-            "gpt-realtime-1.5",
-            "gpt-realtime-2",
-            "gpt-realtime-2.1",
-            "gpt-realtime-2.1-mini",
-            "gpt-audio-1.5",
-            "gpt-audio-mini",
-            "gpt-audio-mini-2025-10-06",
-            "gpt-audio-mini-2025-12-15",
-            "gpt-4o-realtime-preview",
-            "gpt-4o-realtime-preview-2024-10-01",
-            "gpt-4o-realtime-preview-2024-12-17",
-            "gpt-4o-realtime-preview-2025-06-03",
-            "gpt-4o-mini-realtime-preview",
-            "gpt-4o-mini-realtime-preview-2024-12-17",
-        ]
-        | str
-    )
+    RealtimeModel: TypeAlias = KnownModel | str
 else:
+    # At run time any string is valid, so validation errors stay short and plain.
     RealtimeModel = str
 
 Modality: TypeAlias = Literal["text", "audio"]
@@ -117,6 +96,7 @@ class RealtimeSessionCreateRequest(RequestModel):
 __all__ = [
     "KNOWN_MODELS",
     "AudioFormat",
+    "KnownModel",
     "MaxOutputTokens",
     "Modality",
     "RealtimeModel",

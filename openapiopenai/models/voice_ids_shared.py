@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias, get_args
 
 #: Voices the service offers today; it keeps adding more.
-KNOWN_VOICES: tuple[str, ...] = (
+KnownVoice: TypeAlias = Literal[
     "alloy",
     "ash",
     "ballad",
@@ -19,29 +19,13 @@ KNOWN_VOICES: tuple[str, ...] = (
     "verse",
     "marin",
     "cedar",
-)
+]
+KNOWN_VOICES: tuple[str, ...] = get_args(KnownVoice)
 
 if TYPE_CHECKING:
-    VoiceIdsShared: TypeAlias = (
-        Literal[
-            "alloy",
-            "ash",
-            "ballad",
-            "coral",
-            "echo",
-            "fable",
-            "onyx",
-            "nova",
-            "sage",
-            "shimmer",
-            "verse",
-            "marin",
-            "cedar",
-        ]
-        | str
-    )
+    VoiceIdsShared: TypeAlias = KnownVoice | str
 else:
     # At run time any string is valid, so validation errors stay short and plain.
     VoiceIdsShared = str
 
-__all__ = ["KNOWN_VOICES", "VoiceIdsShared"]
+__all__ = ["KNOWN_VOICES", "KnownVoice", "VoiceIdsShared"]
