@@ -46,3 +46,39 @@ def api_client(configuration: Configuration) -> Iterator[openapiopenai.ApiClient
 @pytest.fixture
 def api(api_client: openapiopenai.ApiClient) -> openapiopenai.RealtimeApi:
     return openapiopenai.RealtimeApi(api_client)
+
+
+@pytest.fixture
+def no_retry_configuration(openai_mock: MockServer) -> Configuration:
+    """Like ``configuration`` but never retrying, so a scripted error status is final."""
+    return Configuration(host=openai_mock.url, access_token=API_KEY, retries=0)
+
+
+@pytest.fixture
+def no_retry_api(
+    no_retry_configuration: Configuration,
+) -> Iterator[openapiopenai.RealtimeApi]:
+    """A ``RealtimeApi`` on ``no_retry_configuration``."""
+    with openapiopenai.ApiClient(no_retry_configuration) as client:
+        yield openapiopenai.RealtimeApi(client)
+
+
+def sent_json(mock: MockServer) -> object:
+    """The JSON body of the last request the mock received."""
+    assert mock.requests, "the mock received no request"
+    return mock.requests[-1].json()
+
+
+#: An ephemeral key as the service returns it; tests check it never leaks into text.
+EPHEMERAL_KEY = "ek_68af0c1e2b7d4e5f9a0b1c2d3e4f5a6b"
+
+
+def canned_session(**fields: object) -> dict[str, object]:
+    """A 200 body as the service returns it, for scripting with ``MockServer.respond_next``."""
+    return {
+        "id": "sess_canned",
+        "object": "realtime.session",
+        "model": "gpt-realtime",
+        "client_secret": {"value": EPHEMERAL_KEY, "expires_at": 1_900_000_000},
+        **fields,
+    }
