@@ -14,6 +14,10 @@ import openapiopenai
 from openapiopenai.configuration import Configuration
 from openapiopenai.mock import MockServer
 
+# The same plugin module users get through the pytest11 entry point; pyproject's addopts blocks
+# the entry point (-p no:openapiopenai) so coverage is already running when the package loads.
+pytest_plugins = ["openapiopenai.mock.pytest_plugin"]
+
 API_KEY = "sk-test-0123456789abcdefghijklmnopqrstuv"
 
 
