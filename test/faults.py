@@ -364,3 +364,19 @@ class TLSMockServer(MockServer):
     @property
     def url(self) -> str:
         return super().url.replace("http://", "https://", 1)
+
+
+class RawReplyServer(LoopbackServer):
+    """Reads one request per connection, sends ``reply`` verbatim and closes."""
+
+    def __init__(self, reply: bytes) -> None:
+        super().__init__()
+        self.reply = reply
+
+    def handle(self, conn: socket.socket) -> None:
+        with conn.makefile("rb") as stream:
+            request = read_request(stream)
+            if request is None:
+                return
+            self.record(request)
+            conn.sendall(self.reply)
