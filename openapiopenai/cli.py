@@ -14,16 +14,20 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from openapiopenai._version import __version__
-
-if TYPE_CHECKING:
-    from openapiopenai.configuration import Configuration
-    from openapiopenai.exceptions import ApiException
-    from openapiopenai.models.realtime_session_create_response import (
-        RealtimeSessionCreateResponse,
-    )
+from openapiopenai.api.realtime_api import RealtimeApi
+from openapiopenai.api_client import ApiClient
+from openapiopenai.configuration import Configuration
+from openapiopenai.exceptions import (
+    ApiException,
+    ApiTransportError,
+    ApiValidationError,
+    OpenApiException,
+)
+from openapiopenai.models.realtime_session_create_request import RealtimeSessionCreateRequest
+from openapiopenai.models.realtime_session_create_response import RealtimeSessionCreateResponse
 
 PROG = "openapiopenai"
 #: Exit statuses: the call failed (API, network, key), or the command line was wrong.
@@ -115,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args, sys.stdout))
     except CommandError as failure:
         return _fail(str(failure), failure.status)
+    except OpenApiException as failure:
+        return _fail(_one_line(str(failure)), EXIT_FAILURE)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_INTERRUPTED)
 
@@ -143,8 +149,8 @@ def _create_session(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _request_body(args: argparse.Namespace) -> dict[str, Any]:
-    """The request as a dict of what was given; the SDK validates it when it is sent."""
+def _request_body(args: argparse.Namespace) -> RealtimeSessionCreateRequest:
+    """The request built from the options given, validated before anything is sent."""
     for name in ("model", "voice"):
         if getattr(args, name) is not None and not getattr(args, name).strip():
             raise CommandError(f"invalid {name}: must not be empty", EXIT_USAGE)
@@ -157,13 +163,14 @@ def _request_body(args: argparse.Namespace) -> dict[str, Any]:
         body["client_secret"] = {
             "expires_after": {"anchor": "created_at", "seconds": args.expires_after}
         }
-    return body
+    try:
+        return RealtimeSessionCreateRequest.from_dict(body)
+    except ApiValidationError as invalid:
+        problems = "; ".join(str(error) for error in invalid.errors)
+        raise CommandError(f"invalid {problems}", EXIT_USAGE) from None
 
 
 def _configuration(args: argparse.Namespace, *, host: str | None, key: str | None) -> Configuration:
-    from openapiopenai.configuration import Configuration
-    from openapiopenai.exceptions import OpenApiException
-
     try:
         # The mock gets a dummy key: the user's real key is never sent to it.
         return Configuration(
@@ -177,28 +184,16 @@ def _configuration(args: argparse.Namespace, *, host: str | None, key: str | Non
         raise CommandError(_one_line(str(invalid)), EXIT_USAGE) from None
 
 
-def _send(request: dict[str, Any], configuration: Configuration) -> RealtimeSessionCreateResponse:
-    from openapiopenai.api.realtime_api import RealtimeApi
-    from openapiopenai.api_client import ApiClient
-    from openapiopenai.exceptions import (
-        ApiException,
-        ApiTransportError,
-        ApiValidationError,
-        OpenApiException,
-    )
-
+def _send(
+    request: RealtimeSessionCreateRequest, configuration: Configuration
+) -> RealtimeSessionCreateResponse:
     try:
         with ApiClient(configuration) as client:
             return RealtimeApi(client).create_realtime_session(request)
-    except ApiValidationError as invalid:
-        problems = "; ".join(str(error) for error in invalid.errors)
-        raise CommandError(f"invalid {problems}", EXIT_USAGE) from None
     except ApiException as refused:
         raise CommandError(_describe_refusal(refused)) from None
     except ApiTransportError as lost:
         raise CommandError(f"{_one_line(str(lost))} ({configuration.host})") from None
-    except OpenApiException as other:
-        raise CommandError(_one_line(str(other))) from None
 
 
 def _describe_refusal(refused: ApiException) -> str:
@@ -206,8 +201,8 @@ def _describe_refusal(refused: ApiException) -> str:
     text = f"HTTP {refused.status}"
     if refused.reason:
         text += f" {refused.reason}"
-    if refused.message:
-        text += f": {refused.message}"
+    if refused.message or refused.detail:
+        text += f": {refused.message or refused.detail}"
     tags = [f"{name}={value}" for name in ("param", "code") if (value := getattr(refused, name))]
     if refused.request_id:
         tags.append(f"request id {refused.request_id}")
@@ -241,7 +236,3 @@ def _as_text(session: RealtimeSessionCreateResponse) -> str:
         ("expires", f"{expires:%Y-%m-%d %H:%M:%S %Z} ({left} s left)"),
     ]
     return "".join(f"{name + ':':<9}{value}\n" for name, value in rows)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
