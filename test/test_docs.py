@@ -1,0 +1,243 @@
+"""The documentation stays true: examples run, model pages match the models, links resolve.
+
+Every ```python block of README.md and docs/*.md runs as written, as a script of its own,
+against the loopback mock, with only the environment a reader would have set up. A block
+that is deliberately not runnable is preceded by ``<!-- not-run: reason -->``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+import openapiopenai
+import openapiopenai.models
+from openapiopenai.mock import MockServer
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+DOC_FILES = [README, *sorted(DOCS.glob("*.md"))]
+
+#: The line CI runs; the README must show it exactly.
+TEST_COMMAND = (
+    "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m pytest"
+)
+SETUP_COMMAND = "pip install . && openapiopenai sessions create --mock"
+
+API_KEY = "sk-docs-0123456789abcdefghijklmnopqrstuvwxyz"
+NOT_RUN = re.compile(r"<!--\s*not-run:\s*(?P<reason>[^>]*?)\s*-->\s*\Z")
+FENCE = re.compile(r"^```(?P<lang>[\w+-]*)[^\n]*\n(?P<code>.*?)^```\s*$", re.S | re.M)
+LINK = re.compile(r"(?<!!)\[(?:[^\[\]]|\[[^\[\]]*\])*\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
+EPHEMERAL_KEY = re.compile(r"ek_[A-Za-z0-9_-]{16,}")
+BASE_MODELS = {"OpenApiModel", "RequestModel", "ResponseModel"}
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def python_blocks() -> Iterator[tuple[Path, int, str, str | None]]:
+    """Every ```python block: (file, index within file, code, not-run reason or None)."""
+    for path in DOC_FILES:
+        text = path.read_text(encoding="utf-8")
+        index = 0
+        for fence in FENCE.finditer(text):
+            if fence.group("lang") != "python":
+                continue
+            marker = NOT_RUN.search(text[: fence.start()])
+            yield path, index, fence.group("code"), marker.group("reason") if marker else None
+            index += 1
+
+
+BLOCKS = list(python_blocks())
+
+
+def exported_models() -> dict[str, type[BaseModel]]:
+    """Every concrete pydantic model exported from ``openapiopenai.models``."""
+    found = {}
+    for name in openapiopenai.models.__all__:
+        value = getattr(openapiopenai.models, name)
+        if isinstance(value, type) and issubclass(value, BaseModel) and name not in BASE_MODELS:
+            found[name] = value
+    return found
+
+
+MODELS = exported_models()
+
+
+def wire_names(model: type[BaseModel]) -> set[str]:
+    """The JSON names of a model's fields (alias if it has one)."""
+    return {field.alias or name for name, field in model.model_fields.items()}
+
+
+def documented_properties(page: Path) -> list[str]:
+    """Property names in the table under ``## Properties`` of a model page."""
+    text = page.read_text(encoding="utf-8")
+    section = re.search(r"^## Properties\s*\n(?P<body>.*?)(?=^#|\Z)", text, re.S | re.M)
+    assert section, f"{_rel(page)} has no '## Properties' section"
+    names = []
+    for line in section.group("body").splitlines():
+        first = line.strip().strip("|").split("|")[0].strip()
+        cell = re.fullmatch(r"\*\*`?(?P<name>[A-Za-z_][A-Za-z0-9_]*)`?\*\*", first)
+        if cell:
+            names.append(cell.group("name"))
+    return names
+
+
+def slugs(path: Path) -> set[str]:
+    """The anchors a Markdown renderer makes from the headings of ``path`` (GitHub's rules)."""
+    text = FENCE.sub("", path.read_text(encoding="utf-8"))
+    anchors: set[str] = set()
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*#*\s*$", text, re.M):
+        plain = re.sub(r"[`*]|\[([^\]]*)\]\([^)]*\)", r"\1", heading).strip().lower()
+        slug = re.sub(r"[^\w\- ]", "", plain).replace(" ", "-")
+        candidate, n = slug, 1
+        while candidate in anchors:
+            candidate, n = f"{slug}-{n}", n + 1
+        anchors.add(candidate)
+    anchors.update(re.findall(r'<a (?:name|id)="([^"]+)"', text))
+    return anchors
+
+
+def relative_links() -> Iterator[tuple[Path, str]]:
+    for path in DOC_FILES:
+        text = FENCE.sub("", path.read_text(encoding="utf-8"))
+        for link in LINK.finditer(text):
+            target = link.group("target")
+            if not re.match(r"[a-z][a-z0-9+.-]*:", target):
+                yield path, target
+
+
+@pytest.fixture(scope="module")
+def docs_mock() -> Iterator[MockServer]:
+    """One mock for all examples; each example is its own process, so none sees another."""
+    server = MockServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def example_environment(base_url: str) -> dict[str, str]:
+    """What a reader who followed the README has set: a key, and the URL of the mock."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BEARER_"))}
+    environ.update(OPENAI_API_KEY=API_KEY, BEARER_TOKEN=API_KEY, OPENAI_BASE_URL=base_url)
+    environ.pop("PYTHONPATH", None)
+    return environ
+
+
+@pytest.mark.parametrize(
+    ("path", "index", "code", "not_run"),
+    BLOCKS,
+    ids=[f"{_rel(path)}#{index}" for path, index, _, _ in BLOCKS],
+)
+def test_python_example_runs(
+    path: Path, index: int, code: str, not_run: str | None, docs_mock: MockServer, tmp_path: Path
+) -> None:
+    if not_run is not None:
+        assert not_run, f"{_rel(path)} block {index}: a not-run marker needs a reason"
+        compile(code, f"{_rel(path)}#{index}", "exec")  # still valid Python
+        return
+    script = tmp_path / "example.py"
+    script.write_text(code, encoding="utf-8")
+    finished = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=example_environment(docs_mock.url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = finished.stdout + finished.stderr
+    assert finished.returncode == 0, f"{_rel(path)} block {index} failed:\n{output}"
+    assert API_KEY not in output, "an example printed the API key"
+    assert not EPHEMERAL_KEY.search(output), "an example printed an ephemeral key"
+
+
+def test_few_blocks_are_not_run() -> None:
+    skipped = [f"{_rel(p)}#{i}" for p, i, _, reason in BLOCKS if reason is not None]
+    assert len(BLOCKS) >= len(MODELS) + 3
+    assert len(skipped) <= 3, f"too many blocks marked not-run: {skipped}"
+
+
+def test_readme_first_screen_has_the_two_commands() -> None:
+    first_screen = "\n".join(README.read_text(encoding="utf-8").splitlines()[:40])
+    assert SETUP_COMMAND in first_screen
+    assert TEST_COMMAND in first_screen
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_page_documents_exactly_its_fields(name: str) -> None:
+    page = DOCS / f"{name}.md"
+    assert page.is_file(), f"model {name} has no page {_rel(page)}"
+    documented = documented_properties(page)
+    assert len(documented) == len(set(documented)), f"{name}: a property is listed twice"
+    expected = wire_names(MODELS[name])
+    missing = sorted(expected - set(documented))
+    unknown = sorted(set(documented) - expected)
+    assert not missing, f"{_rel(page)} does not document {missing}"
+    assert not unknown, f"{_rel(page)} documents fields the model does not have: {unknown}"
+
+
+def test_every_model_page_is_a_model() -> None:
+    pages = {p.stem for p in DOCS.glob("*.md") if "## Properties" in p.read_text("utf-8")}
+    assert pages == set(MODELS)
+
+
+def test_readme_links_every_docs_page() -> None:
+    linked = {
+        (ROOT / target.split("#")[0]).resolve()
+        for path, target in relative_links()
+        if path == README and target.split("#")[0]
+    }
+    unlinked = [_rel(p) for p in DOCS.glob("*.md") if p.resolve() not in linked]
+    assert not unlinked, f"README.md does not link {unlinked}"
+
+
+@pytest.mark.parametrize(
+    ("path", "target"),
+    list(relative_links()),
+    ids=[f"{_rel(path)}->{target}" for path, target in relative_links()],
+)
+def test_relative_link_resolves(path: Path, target: str) -> None:
+    file_part, _, anchor = target.partition("#")
+    destination = (path.parent / file_part).resolve() if file_part else path
+    assert destination.exists(), f"{_rel(path)} links to missing {target}"
+    if anchor and destination.suffix == ".md":
+        assert anchor in slugs(destination), f"{_rel(path)}: no heading for #{anchor}"
+
+
+def readme_section(title: str) -> str:
+    """The text of the README section headed ``## title``, up to the next ``## `` heading."""
+    text = README.read_text(encoding="utf-8")
+    found = re.search(rf"^## {re.escape(title)}\s*\n(?P<body>.*?)(?=^## |\Z)", text, re.S | re.M)
+    assert found, f"README.md has no '## {title}' section"
+    return found.group("body")
+
+
+def test_readme_configuration_table_lists_every_parameter() -> None:
+    table = readme_section("Configuration")
+    documented = set(re.findall(r"^`(\w+)` \|", table, re.M))
+    parameters = set(inspect.signature(openapiopenai.Configuration).parameters)
+    assert documented == parameters
+
+
+def test_readme_errors_section_names_every_exception() -> None:
+    section = readme_section("Errors")
+    exported = [
+        name
+        for name in openapiopenai.__all__
+        if isinstance(getattr(openapiopenai, name), type)
+        and issubclass(getattr(openapiopenai, name), Exception)
+    ]
+    missing = [name for name in exported if not re.search(rf"\b{name}\b", section)]
+    assert not missing, f"README 'Errors' does not mention {missing}"
