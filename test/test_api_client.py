@@ -1,0 +1,259 @@
+"""The public surface of the seed page, and ApiClient: lifecycle, defaults, headers, sharing."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import threading
+
+import pytest
+
+import openapiopenai
+from openapiopenai.api_client import ApiClient
+from openapiopenai.configuration import Configuration
+from openapiopenai.exceptions import ApiTypeError, ApiValueError
+from openapiopenai.mock import MockServer
+from test.conftest import API_KEY, canned_session
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class TestSurface:
+    def test_names_used_by_the_seed_page(self) -> None:
+        from openapiopenai.models.realtime_session_create_request import (
+            RealtimeSessionCreateRequest,
+        )
+        from openapiopenai.models.realtime_session_create_response import (
+            RealtimeSessionCreateResponse,
+        )
+        from openapiopenai.rest import ApiException
+
+        assert openapiopenai.RealtimeSessionCreateRequest is RealtimeSessionCreateRequest
+        assert openapiopenai.RealtimeSessionCreateResponse is RealtimeSessionCreateResponse
+        assert issubclass(ApiException, openapiopenai.OpenApiException)
+        assert callable(openapiopenai.Configuration)
+        assert callable(openapiopenai.ApiClient)
+        assert callable(openapiopenai.RealtimeApi)
+
+    @pytest.mark.parametrize(
+        "module",
+        [
+            "openapiopenai.api",
+            "openapiopenai.api.realtime_api",
+            "openapiopenai.api_client",
+            "openapiopenai.api_response",
+            "openapiopenai.configuration",
+            "openapiopenai.exceptions",
+            "openapiopenai.models",
+            "openapiopenai.rest",
+        ],
+    )
+    def test_modules(self, module: str) -> None:
+        assert importlib.import_module(module).__name__ == module
+
+    def test_api_package_exports_the_api_class(self) -> None:
+        from openapiopenai.api import RealtimeApi
+        from openapiopenai.api.realtime_api import RealtimeApi as Same
+
+        assert RealtimeApi is Same is openapiopenai.RealtimeApi
+
+    def test_api_response_module(self) -> None:
+        from openapiopenai.api_response import ApiResponse
+
+        assert ApiResponse is openapiopenai.ApiResponse
+
+    def test_every_model_in_its_snake_case_module(self) -> None:
+        models = importlib.import_module("openapiopenai.models")
+        classes = [
+            name
+            for name in models.__all__
+            if name.startswith("Realtime") or name == "VoiceIdsShared"
+        ]
+        assert len(classes) == 15
+        for name in classes:
+            module = importlib.import_module(f"openapiopenai.models.{snake(name)}")
+            assert getattr(module, name) is getattr(openapiopenai, name), name
+
+    def test_all_names_exist(self) -> None:
+        for name in openapiopenai.__all__:
+            assert hasattr(openapiopenai, name), name
+
+    def test_version(self) -> None:
+        assert re.fullmatch(r"\d+\.\d+\.\d+.*", openapiopenai.__version__)
+
+
+class TestLifecycle:
+    def test_context_manager_returns_the_client(self, configuration: Configuration) -> None:
+        client = ApiClient(configuration)
+        with client as entered:
+            assert entered is client
+
+    def test_usable_after_close(
+        self, configuration: Configuration, openai_mock: MockServer
+    ) -> None:
+        with ApiClient(configuration) as client:
+            openapiopenai.RealtimeApi(client).create_realtime_session({})
+        openapiopenai.RealtimeApi(client).create_realtime_session({})
+        client.close()
+        assert len(openai_mock.requests) == 2
+
+    def test_repr_masks_the_key(self, configuration: Configuration) -> None:
+        assert API_KEY not in repr(ApiClient(configuration))
+
+
+class TestDefaults:
+    def test_get_default_is_shared_and_uses_default_configuration(self) -> None:
+        client = ApiClient.get_default()
+        assert ApiClient.get_default() is client
+        assert client.configuration is Configuration.get_default()
+
+    def test_realtime_api_without_argument_uses_default_client(
+        self, openai_mock: MockServer
+    ) -> None:
+        Configuration.set_default(Configuration(host=openai_mock.url, access_token=API_KEY))
+
+        api = openapiopenai.RealtimeApi()
+        session = api.create_realtime_session(openapiopenai.RealtimeSessionCreateRequest())
+
+        assert api.api_client is ApiClient.get_default()
+        assert session.client_secret.value.startswith("ek_")
+        assert openai_mock.requests[-1].headers["Authorization"] == f"Bearer {API_KEY}"
+
+    def test_set_default(self, api_client: ApiClient) -> None:
+        ApiClient.set_default(api_client)
+        assert openapiopenai.RealtimeApi().api_client is api_client
+        ApiClient.set_default(None)
+        assert ApiClient.get_default() is not api_client
+
+    def test_default_client_reads_environment(
+        self, monkeypatch: pytest.MonkeyPatch, openai_mock: MockServer
+    ) -> None:
+        monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+        monkeypatch.setenv("OPENAI_BASE_URL", openai_mock.url)
+
+        openapiopenai.RealtimeApi().create_realtime_session({})
+
+        assert len(openai_mock.requests) == 1
+
+
+class TestDefaultHeaders:
+    def test_set_default_header_sent(
+        self, api: openapiopenai.RealtimeApi, openai_mock: MockServer
+    ) -> None:
+        api.create_realtime_session({})
+        api.api_client.set_default_header("X-Team", "voice")
+        api.create_realtime_session({})
+
+        assert "X-Team" not in openai_mock.requests[0].headers
+        assert openai_mock.requests[1].headers["X-Team"] == "voice"
+        assert api.api_client.default_headers["X-Team"] == "voice"
+
+    def test_default_headers_read_only(self, api_client: ApiClient) -> None:
+        with pytest.raises(TypeError):
+            api_client.default_headers["X"] = "y"  # type: ignore[index]
+
+    @pytest.mark.parametrize(
+        ("name", "value"), [("X-A", "a\r\nX-Injected: 1"), ("X\nB", "b"), ("", "c"), ("X-C", "\0")]
+    )
+    def test_line_breaks_refused(self, api_client: ApiClient, name: str, value: str) -> None:
+        with pytest.raises(ApiValueError):
+            api_client.set_default_header(name, value)
+        assert name not in api_client.default_headers
+
+    def test_non_string_refused(self, api_client: ApiClient) -> None:
+        with pytest.raises(ApiTypeError):
+            api_client.set_default_header("X-Count", 3)  # type: ignore[arg-type]
+
+    def test_constructor_header_and_cookie(
+        self, configuration: Configuration, openai_mock: MockServer
+    ) -> None:
+        with ApiClient(configuration, "X-Tenant", "t1", cookie="session=abc") as client:
+            openapiopenai.RealtimeApi(client).create_realtime_session({})
+        headers = openai_mock.requests[-1].headers
+        assert headers["X-Tenant"] == "t1"
+        assert headers["Cookie"] == "session=abc"
+
+    def test_user_agent_can_be_replaced(
+        self, api: openapiopenai.RealtimeApi, openai_mock: MockServer
+    ) -> None:
+        assert api.api_client.user_agent.startswith("openapiopenai/")
+        api.api_client.user_agent = "my-backend/2.0"
+        api.create_realtime_session({})
+        assert openai_mock.requests[-1].headers["User-Agent"] == "my-backend/2.0"
+
+    def test_default_header_cannot_drop_authorization_check(self, openai_mock: MockServer) -> None:
+        with ApiClient(Configuration(host=openai_mock.url)) as client:
+            client.set_default_header("authorization", f"Bearer {API_KEY}")
+            openapiopenai.RealtimeApi(client).create_realtime_session({})
+        assert openai_mock.requests[-1].headers["Authorization"] == f"Bearer {API_KEY}"
+
+
+class TestCallApi:
+    def test_full_url_on_the_configured_host(
+        self, api_client: ApiClient, openai_mock: MockServer
+    ) -> None:
+        response = api_client.call_api(
+            "POST",
+            openai_mock.url + "/realtime/sessions",
+            header_params={"X-Trace": "1"},
+            body=openapiopenai.RealtimeSessionCreateRequest(voice="ash"),
+        )
+        assert response.status == 200
+        assert json.loads(response.data)["voice"] == "ash"
+        assert openai_mock.requests[-1].headers["X-Trace"] == "1"
+
+    def test_other_host_refused_before_io(
+        self, api_client: ApiClient, openai_mock: MockServer
+    ) -> None:
+        with pytest.raises(ApiValueError):
+            api_client.call_api("POST", "http://127.0.0.2:1/v1/realtime/sessions", body=b"{}")
+        assert openai_mock.requests == []
+
+    def test_form_parameters_refused(self, api_client: ApiClient) -> None:
+        with pytest.raises(ApiValueError):
+            api_client.call_api("POST", api_client.configuration.host, post_params={"a": "b"})
+
+
+class TestDeserialize:
+    def test_success(self, api_client: ApiClient, openai_mock: MockServer) -> None:
+        openai_mock.respond_next(200, canned_session(voice="sage"), {"x-request-id": "req_d1"})
+        raw = api_client.request("POST", "/realtime/sessions", body=b"{}")
+
+        result = api_client.deserialize(raw, openapiopenai.RealtimeSessionCreateResponse)
+
+        assert result.data.voice == "sage"
+        assert result.status_code == 200
+        assert result.request_id == "req_d1"
+        assert json.loads(result.raw_data) == canned_session(voice="sage")
+
+
+def test_one_client_shared_by_threads(
+    api: openapiopenai.RealtimeApi, openai_mock: MockServer
+) -> None:
+    keys: list[str] = []
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(voice: str) -> None:
+        try:
+            for _ in range(5):
+                session = api.create_realtime_session({"voice": voice})
+                assert session.voice == voice
+                with lock:
+                    keys.append(session.client_secret.value)
+        except BaseException as failure:  # reported below, in the test's thread
+            failures.append(failure)
+
+    threads = [threading.Thread(target=work, args=(f"voice-{n}",)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert failures == []
+    assert len(keys) == 30
+    assert len(set(keys)) == 30
+    assert len(openai_mock.requests) == 30
