@@ -1,0 +1,640 @@
+#!/usr/bin/env python3
+"""A token broker: browsers ask it for an ephemeral Realtime key, it asks OpenAI with its API key.
+
+The session (model, instructions, key lifetime) is fixed here, on the server; the browser may only
+pick a voice from an allowlist. Standard library plus ``openapiopenai``; see README.md.
+
+    python examples/token_broker/server.py --mock --port 8000     # offline, against a fake OpenAI
+    OPENAI_API_KEY=sk-... python examples/token_broker/server.py  # the real service
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+import logging
+import math
+import signal
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from openapiopenai import (
+    ApiClient,
+    ApiException,
+    ApiTimeoutError,
+    ApiTransportError,
+    Configuration,
+    RealtimeApi,
+    RealtimeSessionCreateRequest,
+    RealtimeSessionCreateRequestClientSecret,
+    RealtimeSessionCreateRequestClientSecretExpiresAfter,
+    RetryPolicy,
+    TooManyRequestsException,
+)
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CONFIG = HERE / "config.json"
+LOG = logging.getLogger("token_broker")
+ACCESS_LOG = logging.getLogger("token_broker.access")
+
+#: Fields of the browser's JSON body that it is allowed to set; anything else is refused.
+BROWSER_FIELDS = frozenset({"voice"})
+#: Told to the browser when OpenAI rate limits us without saying for how long.
+FALLBACK_RETRY_SECONDS = 5
+JSON_TYPE = "application/json"
+STATIC_FILES = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/style.css": ("style.css", "text/css; charset=utf-8"),
+}
+WSGIEnviron = Mapping[str, Any]
+StartResponse = Callable[..., Any]
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    """What the broker mints and how it protects itself; loaded from JSON, see README.md."""
+
+    model: str = "gpt-realtime"
+    instructions: str = "You are a friendly voice assistant. Keep answers short."
+    voices: tuple[str, ...] = ("marin", "cedar")
+    default_voice: str = ""
+    key_lifetime_seconds: int | None = None
+    allowed_origins: tuple[str, ...] = ()
+    require_origin: bool = False
+    rate_limit_burst: int = 5
+    rate_limit_per_minute: float = 10.0
+    max_body_bytes: int = 1024
+    upstream_timeout_seconds: float = 15.0
+    upstream_retries: int = 1
+    max_retry_wait_seconds: float = 2.0
+    realtime_url: str = "https://api.openai.com/v1/realtime"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "voices", tuple(self.voices))
+        object.__setattr__(self, "allowed_origins", tuple(self.allowed_origins))
+        if not self.voices:
+            raise ValueError("voices must list at least one voice")
+        if not self.default_voice:
+            object.__setattr__(self, "default_voice", self.voices[0])
+        if self.default_voice not in self.voices:
+            raise ValueError(f"default_voice {self.default_voice!r} is not in voices")
+        lifetime = self.key_lifetime_seconds
+        if lifetime is not None and not 10 <= lifetime <= 7200:
+            raise ValueError("key_lifetime_seconds must be between 10 and 7200")
+        if self.rate_limit_burst < 1 or self.rate_limit_per_minute <= 0:
+            raise ValueError("rate_limit_burst must be >= 1 and rate_limit_per_minute > 0")
+        if self.max_body_bytes < 2 or self.upstream_retries < 0:
+            raise ValueError("max_body_bytes must be >= 2 and upstream_retries >= 0")
+        if urlsplit(self.realtime_url).scheme != "https":
+            raise ValueError("realtime_url must be an https:// URL")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> BrokerConfig:
+        """Build from parsed JSON; unknown keys are an error so a typo cannot go unnoticed."""
+        known = {item.name: item for item in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
+        for name, value in data.items():
+            _check_type(name, value, known[name].type)
+        return cls(**data)
+
+    @classmethod
+    def load(cls, path: Path) -> BrokerConfig:
+        """Read a JSON config file."""
+        with path.open(encoding="utf-8") as handle:
+            data = json.load(handle)
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: the top level must be a JSON object")
+        return cls.from_mapping(data)
+
+
+def _check_type(name: str, value: Any, annotation: Any) -> None:
+    """Refuse a JSON value whose type does not match the setting (e.g. a string for a number)."""
+    text = str(annotation)
+    if value is None and "None" in text:
+        return
+    if "tuple" in text:
+        ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
+    elif text.startswith("bool"):
+        ok = isinstance(value, bool)
+    elif text.startswith("int"):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif text.startswith("float"):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise ValueError(f"setting {name!r} must be of type {text}, got {value!r}")
+
+
+# -- rate limiting ---------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """One token bucket per client address: ``burst`` requests at once, then a steady rate.
+
+    At most ``max_clients`` buckets are kept (least recently seen dropped first), so a flood
+    of addresses cannot grow memory without bound.
+    """
+
+    def __init__(
+        self,
+        burst: int,
+        per_minute: float,
+        *,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._burst = float(burst)
+        self._per_second = per_minute / 60.0
+        self._max_clients = max_clients
+        self._clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """Spend one token: 0.0 if allowed, otherwise the seconds until a token is available."""
+        with self._lock:
+            now = self._clock()
+            tokens, seen = self._buckets.pop(client, (self._burst, now))
+            tokens = min(self._burst, tokens + (now - seen) * self._per_second)
+            allowed = tokens >= 1.0
+            self._buckets[client] = (tokens - 1.0 if allowed else tokens, now)
+            while len(self._buckets) > self._max_clients:
+                self._buckets.popitem(last=False)
+            return 0.0 if allowed else (1.0 - tokens) / self._per_second
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    """An HTTP answer before the common headers are added."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = JSON_TYPE
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Refusal(Exception):
+    """Ends a request early with an error answer."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.status)
+        self.reply = reply
+
+
+def json_reply(status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> Reply:
+    """A JSON answer."""
+    return Reply(status, json.dumps(payload).encode(), headers=list(headers))
+
+
+def error_reply(
+    status: int,
+    kind: str,
+    message: str,
+    *,
+    request_id: str | None = None,
+    retry_after: int | None = None,
+    param: str | None = None,
+) -> Reply:
+    """The broker's error shape: ``{"error": {message, type, param, request_id, retry_after}}``."""
+    error = {
+        "message": message,
+        "type": kind,
+        "param": param,
+        "request_id": request_id,
+        "retry_after": retry_after,
+    }
+    headers = [("Retry-After", str(retry_after))] if retry_after is not None else []
+    return json_reply(status, {"error": error}, headers)
+
+
+# -- the application -------------------------------------------------------------------------
+
+
+class Broker:
+    """The WSGI application: the page, its public settings, and ``POST /session``."""
+
+    def __init__(
+        self, config: BrokerConfig, api: RealtimeApi, limiter: RateLimiter | None = None
+    ) -> None:
+        self.config = config
+        self.api = api
+        self.limiter = limiter or RateLimiter(config.rate_limit_burst, config.rate_limit_per_minute)
+        self._static = {
+            path: (HERE.joinpath(name).read_bytes(), kind)
+            for path, (name, kind) in STATIC_FILES.items()
+        }
+        self._page_policy = _content_security_policy(config.realtime_url)
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> list[bytes]:
+        try:
+            reply = self.route(environ)
+        except Refusal as refusal:
+            reply = refusal.reply
+        except Exception:
+            LOG.exception("unexpected failure")
+            reply = error_reply(500, "broker_error", "The broker failed; see its log.")
+        headers = [
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+            ("Content-Length", str(len(reply.body))),
+        ]
+        if reply.body:
+            headers.append(("Content-Type", reply.content_type))
+        start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", headers + reply.headers)
+        return [reply.body]
+
+    def route(self, environ: WSGIEnviron) -> Reply:
+        """Dispatch on path and method."""
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "/")
+        if path == "/session":
+            return self.session_endpoint(method, environ)
+        if path in self._static or path == "/config":
+            if method != "GET":
+                return _method_not_allowed("GET")
+            return self.public_config() if path == "/config" else self.static(path)
+        return error_reply(404, "not_found", f"Nothing at {path[:100]}")
+
+    def static(self, path: str) -> Reply:
+        """One of the page's files; the page itself gets a strict Content-Security-Policy."""
+        body, kind = self._static[path]
+        headers = [("X-Frame-Options", "DENY")]
+        if path == "/":
+            headers.append(("Content-Security-Policy", self._page_policy))
+        return Reply(200, body, kind, headers)
+
+    def public_config(self) -> Reply:
+        """What the page needs to know: the fixed model, the voices it may offer, where to go."""
+        config = self.config
+        return json_reply(
+            200,
+            {
+                "model": config.model,
+                "voices": list(config.voices),
+                "default_voice": config.default_voice,
+                "realtime_url": config.realtime_url,
+            },
+        )
+
+    def session_endpoint(self, method: str, environ: WSGIEnviron) -> Reply:
+        """``POST /session`` and its CORS preflight, behind the origin check."""
+        cors = [("Vary", "Origin")]
+        try:
+            origin = self.check_origin(environ)
+            if origin is not None:
+                cors.append(("Access-Control-Allow-Origin", origin))
+            if method == "OPTIONS":
+                reply = self.preflight(environ)
+            elif method == "POST":
+                reply = self.mint(environ)
+            else:
+                reply = _method_not_allowed("POST, OPTIONS")
+        except Refusal as refusal:
+            reply = refusal.reply
+        # Errors carry the CORS headers too, so an allowed page can read why it was refused.
+        reply.headers.extend(cors)
+        return reply
+
+    def check_origin(self, environ: WSGIEnviron) -> str | None:
+        """The request's Origin if it is allowed; refuses any other origin with 403.
+
+        The page's own origin is always allowed. Requests without an Origin (not from a
+        browser page) pass unless ``require_origin`` is set.
+        """
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is None:
+            if self.config.require_origin:
+                raise Refusal(error_reply(403, "origin_required", "An Origin header is required."))
+            return None
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        if origin == own or origin in self.config.allowed_origins:
+            return str(origin)
+        LOG.warning("refused origin %.100r from %s", origin, _client(environ))
+        raise Refusal(error_reply(403, "origin_not_allowed", "This origin may not request keys."))
+
+    def preflight(self, environ: WSGIEnviron) -> Reply:
+        """Answer the browser's CORS preflight for a JSON POST."""
+        if environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", "POST") != "POST":
+            return _method_not_allowed("POST, OPTIONS")
+        return Reply(
+            204,
+            headers=[
+                ("Access-Control-Allow-Methods", "POST"),
+                ("Access-Control-Allow-Headers", "Content-Type"),
+                ("Access-Control-Max-Age", "600"),
+            ],
+        )
+
+    def mint(self, environ: WSGIEnviron) -> Reply:
+        """Rate limit, read the browser's choice, ask OpenAI for a key, return it."""
+        client = _client(environ)
+        wait = self.limiter.take(client)
+        if wait > 0:
+            seconds = math.ceil(wait)
+            LOG.info("rate limited client=%s for %s s", client, seconds)
+            return error_reply(
+                429,
+                "rate_limited",
+                f"Too many key requests; try again in {seconds} s.",
+                retry_after=seconds,
+            )
+        voice = self.read_voice(environ)
+        try:
+            answer = self.api.create_realtime_session_with_http_info(self.session_request(voice))
+        except ApiException as failed:
+            return _upstream_failure(failed)
+        except ApiTransportError as failed:
+            return _transport_failure(failed)
+        session = answer.data
+        secret = session.client_secret
+        LOG.info(
+            "minted key request_id=%s model=%s voice=%s expires_at=%s client=%s",
+            answer.request_id,
+            session.model,
+            session.voice,
+            secret.expires_at,
+            client,
+        )
+        return json_reply(
+            200,
+            {
+                "client_secret": {"value": secret.value, "expires_at": secret.expires_at},
+                "expires_in": max(0, secret.expires_at - int(time.time())),
+                "model": session.model,
+                "voice": session.voice,
+                "session_id": session.id,
+                "request_id": answer.request_id,
+            },
+        )
+
+    def read_voice(self, environ: WSGIEnviron) -> str:
+        """The voice the browser chose (or the default); refuses any other field or voice."""
+        choice = _read_json_object(environ, self.config.max_body_bytes)
+        unknown = sorted(set(choice) - BROWSER_FIELDS)
+        if unknown:
+            raise Refusal(
+                error_reply(
+                    400,
+                    "invalid_request",
+                    f"Field(s) not allowed: {', '.join(name[:40] for name in unknown)}. "
+                    f"The browser may only choose: {', '.join(sorted(BROWSER_FIELDS))}.",
+                    param=unknown[0][:40],
+                )
+            )
+        voice = choice.get("voice", self.config.default_voice)
+        if not isinstance(voice, str) or voice not in self.config.voices:
+            raise Refusal(
+                error_reply(
+                    400,
+                    "invalid_request",
+                    f"Voice {str(voice)[:40]!r} is not offered; "
+                    f"choose one of: {', '.join(self.config.voices)}.",
+                    param="voice",
+                )
+            )
+        return voice
+
+    def session_request(self, voice: str) -> RealtimeSessionCreateRequest:
+        """The session to mint: everything fixed by the server except the chosen voice."""
+        config = self.config
+        client_secret = None
+        if config.key_lifetime_seconds is not None:
+            client_secret = RealtimeSessionCreateRequestClientSecret(
+                expires_after=RealtimeSessionCreateRequestClientSecretExpiresAfter(
+                    anchor="created_at", seconds=config.key_lifetime_seconds
+                )
+            )
+        return RealtimeSessionCreateRequest(
+            model=config.model,
+            instructions=config.instructions,
+            voice=voice,
+            client_secret=client_secret,
+        )
+
+
+def _read_json_object(environ: WSGIEnviron, limit: int) -> dict[str, Any]:
+    """The request body as a JSON object, at most ``limit`` bytes; an empty body is ``{}``."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise Refusal(error_reply(400, "invalid_request", "Bad Content-Length.")) from None
+    if length > limit:
+        raise Refusal(error_reply(413, "body_too_large", f"The body may be at most {limit} bytes."))
+    if length <= 0:
+        return {}
+    content_type = str(environ.get("CONTENT_TYPE", "")).split(";")[0].strip().lower()
+    if content_type != JSON_TYPE:
+        raise Refusal(error_reply(415, "unsupported_media_type", "Send application/json."))
+    raw = environ["wsgi.input"].read(length)
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise Refusal(error_reply(400, "invalid_request", "The body must be a JSON object."))
+    return parsed
+
+
+def _upstream_failure(failed: ApiException) -> Reply:
+    """OpenAI answered with an error: tell the browser what it can act on, never the key."""
+    LOG.warning(
+        "upstream refused status=%s type=%s code=%s request_id=%s attempts=%s",
+        failed.status,
+        failed.type,
+        failed.code,
+        failed.request_id,
+        failed.attempts,
+    )
+    if isinstance(failed, TooManyRequestsException):
+        wait = failed.retry_after
+        seconds = math.ceil(wait) if wait is not None else FALLBACK_RETRY_SECONDS
+        return error_reply(
+            503,
+            "upstream_rate_limited",
+            f"The voice service is busy; try again in {seconds} s.",
+            request_id=failed.request_id,
+            retry_after=seconds,
+        )
+    return error_reply(
+        502,
+        "upstream_error",
+        f"OpenAI refused to create the session (HTTP {failed.status}).",
+        request_id=failed.request_id,
+    )
+
+
+def _transport_failure(failed: ApiTransportError) -> Reply:
+    """No answer from OpenAI: 504 for a timeout, 502 otherwise."""
+    LOG.warning("upstream unreachable: %s", failed)
+    if isinstance(failed, ApiTimeoutError):
+        return error_reply(504, "upstream_timeout", "OpenAI did not answer in time; try again.")
+    return error_reply(502, "upstream_unreachable", "Could not reach OpenAI; try again later.")
+
+
+def _method_not_allowed(allow: str) -> Reply:
+    reply = error_reply(405, "method_not_allowed", f"Use {allow}.")
+    reply.headers.append(("Allow", allow))
+    return reply
+
+
+def _client(environ: WSGIEnviron) -> str:
+    """The peer address. Behind a reverse proxy, derive it from a header your proxy sets."""
+    return str(environ.get("REMOTE_ADDR", "unknown"))
+
+
+def _content_security_policy(realtime_url: str) -> str:
+    """Scripts and styles from this server only; fetches to it and the Realtime API only."""
+    parts = urlsplit(realtime_url)
+    realtime_origin = f"{parts.scheme}://{parts.netloc}"
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src data:; "
+        f"connect-src 'self' {realtime_origin}; media-src 'self' blob: mediastream:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
+# -- serving ---------------------------------------------------------------------------------
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """wsgiref's server, one thread per request, so a slow upstream call blocks no one else."""
+
+    daemon_threads = True
+
+
+class LoggingRequestHandler(WSGIRequestHandler):
+    """Access lines through :mod:`logging` (method, path, status; never a body or header)."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        ACCESS_LOG.info("%s %s", self.address_string(), format % args)
+
+
+def create_app(config: BrokerConfig, configuration: Configuration) -> tuple[Broker, ApiClient]:
+    """The application and the SDK client it uses (close it when done)."""
+    upstream = copy.copy(configuration)
+    upstream.timeout = config.upstream_timeout_seconds
+    upstream.retries = RetryPolicy(
+        total=config.upstream_retries, max_retry_after=config.max_retry_wait_seconds
+    )
+    client = ApiClient(upstream)
+    return Broker(config, RealtimeApi(client)), client
+
+
+def create_server(app: Broker, host: str, port: int) -> ThreadingWSGIServer:
+    """A bound, not yet serving, HTTP server for ``app``."""
+    server = make_server(
+        host, port, app, server_class=ThreadingWSGIServer, handler_class=LoggingRequestHandler
+    )
+    assert isinstance(server, ThreadingWSGIServer)
+    return server
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line flags; each one overrides the same setting from the config file."""
+    parser = argparse.ArgumentParser(description="Mint ephemeral Realtime keys for browsers.")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="JSON config file")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port (0 picks a free one)")
+    parser.add_argument("--mock", action="store_true", help="use a local fake OpenAI, no key")
+    parser.add_argument("--model", help="model of every session")
+    parser.add_argument("--instructions", help="instructions of every session")
+    parser.add_argument("--voices", help="comma-separated voices the browser may choose from")
+    parser.add_argument("--allow-origin", action="append", help="another allowed origin")
+    parser.add_argument("--retries", type=int, help="retries of a failed call to OpenAI")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ...")
+    return parser.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace) -> BrokerConfig:
+    """The config file with the flags applied on top."""
+    config = BrokerConfig.load(args.config)
+    changes: dict[str, Any] = {}
+    if args.model:
+        changes["model"] = args.model
+    if args.instructions:
+        changes["instructions"] = args.instructions
+    if args.voices:
+        changes["voices"] = tuple(v.strip() for v in args.voices.split(",") if v.strip())
+        changes["default_voice"] = ""
+    if args.allow_origin:
+        changes["allowed_origins"] = (*config.allowed_origins, *args.allow_origin)
+    if args.retries is not None:
+        changes["upstream_retries"] = args.retries
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the broker until interrupted (Ctrl-C or SIGTERM)."""
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    try:
+        config = config_from_args(args)
+    except (OSError, ValueError) as invalid:
+        LOG.error("bad configuration: %s", invalid)
+        return 2
+    mock = None
+    if args.mock:
+        from openapiopenai.mock import MockServer
+
+        mock = MockServer()
+        configuration = Configuration(
+            host=mock.start(),
+            access_token="sk-mock-local-only",  # noqa: S106 (the mock accepts any key)
+            ignore_environment=True,
+        )
+    else:
+        configuration = Configuration()
+        if not configuration.access_token:
+            LOG.error("set OPENAI_API_KEY (or use --mock to try it offline)")
+            return 2
+    app, client = create_app(config, configuration)
+    server = create_server(app, args.host, args.port)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    host, port = server.server_address[:2]
+    upstream = "a local mock" if mock else configuration.host
+    print(f"Token broker on http://{host!s}:{port}/ (upstream: {upstream})", flush=True)
+    LOG.info("model=%s voices=%s", config.model, ",".join(config.voices))
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        client.close()
+        if mock is not None:
+            mock.stop()
+    return 0
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
