@@ -238,6 +238,14 @@ class MockServer:
                     "We could not parse the JSON body of your request.",
                     "invalid_request_error",
                 )
+            if first.message.startswith("unknown field"):
+                return _error(
+                    400,
+                    f"Unknown parameter: '{first.field}'.",
+                    "invalid_request_error",
+                    param=first.field,
+                    code="unknown_parameter",
+                )
             return _error(
                 400,
                 f"Invalid value for '{first.field}': {first.message}",

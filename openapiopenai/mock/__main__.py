@@ -1,16 +1,18 @@
-"""``python -m openapiopenai.mock``: serve the fake endpoint until interrupted."""
+"""``python -m openapiopenai.mock``: serve the fake endpoint until interrupted or terminated."""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
+from types import FrameType
 
 from openapiopenai.mock import MockServer
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, start the mock, print its URL, and serve until Ctrl-C."""
+    """Parse arguments, start the mock, print its URL, and serve until Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(
         prog="python -m openapiopenai.mock",
         description="Serve a local fake of POST /v1/realtime/sessions for offline use and tests.",
@@ -20,15 +22,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default=None, help="accept only this Bearer token")
     args = parser.parse_args(argv)
     server = MockServer(args.host, args.port, api_key=args.api_key)
+    stop = threading.Event()
+    _stop_on_sigterm(stop)
     url = server.start()
     print(url, flush=True)
     try:
-        threading.Event().wait()
+        while not stop.wait(1.0):  # a timeout keeps the main thread responsive to signals
+            pass
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
     return 0
+
+
+def _stop_on_sigterm(stop: threading.Event) -> None:
+    """Let ``kill``/process managers end the server cleanly, like Ctrl-C does."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
 
 
 if __name__ == "__main__":
