@@ -223,7 +223,11 @@ class ApiClient:
         """Parse a 2xx body into ``response_type``; raise :class:`ApiException` otherwise."""
         status = response.status
         if not 200 <= status < 300:
-            raise ApiException.from_response(http_resp=response, attempts=attempts_of(response))
+            raise ApiException.from_response(
+                http_resp=response,
+                attempts=attempts_of(response),
+                secrets=(self.configuration.access_token,),
+            )
         raw = response.data
         try:
             data = response_type.from_json(raw)
@@ -232,6 +236,7 @@ class ApiClient:
                 http_resp=response,
                 detail=f"The response body is not a valid {invalid}",
                 attempts=attempts_of(response),
+                secrets=(self.configuration.access_token,),
             ) from None
         return ApiResponse(
             status_code=status,

@@ -190,6 +190,7 @@ class ApiException(OpenApiException):
         headers: Mapping[str, str] | None = None,
         attempts: int = 1,
         detail: str | None = None,
+        secrets: Sequence[str | None] = (),
     ) -> None:
         if http_resp is not None:
             status = http_resp.status if status is None else status
@@ -206,7 +207,8 @@ class ApiException(OpenApiException):
         self.detail = detail
         self.request_id = headers.get("x-request-id") if headers is not None else None
         self.error = ErrorDetail.from_body(body) if status is None or status >= 300 else None
-        super().__init__(self._render())
+        # ``secrets`` (the key that was sent) are masked in the message and not kept.
+        super().__init__(self._render(secrets))
 
     @property
     def message(self) -> str | None:
@@ -236,12 +238,15 @@ class ApiException(OpenApiException):
         body: str | None = None,
         data: Any = None,
         attempts: int = 1,
+        secrets: Sequence[str | None] = (),
     ) -> ApiException:
         """Build the exception subclass that matches the response status."""
         exception_class = exception_class_for_status(http_resp.status)
-        return exception_class(http_resp=http_resp, body=body, data=data, attempts=attempts)
+        return exception_class(
+            http_resp=http_resp, body=body, data=data, attempts=attempts, secrets=secrets
+        )
 
-    def _render(self) -> str:
+    def _render(self, secrets: Sequence[str | None] = ()) -> str:
         lines = [f"({self.status})" + (f" {self.reason}" if self.reason else "")]
         if self.detail:
             lines.append(self.detail)
@@ -253,7 +258,7 @@ class ApiException(OpenApiException):
             lines.append(f"Attempts: {self.attempts}")
         if self.body and not self.error and self.status is not None and self.status >= 300:
             lines.append(f"HTTP response body: {self.body[:_BODY_PREVIEW_CHARS]}")
-        return redact("\n".join(lines))
+        return redact("\n".join(lines), *secrets)
 
     def _error_tags(self) -> str:
         assert self.error is not None
