@@ -306,6 +306,9 @@ def _number(value: float) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog (5) overflows when a pool opens many connections at
+    # once; the kernel then falls back to SYN cookies and some connects get reset.
+    request_queue_size = 128
     mock: MockServer
 
 
