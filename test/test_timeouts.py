@@ -83,7 +83,7 @@ def test_silent_server_times_out_with_configured_read_timeout(
 def test_each_attempt_gets_the_timeout_and_timeouts_are_retried(openai_mock: MockServer) -> None:
     openai_mock.enqueue(*(Scripted(action="hang") for _ in range(3)))
     retries = RetryPolicy(total=2, backoff_factor=0.01, backoff_jitter=0)
-    api = _api(openai_mock.url, timeout=0.3, retries=retries)
+    api = _api(openai_mock.url, timeout=0.2, retries=retries)
 
     started = time.monotonic()
     with pytest.raises(ApiTimeoutError) as raised:
@@ -98,7 +98,7 @@ def test_each_attempt_gets_the_timeout_and_timeouts_are_retried(openai_mock: Moc
 def test_timeouts_then_success_returns_the_session(openai_mock: MockServer) -> None:
     openai_mock.enqueue(Scripted(action="hang"))
     retries = RetryPolicy(total=2, backoff_factor=0.01, backoff_jitter=0)
-    api = _api(openai_mock.url, timeout=0.3, retries=retries)
+    api = _api(openai_mock.url, timeout=0.2, retries=retries)
 
     response = api.create_realtime_session_with_http_info({"instructions": "second try"})
 
@@ -114,7 +114,7 @@ def test_per_call_timeout_overrides_the_configured_one(openai_mock: MockServer) 
 
     started = time.monotonic()
     with pytest.raises(ApiTimeoutError):
-        api.create_realtime_session({}, _request_timeout=0.3)
+        api.create_realtime_session({}, _request_timeout=0.2)
 
     assert time.monotonic() - started < NO_HANG
 
