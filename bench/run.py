@@ -1,0 +1,528 @@
+"""How much the SDK costs on top of raw urllib3, section by section.
+
+Run ``python -m bench`` (``--smoke`` for a run of a few seconds, ``--json PATH`` to keep the
+numbers). Every comparison is interleaved (SDK, raw, SDK, raw, ...) and reported as medians, so
+noise from other processes hits both sides alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import urllib3
+
+import openapiopenai
+from bench.server import SESSION, SESSION_BODY
+from openapiopenai import (
+    ApiClient,
+    Configuration,
+    RealtimeApi,
+    RealtimeSessionCreateRequest,
+    RealtimeSessionCreateRequestTurnDetection,
+    RealtimeSessionCreateResponse,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+API_KEY = "sk-bench-0123456789abcdefghijklmnopqrstuvwxyz"
+INSTRUCTIONS = "You are a concise voice assistant for a hardware store. Answer briefly."
+SDK_IMPORT = "import openapiopenai"
+FLOOR_IMPORT = "import urllib3, json; from pydantic import BaseModel"
+#: The floor plus what defining any pydantic model with a field costs (pydantic loads more).
+MODEL_FLOOR_IMPORT = FLOOR_IMPORT + "; M = type('M', (BaseModel,), {'__annotations__': {'x': int}})"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each section does."""
+
+    rounds: int
+    calls: int
+    model_calls: int
+    imports: int
+    thread_calls: int
+    memory_warmup: int
+    memory_calls: int
+
+
+FULL = Sizes(
+    rounds=15,
+    calls=1000,
+    model_calls=20000,
+    imports=21,
+    thread_calls=500,
+    memory_warmup=2000,
+    memory_calls=20000,
+)
+SMOKE = Sizes(
+    rounds=2,
+    calls=50,
+    model_calls=200,
+    imports=2,
+    thread_calls=10,
+    memory_warmup=50,
+    memory_calls=200,
+)
+
+
+# -- the server ----------------------------------------------------------------------------
+
+
+@contextmanager
+def lean_server() -> Iterator[tuple[str, int]]:
+    """``bench.server`` in its own process; yields (base URL, pid). Stops when we leave."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.server"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        yield f"http://127.0.0.1:{port}/v1", process.pid
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process, from /proc (None where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except OSError:  # pragma: no cover - no /proc: peak RSS is the best we have
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# -- the two ways of making the call ----------------------------------------------------------
+
+
+def typical_request() -> RealtimeSessionCreateRequest:
+    """What a backend typically sends: model, voice, instructions, modalities, turn detection."""
+    return RealtimeSessionCreateRequest(
+        model="gpt-realtime",
+        voice="marin",
+        instructions=INSTRUCTIONS,
+        modalities=["audio", "text"],
+        turn_detection=RealtimeSessionCreateRequestTurnDetection(
+            type="server_vad", threshold=0.5, silence_duration_ms=500
+        ),
+    )
+
+
+def typical_payload() -> dict[str, Any]:
+    """The same request as a plain dict, for raw urllib3."""
+    return {
+        "model": "gpt-realtime",
+        "voice": "marin",
+        "instructions": INSTRUCTIONS,
+        "modalities": ["audio", "text"],
+        "turn_detection": {"type": "server_vad", "threshold": 0.5, "silence_duration_ms": 500},
+    }
+
+
+class Sdk:
+    """``create_realtime_session`` through one shared ApiClient."""
+
+    def __init__(self, base_url: str, pool_size: int = 10) -> None:
+        config = Configuration(
+            host=base_url,
+            access_token=API_KEY,
+            connection_pool_maxsize=pool_size,
+            ignore_environment=True,
+        )
+        self.client = ApiClient(config)
+        self.api = RealtimeApi(self.client)
+
+    def call(self) -> str:
+        session = self.api.create_realtime_session(typical_request())
+        return session.client_secret.value
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class Raw:
+    """The same exchange with nothing but urllib3 and json."""
+
+    def __init__(self, base_url: str, pool_size: int = 10) -> None:
+        self.pool = urllib3.PoolManager(maxsize=pool_size)
+        self.url = base_url + "/realtime/sessions"
+        self.headers = {
+            "Authorization": f"Bearer {API_KEY}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": "bench",
+        }
+
+    def call(self) -> str:
+        body = json.dumps(typical_payload()).encode()
+        response = self.pool.request("POST", self.url, body=body, headers=self.headers)
+        return str(json.loads(response.data)["client_secret"]["value"])
+
+    def close(self) -> None:
+        self.pool.clear()
+
+
+def per_call(
+    function: Callable[[], object], calls: int, clock: Callable[[], float] = time.perf_counter
+) -> float:
+    """Mean seconds per call over ``calls`` calls, by ``clock`` (wall time by default)."""
+    started = clock()
+    for _ in range(calls):
+        function()
+    return (clock() - started) / calls
+
+
+def median_pair(
+    first: Callable[[], float], second: Callable[[], float], rounds: int
+) -> tuple[float, float]:
+    """Run two measurements alternately (order swapped each round); medians of each."""
+    a: list[float] = []
+    b: list[float] = []
+    for index in range(rounds):
+        if index % 2:
+            b.append(second())
+            a.append(first())
+        else:
+            a.append(first())
+            b.append(second())
+    return statistics.median(a), statistics.median(b)
+
+
+# -- sections ----------------------------------------------------------------------------------
+
+
+def bench_server(base_url: str, pid: int, sizes: Sizes) -> dict[str, Any]:
+    """The server's own CPU per request, and the round trip of raw urllib3 against it."""
+    raw = Raw(base_url)
+    for _ in range(sizes.calls // 4 + 1):
+        raw.call()
+    before = cpu_seconds(pid)
+    count = sizes.calls * 2
+    started = time.perf_counter()
+    for _ in range(count):
+        raw.call()
+    elapsed = time.perf_counter() - started
+    after = cpu_seconds(pid)
+    raw.close()
+    cpu = None if before is None or after is None else (after - before) / count
+    return {
+        "server_cpu_us_per_request": None if cpu is None else cpu * 1e6,
+        "raw_round_trip_us": elapsed / count * 1e6,
+        "response_bytes": len(SESSION_BODY),
+    }
+
+
+def bench_call(base_url: str, sizes: Sizes) -> dict[str, Any]:
+    """Per-call time of the SDK and of raw urllib3, interleaved, in one process."""
+    sdk, raw = Sdk(base_url), Raw(base_url)
+    assert sdk.call() == raw.call() == SESSION["client_secret"]["value"]
+    for _ in range(sizes.calls // 4 + 1):
+        sdk.call()
+        raw.call()
+    sdk_s, raw_s = median_pair(
+        lambda: per_call(sdk.call, sizes.calls),
+        lambda: per_call(raw.call, sizes.calls),
+        sizes.rounds,
+    )
+    # CPU time of this process alone: the server's share and scheduling noise drop out.
+    sdk_cpu, raw_cpu = median_pair(
+        lambda: per_call(sdk.call, sizes.calls, time.process_time),
+        lambda: per_call(raw.call, sizes.calls, time.process_time),
+        sizes.rounds,
+    )
+    sdk.close()
+    raw.close()
+    return {
+        "sdk_us": sdk_s * 1e6,
+        "raw_us": raw_s * 1e6,
+        "ratio": sdk_s / raw_s,
+        "sdk_cpu_us": sdk_cpu * 1e6,
+        "raw_cpu_us": raw_cpu * 1e6,
+        "cpu_ratio": sdk_cpu / raw_cpu,
+    }
+
+
+def bench_models(sizes: Sizes) -> dict[str, Any]:
+    """Serialisation and parsing alone, full field set, against json.dumps / json.loads."""
+    full_request = RealtimeSessionCreateRequest.from_dict(
+        {key: value for key, value in SESSION.items() if key not in ("id", "object")}
+        | {"client_secret": {"expires_after": {"anchor": "created_at", "seconds": 600}}}
+    )
+    full_dict = full_request.to_dict()
+    calls = sizes.model_calls
+
+    def rate(function: Callable[[], object]) -> float:
+        return 1.0 / per_call(function, calls)
+
+    results: dict[str, list[float]] = {}
+    cases: dict[str, Callable[[], object]] = {
+        "request_to_json": full_request.to_json,
+        "request_build_typical": typical_request,
+        "response_from_json": lambda: RealtimeSessionCreateResponse.from_json(SESSION_BODY),
+        "json_dumps_request": lambda: json.dumps(full_dict),
+        "json_loads_response": lambda: json.loads(SESSION_BODY),
+    }
+    for _ in range(sizes.rounds):
+        for name, function in cases.items():
+            results.setdefault(name, []).append(rate(function))
+    return {f"{name}_per_s": statistics.median(values) for name, values in results.items()}
+
+
+def _bytecode_environment(cache: str) -> dict[str, str]:
+    """Our environment, with compiled bytecode cached under ``cache`` for every module.
+
+    An installed package has bytecode; an editable checkout run with PYTHONDONTWRITEBYTECODE
+    would otherwise recompile the SDK's sources on every import while its dependencies load
+    theirs from site-packages, which is not the comparison we want.
+    """
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    environment["PYTHONPYCACHEPREFIX"] = cache
+    return environment
+
+
+def _import_seconds(statement: str, environment: dict[str, str]) -> float:
+    """Seconds ``statement`` takes in a fresh interpreter (start-up itself not counted)."""
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    output = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return float(output)
+
+
+def _process_seconds(statement: str, environment: dict[str, str]) -> float:
+    """Wall time of a whole fresh interpreter running ``statement``."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", statement], cwd=ROOT, env=environment, check=True)
+    return time.perf_counter() - started
+
+
+def bench_import(sizes: Sizes) -> dict[str, Any]:
+    """``import openapiopenai`` against the floor of its dependencies, fresh interpreters."""
+    with tempfile.TemporaryDirectory(prefix="bench-pycache-") as cache:
+        env = _bytecode_environment(cache)
+        for statement in (SDK_IMPORT, FLOOR_IMPORT, MODEL_FLOOR_IMPORT):
+            _import_seconds(statement, env)  # writes the bytecode
+        sdk_s, floor_s = median_pair(
+            lambda: _import_seconds(SDK_IMPORT, env),
+            lambda: _import_seconds(FLOOR_IMPORT, env),
+            sizes.imports,
+        )
+        model_floor_s = statistics.median(
+            _import_seconds(MODEL_FLOOR_IMPORT, env) for _ in range(max(1, sizes.imports // 2))
+        )
+        sdk_p, floor_p = median_pair(
+            lambda: _process_seconds(SDK_IMPORT, env),
+            lambda: _process_seconds(FLOOR_IMPORT, env),
+            sizes.imports,
+        )
+    return {
+        "sdk_ms": sdk_s * 1e3,
+        "floor_ms": floor_s * 1e3,
+        "ratio": sdk_s / floor_s,
+        "model_floor_ms": model_floor_s * 1e3,
+        "model_floor_ratio": model_floor_s / floor_s,
+        "sdk_process_ms": sdk_p * 1e3,
+        "floor_process_ms": floor_p * 1e3,
+        "process_ratio": sdk_p / floor_p,
+    }
+
+
+def _throughput(call: Callable[[], object], threads: int, calls: int) -> float:
+    """Calls per second of ``threads`` threads each making ``calls`` calls."""
+    barrier = threading.Barrier(threads + 1)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        barrier.wait()
+        try:
+            for _ in range(calls):
+                call()
+        except BaseException as error:  # reported after join
+            errors.append(error)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    return threads * calls / elapsed
+
+
+def bench_threads(base_url: str, sizes: Sizes, threads: int = 8) -> dict[str, Any]:
+    """8 threads sharing one ApiClient against 8 threads sharing one PoolManager."""
+    sdk, raw = Sdk(base_url, pool_size=threads), Raw(base_url, pool_size=threads)
+    _throughput(sdk.call, threads, 5)
+    _throughput(raw.call, threads, 5)
+    sdk_rate, raw_rate = median_pair(
+        lambda: _throughput(sdk.call, threads, sizes.thread_calls),
+        lambda: _throughput(raw.call, threads, sizes.thread_calls),
+        sizes.rounds,
+    )
+    sdk.close()
+    raw.close()
+    return {
+        "threads": threads,
+        "sdk_calls_per_s": sdk_rate,
+        "raw_calls_per_s": raw_rate,
+        "ratio": sdk_rate / raw_rate,
+    }
+
+
+def bench_memory(base_url: str, sizes: Sizes) -> dict[str, Any]:
+    """RSS growth over many SDK calls after a warm-up (a leak shows as steady growth)."""
+    sdk = Sdk(base_url)
+    for _ in range(sizes.memory_warmup):
+        sdk.call()
+    gc.collect()
+    before = rss_bytes()
+    for _ in range(sizes.memory_calls):
+        sdk.call()
+    gc.collect()
+    after = rss_bytes()
+    sdk.close()
+    return {"calls": sizes.memory_calls, "rss_growth_mb": (after - before) / 2**20}
+
+
+# -- report ------------------------------------------------------------------------------------
+
+TARGETS = {
+    "call": ("ratio", "<=", 1.10),
+    "import": ("ratio", "<=", 1.15),
+    "threads": ("ratio", ">=", 0.90),
+    "memory": ("rss_growth_mb", "<", 2.0),
+}
+
+
+def verdicts(results: dict[str, Any]) -> dict[str, bool]:
+    """Whether each target is met."""
+    met = {}
+    for section, (key, op, limit) in TARGETS.items():
+        value = results[section][key]
+        met[section] = (
+            value <= limit if op == "<=" else value >= limit if op == ">=" else value < limit
+        )
+    return met
+
+
+def table(results: dict[str, Any]) -> str:
+    """The short human-readable summary."""
+    s, c, m, i, t, r = (
+        results[k] for k in ("server", "call", "models", "import", "threads", "memory")
+    )
+    met = verdicts(results)
+    mark = {True: "met", False: "MISSED"}
+    server_cpu = s["server_cpu_us_per_request"]
+    server_cpu_text = "n/a" if server_cpu is None else f"{server_cpu:.1f} us CPU/request"
+    lines = [
+        f"{'section':<9} {'measure':<44} {'result':>26}",
+        f"{'server':<9} {'lean loopback server, own cost':<44} {server_cpu_text:>26}",
+        f"{'':<9} {'raw urllib3 round trip':<44} {s['raw_round_trip_us']:>23.1f} us",
+        f"{'call':<9} {'create_realtime_session / raw urllib3':<44} "
+        f"{c['sdk_us']:>8.1f} / {c['raw_us']:.1f} us = {c['ratio']:.3f}x  "
+        f"(<= 1.10: {mark[met['call']]})",
+        f"{'':<9} {'same, client CPU time only':<44} "
+        f"{c['sdk_cpu_us']:>8.1f} / {c['raw_cpu_us']:.1f} us = {c['cpu_ratio']:.3f}x",
+        f"{'models':<9} {'request to_json (full)':<44} {m['request_to_json_per_s']:>20,.0f} /s",
+        f"{'':<9} {'request built (typical, validated)':<44} "
+        f"{m['request_build_typical_per_s']:>20,.0f} /s",
+        f"{'':<9} {'response from_json (full)':<44} {m['response_from_json_per_s']:>20,.0f} /s",
+        f"{'':<9} {'json.dumps / json.loads (reference)':<44} "
+        f"{m['json_dumps_request_per_s']:>9,.0f} / {m['json_loads_response_per_s']:,.0f} /s",
+        f"{'import':<9} {'import openapiopenai / floor':<44} "
+        f"{i['sdk_ms']:>8.1f} / {i['floor_ms']:.1f} ms = {i['ratio']:.3f}x  "
+        f"(<= 1.15: {mark[met['import']]})",
+        f"{'':<9} {'floor + one pydantic model class / floor':<44} "
+        f"{i['model_floor_ms']:>8.1f} / {i['floor_ms']:.1f} ms = {i['model_floor_ratio']:.3f}x",
+        f"{'':<9} {'whole interpreter, same two':<44} "
+        f"{i['sdk_process_ms']:>8.1f} / {i['floor_process_ms']:.1f} ms = "
+        f"{i['process_ratio']:.3f}x",
+        f"{'threads':<9} {str(t['threads']) + ' threads, ApiClient / PoolManager':<44} "
+        f"{t['sdk_calls_per_s']:>8,.0f} / {t['raw_calls_per_s']:,.0f} /s = {t['ratio']:.3f}x  "
+        f"(>= 0.90: {mark[met['threads']]})",
+        f"{'memory':<9} {'RSS growth over ' + format(r['calls'], ',') + ' calls':<44} "
+        f"{r['rss_growth_mb']:>23.2f} MB  (< 2: {mark[met['memory']]})",
+    ]
+    return "\n".join(lines)
+
+
+def run(sizes: Sizes) -> dict[str, Any]:
+    """Every section, against one lean server process."""
+    results: dict[str, Any] = {
+        "meta": {
+            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            "python": sys.version.split()[0],
+            "nproc": os.cpu_count(),
+            "sdk_version": openapiopenai.__version__,
+            "urllib3": urllib3.__version__,
+            "smoke": sizes is SMOKE,
+        }
+    }
+    with lean_server() as (base_url, pid):
+        results["server"] = bench_server(base_url, pid, sizes)
+        results["call"] = bench_call(base_url, sizes)
+        results["threads"] = bench_threads(base_url, sizes)
+        results["memory"] = bench_memory(base_url, sizes)
+    results["models"] = bench_models(sizes)
+    results["import"] = bench_import(sizes)
+    results["targets_met"] = verdicts(results)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run, print the table, optionally write JSON."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
+    parser.add_argument("--rounds", type=int, help="override the number of rounds")
+    args = parser.parse_args(argv)
+    sizes = SMOKE if args.smoke else FULL
+    if args.rounds:
+        sizes = Sizes(**{**sizes.__dict__, "rounds": args.rounds})
+    results = run(sizes)
+    print(table(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
