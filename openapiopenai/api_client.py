@@ -221,16 +221,25 @@ class ApiClient:
 
     def deserialize(self, response: BaseHTTPResponse, response_type: type[M]) -> ApiResponse[M]:
         """Parse a 2xx body into ``response_type``; raise :class:`ApiException` otherwise."""
-        status = response.status
-        if not 200 <= status < 300:
+        data = self.deserialize_data(response, response_type)
+        return ApiResponse(
+            status_code=response.status,
+            headers=response.headers,
+            data=data,
+            raw_data=response.data,
+            attempts=attempts_of(response),
+        )
+
+    def deserialize_data(self, response: BaseHTTPResponse, response_type: type[M]) -> M:
+        """Like :meth:`deserialize`, returning only the model (no :class:`ApiResponse` built)."""
+        if not 200 <= response.status < 300:
             raise ApiException.from_response(
                 http_resp=response,
                 attempts=attempts_of(response),
                 secrets=(self.configuration.access_token,),
             )
-        raw = response.data
         try:
-            data = response_type.from_json(raw)
+            return response_type.from_json(response.data)
         except ApiValidationError as invalid:
             raise UnexpectedResponseException(
                 http_resp=response,
@@ -238,13 +247,6 @@ class ApiClient:
                 attempts=attempts_of(response),
                 secrets=(self.configuration.access_token,),
             ) from None
-        return ApiResponse(
-            status_code=status,
-            headers=response.headers,
-            data=data,
-            raw_data=raw,
-            attempts=attempts_of(response),
-        )
 
     # -- internals -------------------------------------------------------------------------
 

@@ -237,6 +237,9 @@ def build_pool_manager(configuration: Any) -> urllib3.PoolManager:
         "cert_file": configuration.cert_file,
         "key_file": configuration.key_file,
     }
+    # Unset options are left to urllib3's defaults (the same values): every request builds its
+    # pool key from these, so fewer keys mean less work per call.
+    options = {name: value for name, value in options.items() if value is not None}
     if configuration.tls_server_name:
         options["server_hostname"] = configuration.tls_server_name
     if configuration.assert_hostname is not None:

@@ -45,7 +45,7 @@ class RealtimeApi:
             _headers,
             _host_index,
         )
-        return self.api_client.deserialize(response, RealtimeSessionCreateResponse).data
+        return self.api_client.deserialize_data(response, RealtimeSessionCreateResponse)
 
     def create_realtime_session_with_http_info(
         self,

@@ -7,7 +7,6 @@ kept and readable.
 
 from __future__ import annotations
 
-import pprint
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, overload
 
@@ -94,6 +93,8 @@ class OpenApiModel(BaseModel):
 
     def to_str(self) -> str:
         """A readable multi-line rendering, with credentials masked."""
+        import pprint  # only for this rarely used rendering: keeps it off the import path
+
         return pprint.pformat(_masked(self))
 
     @property
@@ -168,13 +169,13 @@ class RequestModel(OpenApiModel):
     def _reject_unknown_fields(cls, data: Any) -> Any:
         if isinstance(data, Mapping):
             known = cls._known_names()
-            for key in data:
-                if key not in known:
-                    raise PydanticCustomError(
-                        "extra_forbidden",
-                        "unknown field {field}",
-                        {"field": key, "known": tuple(cls.model_fields)},
-                    )
+            if not known.issuperset(data):  # one C-level pass in the usual, valid case
+                unknown = next(key for key in data if key not in known)
+                raise PydanticCustomError(
+                    "extra_forbidden",
+                    "unknown field {field}",
+                    {"field": unknown, "known": tuple(cls.model_fields)},
+                )
         return data
 
     @classmethod
