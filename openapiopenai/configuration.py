@@ -289,8 +289,8 @@ class Configuration:
 
     @classmethod
     def get_default_copy(cls) -> Configuration:
-        """A copy of the default configuration, safe to change."""
-        return copy.copy(cls.get_default())
+        """A copy of the default configuration, safe to change (nested settings included)."""
+        return copy.deepcopy(cls.get_default())
 
     def auth_settings(self) -> dict[str, dict[str, str]]:
         """The authentication this configuration sends, in the generator's format."""

@@ -295,6 +295,15 @@ class TestDefaultRegistry:
         assert Configuration.get_default().organization == "org-a"
         assert Configuration.get_default().access_token == API_KEY
 
+    def test_get_default_copy_nested_settings_independent(self) -> None:
+        Configuration.set_default(Configuration(proxy_headers={"X-Proxy": "1"}))
+
+        clone = Configuration.get_default_copy()
+        assert clone.proxy_headers is not None
+        clone.proxy_headers["X-Proxy"] = "2"
+
+        assert Configuration.get_default().proxy_headers == {"X-Proxy": "1"}
+
     def test_deepcopy_is_independent(self) -> None:
         original = Configuration(access_token=API_KEY, proxy_headers={"X-Proxy": "1"})
         clone = copy.deepcopy(original)
