@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, PydanticSerializationError
 from typing_extensions import Self
 
 from openapiopenai._secrets import mask_secret
@@ -19,6 +19,7 @@ from openapiopenai.exceptions import (
     ApiAttributeError,
     ApiTypeError,
     ApiValidationError,
+    ApiValueError,
     FieldError,
 )
 
@@ -57,7 +58,13 @@ class OpenApiModel(BaseModel):
 
     def to_json_bytes(self) -> bytes:
         """The JSON of :meth:`to_dict` as UTF-8 bytes, ready to send."""
-        return self.__pydantic_serializer__.to_json(self, by_alias=True, exclude_unset=True)
+        try:
+            return self.__pydantic_serializer__.to_json(self, by_alias=True, exclude_unset=True)
+        except PydanticSerializationError as error:
+            # e.g. a lone surrogate in a string, or a non-JSON object inside ``metadata``
+            raise ApiValueError(
+                f"{type(self).__name__} cannot be written as JSON: {error}"
+            ) from None
 
     @overload
     @classmethod
@@ -150,8 +157,9 @@ class RequestModel(OpenApiModel):
     """
 
     # "allow" only so that explicitly added properties serialise natively; unknown keys in
-    # input are rejected by ``_reject_unknown_fields``.
-    model_config = ConfigDict(extra="allow")
+    # input are rejected by ``_reject_unknown_fields``. NaN and infinity have no JSON form
+    # (they would go out as null), so float fields refuse them.
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     __echo_input__ = True
 
     def __init__(self, /, **data: Any) -> None:

@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 
 import openapiopenai
-from openapiopenai.exceptions import ApiAttributeError, ApiValidationError, OpenApiException
+from openapiopenai.exceptions import (
+    ApiAttributeError,
+    ApiValidationError,
+    ApiValueError,
+    OpenApiException,
+)
 from openapiopenai.mock import MockServer
 from openapiopenai.models.realtime_session_create_request import RealtimeSessionCreateRequest
 from openapiopenai.models.realtime_session_create_request_turn_detection import (
@@ -529,3 +534,39 @@ class TestGeneratorDefectsAbsent:
 def test_repr_shows_only_set_fields() -> None:
     text = repr(RealtimeSessionCreateRequest(voice="alloy"))
     assert text == "RealtimeSessionCreateRequest(voice='alloy')"
+
+
+class TestValuesWithoutJsonForm:
+    """Values JSON cannot carry fail before I/O with an SDK error, not silently or obscurely."""
+
+    @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+    def test_non_finite_temperature_refused(
+        self, api: openapiopenai.RealtimeApi, openai_mock: MockServer, value: float
+    ) -> None:
+        with pytest.raises(ApiValidationError) as caught:
+            api.create_realtime_session({"temperature": value})
+        assert caught.value.errors[0].field == "temperature"
+        assert openai_mock.requests == []
+
+    def test_nan_in_json_refused(self) -> None:
+        with pytest.raises(ApiValidationError):
+            RealtimeSessionCreateRequest.from_json('{"temperature": NaN}')
+
+    @pytest.mark.parametrize(
+        "request_",
+        [
+            RealtimeSessionCreateRequest(instructions="lone surrogate \ud800"),
+            RealtimeSessionCreateRequest(tracing={"metadata": {"when": object()}}),
+        ],
+        ids=["surrogate", "object-in-metadata"],
+    )
+    def test_unserialisable_request_refused_before_io(
+        self,
+        api: openapiopenai.RealtimeApi,
+        openai_mock: MockServer,
+        request_: RealtimeSessionCreateRequest,
+    ) -> None:
+        with pytest.raises(ApiValueError) as caught:
+            api.create_realtime_session(request_)
+        assert "cannot be written as JSON" in str(caught.value)
+        assert openai_mock.requests == []
