@@ -4,6 +4,7 @@ request survives dict and JSON round trips (and the wire) unchanged."""
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,6 +63,8 @@ def test_from_dict_on_any_object(model: type[OpenApiModel], data: dict[str, Any]
         return
     assert isinstance(parsed, model)
     assert isinstance(parsed.to_dict(), dict)
+    assert isinstance(repr(parsed) + str(parsed) + parsed.to_str(), str)
+    assert model.from_json(parsed.to_json()).to_dict() == parsed.to_dict()
 
 
 @FAST
@@ -195,3 +198,20 @@ def test_valid_request_goes_out_unchanged(module_mock: MockServer, data: dict[st
 
     assert [request.json() for request in module_mock.requests] == [data]
     assert session.client_secret.value.startswith("ek_")
+
+
+@FAST
+@given(
+    secret=st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=16, max_size=40),
+    extra=metadata,
+)
+def test_ephemeral_key_never_in_text(secret: str, extra: dict[str, Any]) -> None:
+    value = "ek_" + secret
+    unknown = {f"x_{name}": item for name, item in extra.items()}  # never a known field
+    body = {**unknown, "client_secret": {"value": value, "expires_at": 1}}
+    session = openapiopenai.RealtimeSessionCreateResponse.from_dict(body)
+
+    for text in (repr(session), str(session), session.to_str(), repr(session.client_secret)):
+        assert value not in text
+    assert session.client_secret.value == value
+    assert json.loads(session.to_json())["client_secret"]["value"] == value
