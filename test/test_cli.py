@@ -35,12 +35,14 @@ def command(request: pytest.FixtureRequest) -> list[str]:
 
 
 def run(
-    command: Sequence[str], *args: str, api_key: str | None = None
+    command: Sequence[str], *args: str, api_key: str | None = None, tz: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the command with a clean OPENAI_* environment; bounded so a hang fails the test."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("OPENAI_")}
     if api_key is not None:
         env["OPENAI_API_KEY"] = api_key
+    if tz is not None:
+        env["TZ"] = tz
     return subprocess.run(
         [*command, *args], capture_output=True, text=True, env=env, timeout=60, check=False
     )
@@ -75,6 +77,25 @@ def test_mock_prints_summary_with_masked_key(command: list[str]) -> None:
     assert 50 <= seconds_left <= 60
     assert not re.search(r"ek_[A-Za-z0-9_-]{4,}", out)
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize(("tz", "name", "offset"), [("UTC0", "UTC", 0), ("XYZ-9", "XYZ", 9 * 3600)])
+def test_expiry_is_shown_in_local_time(tz: str, name: str, offset: int) -> None:
+    before = int(time.time())
+    result = run(
+        COMMANDS["module"], "sessions", "create", "--mock", "--expires-after", "7200", tz=tz
+    )
+    after = int(time.time())
+
+    assert result.returncode == 0, result.stderr
+    shown = re.search(r"^expires:\s+(\S+ \S+) (\S+) \(", result.stdout, re.M)
+    assert shown is not None, result.stdout
+    assert shown.group(2) == name
+    possible = {
+        time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(moment + 7200 + offset))
+        for moment in range(before, after + 1)
+    }
+    assert shown.group(1) in possible
 
 
 def test_mock_json_has_the_key_and_the_asked_lifetime(command: list[str]) -> None:
@@ -320,6 +341,7 @@ def test_timeout_is_one_line(
         (["--model", " "], "invalid model: must not be empty"),
         (["--base-url", "ftp://example.com"], "host must be an http:// or https:// URL"),
         (["--retries", "-1"], "retries must be 0 or more"),
+        (["--timeout", "0"], "timeout"),
     ],
 )
 def test_bad_values_are_usage_errors(
