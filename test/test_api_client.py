@@ -184,7 +184,7 @@ class TestDefaultHeaders:
         api.create_realtime_session({})
         assert openai_mock.requests[-1].headers["User-Agent"] == "my-backend/2.0"
 
-    def test_default_header_cannot_drop_authorization_check(self, openai_mock: MockServer) -> None:
+    def test_authorization_as_default_header_is_enough(self, openai_mock: MockServer) -> None:
         with ApiClient(Configuration(host=openai_mock.url)) as client:
             client.set_default_header("authorization", f"Bearer {API_KEY}")
             openapiopenai.RealtimeApi(client).create_realtime_session({})

@@ -315,10 +315,10 @@ class TestDefaultRegistry:
     def test_default_used_by_client_without_configuration(self, openai_mock: MockServer) -> None:
         Configuration.set_default(Configuration(host=openai_mock.url, access_token=API_KEY))
 
-        call_default = openapiopenai.ApiClient()
-        openapiopenai.RealtimeApi(call_default).create_realtime_session({})
+        client = openapiopenai.ApiClient()
+        openapiopenai.RealtimeApi(client).create_realtime_session({})
 
-        assert call_default.configuration is Configuration.get_default()
+        assert client.configuration is Configuration.get_default()
         assert len(openai_mock.requests) == 1
 
 

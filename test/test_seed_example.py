@@ -93,8 +93,8 @@ def test_example_runs_in_process(
     assert "Exception when calling" not in output
     assert "model='gpt-realtime'" in output
     assert "ek_***" in output
-    key = openai_mock.requests[-1]
-    assert key.headers["Authorization"] == f"Bearer {TOKEN}"
+    sent = openai_mock.requests[-1]
+    assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
 def test_example_reports_a_refusal(openai_mock: MockServer) -> None:
