@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import urllib3
 from typing_extensions import Self
+from urllib3.connectionpool import port_by_scheme
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -42,7 +43,8 @@ from openapiopenai.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from urllib3.connectionpool import ConnectionPool
+    from urllib3.connectionpool import ConnectionPool, HTTPConnectionPool
+    from urllib3.poolmanager import PoolKey
 
 #: The response type returned by the ``*_without_preload_content`` methods.
 RESTResponse = BaseHTTPResponse
@@ -257,7 +259,56 @@ def build_pool_manager(configuration: Any) -> urllib3.PoolManager:
             proxy_headers=_proxy_headers(configuration.proxy, configuration.proxy_headers),
             **options,
         )
-    return urllib3.PoolManager(**options)
+    return _PoolManager(**options)
+
+
+_MAX_REMEMBERED_KEYS = 64
+
+
+class _PoolManager(urllib3.PoolManager):
+    """A ``PoolManager`` that works out each host's pool key once instead of on every request.
+
+    urllib3 rebuilds the key from all pool settings per request; here those settings never
+    change after construction, so the key for a (host, port, scheme) is remembered. Pools are
+    still looked up, evicted and created by urllib3 itself.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._pool_keys: dict[tuple[str, int | None, str | None], tuple[PoolKey, dict[str, Any]]]
+        self._pool_keys = {}
+
+    def connection_from_host(
+        self,
+        host: str | None,
+        port: int | None = None,
+        scheme: str | None = "http",
+        pool_kwargs: dict[str, Any] | None = None,
+    ) -> HTTPConnectionPool:
+        if pool_kwargs is not None or not host:
+            return super().connection_from_host(host, port, scheme, pool_kwargs)
+        known = self._pool_keys.get((host, port, scheme)) or self._remember_key(host, port, scheme)
+        if known is None:
+            return super().connection_from_host(host, port, scheme)
+        # A copy: urllib3 consumes the context when it has to create the pool.
+        return self.connection_from_pool_key(known[0], request_context=dict(known[1]))
+
+    def _remember_key(
+        self, host: str, port: int | None, scheme: str | None
+    ) -> tuple[PoolKey, dict[str, Any]] | None:
+        """The pool key and context urllib3 builds for this host; ``None`` for other schemes."""
+        resolved = scheme or "http"
+        normalise = self.key_fn_by_scheme.get(resolved.lower())
+        if normalise is None:
+            return None
+        context = self._merge_pool_kwargs(None)
+        context["scheme"] = resolved
+        context["port"] = port if port is not None else port_by_scheme.get(resolved.lower(), 80)
+        context["host"] = host
+        if len(self._pool_keys) >= _MAX_REMEMBERED_KEYS:  # redirects could name many hosts
+            self._pool_keys.clear()
+        known = self._pool_keys[(host, port, scheme)] = (normalise(context), context)
+        return known
 
 
 def _proxy_headers(proxy_url: str, extra: Mapping[str, str] | None) -> dict[str, str]:
