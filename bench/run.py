@@ -176,8 +176,11 @@ class Sdk:
 class Raw:
     """The same exchange with nothing but urllib3 and json."""
 
-    def __init__(self, base_url: str, pool_size: int = 10) -> None:
-        self.pool = urllib3.PoolManager(maxsize=pool_size)
+    def __init__(
+        self, base_url: str, pool_size: int = 10, timeout: urllib3.Timeout | None = None
+    ) -> None:
+        options: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        self.pool = urllib3.PoolManager(maxsize=pool_size, **options)
         self.url = base_url + "/realtime/sessions"
         self.headers = {
             "Authorization": f"Bearer {API_KEY}",
@@ -205,20 +208,22 @@ def per_call(
     return (clock() - started) / calls
 
 
+def medians(measures: list[Callable[[], float]], rounds: int) -> list[float]:
+    """Run the measurements in turn, starting one later each round; the median of each."""
+    samples: list[list[float]] = [[] for _ in measures]
+    for index in range(rounds):
+        for offset in range(len(measures)):
+            which = (index + offset) % len(measures)
+            samples[which].append(measures[which]())
+    return [statistics.median(values) for values in samples]
+
+
 def median_pair(
     first: Callable[[], float], second: Callable[[], float], rounds: int
 ) -> tuple[float, float]:
     """Run two measurements alternately (order swapped each round); medians of each."""
-    a: list[float] = []
-    b: list[float] = []
-    for index in range(rounds):
-        if index % 2:
-            b.append(second())
-            a.append(first())
-        else:
-            a.append(first())
-            b.append(second())
-    return statistics.median(a), statistics.median(b)
+    a, b = medians([first, second], rounds)
+    return a, b
 
 
 # -- sections ----------------------------------------------------------------------------------
@@ -257,14 +262,19 @@ def bench_call(base_url: str, sizes: Sizes) -> dict[str, Any]:
         lambda: per_call(raw.call, sizes.calls),
         sizes.rounds,
     )
-    # CPU time of this process alone: the server's share and scheduling noise drop out.
-    sdk_cpu, raw_cpu = median_pair(
-        lambda: per_call(sdk.call, sizes.calls, time.process_time),
-        lambda: per_call(raw.call, sizes.calls, time.process_time),
+    # CPU time of this process alone: the server's share and scheduling noise drop out. Raw
+    # urllib3 with the SDK's timeouts shows what they cost (a poll() before each socket call).
+    timed = Raw(base_url, timeout=sdk.client.configuration.timeout)
+    sdk_cpu, raw_cpu, timed_cpu = medians(
+        [
+            lambda: per_call(sdk.call, sizes.calls, time.process_time),
+            lambda: per_call(raw.call, sizes.calls, time.process_time),
+            lambda: per_call(timed.call, sizes.calls, time.process_time),
+        ],
         sizes.rounds,
     )
-    sdk.close()
-    raw.close()
+    for client in (sdk, raw, timed):
+        client.close()
     return {
         "sdk_us": sdk_s * 1e6,
         "raw_us": raw_s * 1e6,
@@ -272,6 +282,8 @@ def bench_call(base_url: str, sizes: Sizes) -> dict[str, Any]:
         "sdk_cpu_us": sdk_cpu * 1e6,
         "raw_cpu_us": raw_cpu * 1e6,
         "cpu_ratio": sdk_cpu / raw_cpu,
+        "raw_with_timeout_cpu_us": timed_cpu * 1e6,
+        "raw_with_timeout_cpu_ratio": timed_cpu / raw_cpu,
     }
 
 
@@ -465,6 +477,9 @@ def table(results: dict[str, Any]) -> str:
         f"(<= 1.10: {mark[met['call']]})",
         f"{'':<9} {'same, client CPU time only':<44} "
         f"{c['sdk_cpu_us']:>8.1f} / {c['raw_cpu_us']:.1f} us = {c['cpu_ratio']:.3f}x",
+        f"{'':<9} {'raw urllib3 with the SDK timeouts, CPU / raw':<44} "
+        f"{c['raw_with_timeout_cpu_us']:>8.1f} / {c['raw_cpu_us']:.1f} us = "
+        f"{c['raw_with_timeout_cpu_ratio']:.3f}x",
         f"{'models':<9} {'request to_json (full)':<44} {m['request_to_json_per_s']:>20,.0f} /s",
         f"{'':<9} {'request built (typical, validated)':<44} "
         f"{m['request_build_typical_per_s']:>20,.0f} /s",
@@ -511,14 +526,38 @@ def run(sizes: Sizes) -> dict[str, Any]:
     return results
 
 
+def profile(calls: int, top: int = 25) -> str:
+    """cProfile of ``calls`` SDK calls against the lean server: where the time goes."""
+    import cProfile
+    import io
+    import pstats
+
+    with lean_server() as (base_url, _):
+        sdk = Sdk(base_url)
+        for _ in range(min(calls, 500)):
+            sdk.call()
+        profiler = cProfile.Profile()
+        profiler.runcall(per_call, sdk.call, calls)
+        sdk.close()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run, print the table, optionally write JSON."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks it runs")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON here")
     parser.add_argument("--rounds", type=int, help="override the number of rounds")
+    parser.add_argument(
+        "--profile", action="store_true", help="only profile SDK calls (cProfile, by own time)"
+    )
     args = parser.parse_args(argv)
     sizes = SMOKE if args.smoke else FULL
+    if args.profile:
+        print(profile(sizes.calls * 5))
+        return 0
     if args.rounds:
         sizes = Sizes(**{**sizes.__dict__, "rounds": args.rounds})
     results = run(sizes)
