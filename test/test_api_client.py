@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import re
+import socket
 import threading
 
 import pytest
@@ -257,3 +259,46 @@ def test_one_client_shared_by_threads(
     assert len(keys) == 30
     assert len(set(keys)) == 30
     assert len(openai_mock.requests) == 30
+
+
+class TestTransportReuse:
+    def test_rest_client_kept_while_pool_settings_do_not_change(
+        self, api: openapiopenai.RealtimeApi
+    ) -> None:
+        client = api.api_client
+        first = client.rest_client
+        client.configuration.access_token = "sk-rotated-000000000000000"
+        client.configuration.timeout = 9
+        assert client.rest_client is first
+
+        client.configuration.connection_pool_maxsize = 3
+        assert client.rest_client is not first
+
+
+class TestDebugLog:
+    def test_success_logged_without_the_key(
+        self, api: openapiopenai.RealtimeApi, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.DEBUG, logger="openapiopenai"):
+            session = api.create_realtime_session({})
+        assert "-> 200" in caplog.text
+        assert "request id req_" in caplog.text
+        assert API_KEY not in caplog.text
+        assert session.client_secret.value not in caplog.text
+
+    def test_failure_logged_without_the_key(self, caplog: pytest.LogCaptureFixture) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        configuration = Configuration(
+            host=f"http://127.0.0.1:{port}/v1", access_token=API_KEY, retries=0
+        )
+        with (
+            caplog.at_level(logging.DEBUG, logger="openapiopenai"),
+            ApiClient(configuration) as client,
+            pytest.raises(openapiopenai.ApiConnectionError),
+        ):
+            openapiopenai.RealtimeApi(client).create_realtime_session({})
+        assert "failed after" in caplog.text
+        assert "ApiConnectionError" in caplog.text
+        assert API_KEY not in caplog.text

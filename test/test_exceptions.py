@@ -366,3 +366,20 @@ def test_api_exception_without_response() -> None:
     assert error.message == "tea"
     assert error.request_id is None
     assert str(error).startswith("(418) I'm a teapot")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"retry-after": "soon"}, {"retry-after-ms": "x"}],
+)
+def test_retry_after_unknown(
+    no_retry_api: openapiopenai.RealtimeApi, openai_mock: MockServer, headers: dict[str, str]
+) -> None:
+    openai_mock.fail_next(status=429, headers=headers)
+    with pytest.raises(TooManyRequestsException) as caught:
+        no_retry_api.create_realtime_session({})
+    assert caught.value.retry_after is None
+
+
+def test_retry_after_without_headers() -> None:
+    assert TooManyRequestsException(status=429).retry_after is None
