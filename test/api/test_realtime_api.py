@@ -325,3 +325,11 @@ def test_host_index_none_uses_the_configured_host(
 ) -> None:
     api.create_realtime_session({}, _host_index=None)
     assert len(openai_mock.requests) == 1
+
+
+def test_request_by_keyword(api: openapiopenai.RealtimeApi, openai_mock: MockServer) -> None:
+    request = openapiopenai.RealtimeSessionCreateRequest(voice="ballad")
+    session = api.create_realtime_session(realtime_session_create_request=request)
+    info = api.create_realtime_session_with_http_info(realtime_session_create_request=request)
+    assert session.voice == info.data.voice == "ballad"
+    assert [sent.json() for sent in openai_mock.requests] == [{"voice": "ballad"}] * 2
