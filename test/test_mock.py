@@ -424,6 +424,35 @@ def test_delay_longer_than_the_timeout_times_out(openai_mock: MockServer) -> Non
     assert time.monotonic() - started < 9  # the client gave up, it did not wait for the answer
 
 
+def test_client_hanging_up_early_prints_nothing() -> None:
+    """A client that times out before a delayed answer must not make the server print errors."""
+    code = (
+        "import openapiopenai\n"
+        "from openapiopenai.mock import MockServer\n"
+        "server = MockServer()\n"
+        "url = server.start()\n"
+        "server.delay_next(1)\n"
+        "config = openapiopenai.Configuration(\n"
+        "    host=url, access_token='sk-x', retries=0, timeout=0.1\n"
+        ")\n"
+        "client = openapiopenai.ApiClient(config)\n"
+        "try:\n"
+        "    openapiopenai.RealtimeApi(client).create_realtime_session({})\n"
+        "except openapiopenai.ApiTimeoutError:\n"
+        "    print('timed out')\n"
+        "client.close()\n"
+        "server._stopping.wait(2)  # the handler wakes up and writes to the closed socket\n"
+        "server.stop()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "timed out\n"
+    assert result.stderr == ""
+
+
 def test_respond_next_sends_exactly_that(openai_mock: MockServer) -> None:
     openai_mock.respond_next(418, {"error": {"message": "teapot"}}, headers={"X-Extra": "1"})
 

@@ -20,6 +20,7 @@ import json
 import secrets
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import deque
@@ -310,6 +311,12 @@ class _Server(ThreadingHTTPServer):
     # once; the kernel then falls back to SYN cookies and some connects get reset.
     request_queue_size = 128
     mock: MockServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client hangs up first (timeouts, resets): that is expected here."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
