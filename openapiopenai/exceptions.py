@@ -95,12 +95,35 @@ class ApiValidationError(ApiValueError):
     def from_pydantic(
         cls, model: str, error: ValidationError, *, show_input: bool = True
     ) -> ApiValidationError:
-        """Turn pydantic's report into one line per field, naming what is allowed."""
-        return cls(model, [_field_error(item, show_input) for item in error.errors()])
+        """Turn pydantic's report into one line per field, naming what is allowed.
+
+        The alternatives of a union (``4096`` or ``"inf"``) become one line: "A, or B".
+        """
+        grouped: dict[str, list[str]] = {}
+        shown_input: dict[str, str] = {}
+        for item in error.errors():
+            field, message = _field_problem(item)
+            messages = grouped.setdefault(field, [])
+            if message not in messages:
+                messages.append(message)
+            if (
+                show_input
+                and item["type"] != "extra_forbidden"
+                and _is_short_scalar(item.get("input"))
+            ):
+                shown_input[field] = f" (got {item['input']!r})"
+        return cls(
+            model,
+            [
+                FieldError(field, ", or ".join(messages) + shown_input.get(field, ""))
+                for field, messages in grouped.items()
+            ],
+        )
 
 
-def _field_error(item: Any, show_input: bool) -> FieldError:
-    location = [str(part) for part in item["loc"]]
+def _field_problem(item: Any) -> tuple[str, str]:
+    """The dotted wire path of one pydantic error, and what is wrong there."""
+    location = [str(part) for part in item["loc"] if _is_field_name(part)]
     context = item.get("ctx") or {}
     message = str(item["msg"])
     if item["type"] == "extra_forbidden":
@@ -108,19 +131,23 @@ def _field_error(item: Any, show_input: bool) -> FieldError:
         if "field" in context:
             location.append(unknown)
         message = _unknown_field_message(unknown, context.get("known", ()))
-    elif show_input and _is_short_scalar(item.get("input")):
-        message = f"{message} (got {item['input']!r})"
-    return FieldError(".".join(location) or "(root)", message)
+    return ".".join(location) or "(root)", message
+
+
+def _is_field_name(part: str | int) -> bool:
+    """Wire names and list indexes; not the union-member tags pydantic adds to a location
+    (``constrained-int``, ``literal['inf']``, a model class name)."""
+    return isinstance(part, int) or (part.isidentifier() and part.islower())
 
 
 def _unknown_field_message(name: str, known: Sequence[str]) -> str:
-    message = "unknown field"
+    message = "unknown field."
     if known:
         import difflib
 
         close = difflib.get_close_matches(name, known, n=1)
         if close:
-            message += f"; did you mean {close[0]!r}?"
+            message = f"unknown field; did you mean {close[0]!r}?"
         message += f" Known fields: {', '.join(known)}."
     return (
         message + " To send a field this SDK does not know yet, use with_additional_properties()."
