@@ -158,8 +158,9 @@ class RequestModel(OpenApiModel):
 
     # "allow" only so that explicitly added properties serialise natively; unknown keys in
     # input are rejected by ``_reject_unknown_fields``. NaN and infinity have no JSON form
-    # (they would go out as null), so float fields refuse them.
-    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    # (they would go out as null), so float fields refuse them. Strict: "yes" is not a bool
+    # and "1.2" is not a number (nested dicts and ints for floats are still accepted).
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False, strict=True)
     __echo_input__ = True
 
     def __init__(self, /, **data: Any) -> None:

@@ -328,6 +328,43 @@ class TestBounds:
         assert request.speed == 1.0
 
 
+class TestStrictTypes:
+    """Values of the wrong type are refused, not quietly converted into something else."""
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"speed": "1.2"}, "speed"),
+            ({"temperature": "0.8"}, "temperature"),
+            ({"max_response_output_tokens": True}, "max_response_output_tokens"),
+            ({"max_response_output_tokens": "4096"}, "max_response_output_tokens"),
+            ({"turn_detection": {"create_response": "yes"}}, "turn_detection.create_response"),
+            (
+                {"turn_detection": {"silence_duration_ms": 500.0}},
+                "turn_detection.silence_duration_ms",
+            ),
+            ({"instructions": 42}, "instructions"),
+        ],
+    )
+    def test_wrong_type_refused_before_io(
+        self,
+        api: openapiopenai.RealtimeApi,
+        openai_mock: MockServer,
+        body: dict[str, Any],
+        field: str,
+    ) -> None:
+        with pytest.raises(ApiValidationError) as caught:
+            api.create_realtime_session(body)
+        assert openai_mock.requests == []
+        assert [error.field for error in caught.value.errors] == [field]
+
+    def test_int_accepted_where_a_number_is_expected(self) -> None:
+        assert RealtimeSessionCreateRequest(speed=1, temperature=1).to_dict() == {
+            "speed": 1.0,
+            "temperature": 1.0,
+        }
+
+
 class TestMisspelledNames:
     def test_unknown_keyword_is_an_error_with_a_suggestion(self) -> None:
         with pytest.raises(ApiValidationError) as caught:
