@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
 from typing import Any, ClassVar, TypeVar
 
@@ -54,18 +54,42 @@ class RequestOptions:
     host_index: int | None = None
 
 
-@dataclass(slots=True)
 class _Prepared:
-    """What every call needs, derived once from the configuration."""
+    """What every call needs, derived once from the configuration.
 
-    config_revision: int
-    header_revision: int
-    base_url: str
-    headers: dict[str, str]
-    timeout: Timeout
-    retries: Retry
-    rest: RESTClientObject
-    urls: dict[str, str] = field(default_factory=dict)
+    A plain slotted class rather than a dataclass: generating one costs import time.
+    """
+
+    __slots__ = (
+        "base_url",
+        "config_revision",
+        "header_revision",
+        "headers",
+        "rest",
+        "retries",
+        "timeout",
+        "urls",
+    )
+
+    def __init__(
+        self,
+        *,
+        config_revision: int,
+        header_revision: int,
+        base_url: str,
+        headers: dict[str, str],
+        timeout: Timeout,
+        retries: Retry,
+        rest: RESTClientObject,
+    ) -> None:
+        self.config_revision = config_revision
+        self.header_revision = header_revision
+        self.base_url = base_url
+        self.headers = headers
+        self.timeout = timeout
+        self.retries = retries
+        self.rest = rest
+        self.urls: dict[str, str] = {}
 
     def url(self, path: str) -> str:
         url = self.urls.get(path)
