@@ -55,10 +55,13 @@ def to_timeout(value: TimeoutSetting, default: Timeout = DEFAULT_TIMEOUT) -> Tim
         return value
     if isinstance(value, bool):
         raise ApiTypeError("timeout must be seconds, a (connect, read) pair or urllib3.Timeout")
-    if isinstance(value, (int, float)):
-        return Timeout(connect=value, read=value)
-    if isinstance(value, tuple) and len(value) == 2:
-        return Timeout(connect=value[0], read=value[1])
+    try:
+        if isinstance(value, (int, float)):
+            return Timeout(connect=value, read=value)
+        if isinstance(value, tuple) and len(value) == 2:
+            return Timeout(connect=value[0], read=value[1])
+    except ValueError as invalid:  # urllib3 refuses zero, negative and non-numeric values
+        raise ApiValueError(f"timeout: {invalid}", ["timeout"]) from None
     raise ApiTypeError(
         f"timeout must be seconds, a (connect, read) pair or urllib3.Timeout, "
         f"not {type(value).__name__}"

@@ -176,6 +176,12 @@ class TestInvalidValues:
             Configuration(timeout=timeout)  # type: ignore[arg-type]
         assert "timeout" in str(caught.value)
 
+    @pytest.mark.parametrize("timeout", [0, -1, (0, 5), (5, -1), ("5", 5)])
+    def test_bad_timeout_value(self, timeout: object) -> None:
+        with pytest.raises(ApiValueError) as caught:
+            Configuration(timeout=timeout)  # type: ignore[arg-type]
+        assert "timeout" in str(caught.value)
+
     @pytest.mark.parametrize("retries", ["2", 2.0, True, [2]])
     def test_bad_retries_type(self, retries: object) -> None:
         with pytest.raises(ApiTypeError) as caught:
