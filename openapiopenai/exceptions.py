@@ -88,7 +88,10 @@ class ApiValidationError(ApiValueError):
         lines = "\n".join(f"  {error}" for error in self.errors)
         count = len(self.errors)
         plural = "s" if count != 1 else ""
-        OpenApiException.__init__(self, f"{count} invalid field{plural} in {model}:\n{lines}")
+        # Values are echoed to say what was wrong; anything shaped like a key is masked.
+        OpenApiException.__init__(
+            self, redact(f"{count} invalid field{plural} in {model}:\n{lines}")
+        )
         self.path_to_item = [self.errors[0].field] if self.errors else []
 
     @classmethod

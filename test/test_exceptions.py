@@ -383,3 +383,11 @@ def test_retry_after_unknown(
 
 def test_retry_after_without_headers() -> None:
     assert TooManyRequestsException(status=429).retry_after is None
+
+
+def test_validation_error_masks_key_shaped_values() -> None:
+    secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123"
+    with pytest.raises(openapiopenai.ApiValidationError) as caught:
+        openapiopenai.RealtimeSessionCreateRequest(modalities=[secret])
+    assert secret not in str(caught.value)
+    assert "modalities.0" in str(caught.value)

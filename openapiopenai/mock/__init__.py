@@ -51,7 +51,7 @@ SESSION_DEFAULTS: dict[str, Any] = {
         "type": "server_vad",
         "threshold": 0.5,
         "prefix_padding_ms": 300,
-        "silence_duration_ms": 200,
+        "silence_duration_ms": 500,
         "create_response": True,
         "interrupt_response": True,
     },
