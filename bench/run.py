@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,17 @@ def cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, for the record."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
 
 
 def rss_bytes() -> int:
@@ -422,7 +434,7 @@ def bench_threads(base_url: str, sizes: Sizes, threads: int = 8) -> dict[str, An
     raw_rates: list[float] = []
     timed_rates: list[float] = []
     for index in range(sizes.thread_rounds):
-        turn = [
+        turn: list[Callable[[], None]] = [
             lambda: sdk_rates.append(_throughput(sdk.call, threads, sizes.thread_calls)),
             lambda: raw_rates.append(_throughput(raw.call, threads, sizes.thread_calls)),
             lambda: timed_rates.append(_throughput(timed.call, threads, sizes.thread_calls)),
@@ -532,8 +544,11 @@ def run(sizes: Sizes) -> dict[str, Any]:
             "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             "python": sys.version.split()[0],
             "nproc": os.cpu_count(),
+            "cpu": cpu_model(),
             "sdk_version": openapiopenai.__version__,
-            "urllib3": urllib3.__version__,
+            "urllib3": version("urllib3"),
+            "pydantic": version("pydantic"),
+            "pydantic_core": version("pydantic-core"),
             "smoke": sizes is SMOKE,
         }
     }
