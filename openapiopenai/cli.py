@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
+from openapiopenai._secrets import mask_secret, redact
 from openapiopenai._version import __version__
 from openapiopenai.api.realtime_api import RealtimeApi
 from openapiopenai.api_client import ApiClient
@@ -191,13 +192,16 @@ def _send(
         with ApiClient(configuration) as client:
             return RealtimeApi(client).create_realtime_session(request)
     except ApiException as refused:
-        raise CommandError(_describe_refusal(refused)) from None
+        raise CommandError(_describe_refusal(refused, configuration.access_token)) from None
     except ApiTransportError as lost:
         raise CommandError(f"{_one_line(str(lost))} ({configuration.host})") from None
 
 
-def _describe_refusal(refused: ApiException) -> str:
-    """``HTTP 429 Too Many Requests: <message> (code=..., request id req_...)``."""
+def _describe_refusal(refused: ApiException, key: str | None = None) -> str:
+    """``HTTP 429 Too Many Requests: <message> (code=..., request id req_...)``.
+
+    The exception already masks secrets; ``key`` is masked again here in case it did not.
+    """
     text = f"HTTP {refused.status}"
     if refused.reason:
         text += f" {refused.reason}"
@@ -208,7 +212,7 @@ def _describe_refusal(refused: ApiException) -> str:
         tags.append(f"request id {refused.request_id}")
     if refused.attempts > 1:
         tags.append(f"{refused.attempts} attempts")
-    return _one_line(text + (f" ({', '.join(tags)})" if tags else ""))
+    return _one_line(redact(text + (f" ({', '.join(tags)})" if tags else ""), key))
 
 
 def _one_line(text: str) -> str:
@@ -222,8 +226,6 @@ def _as_json(session: RealtimeSessionCreateResponse) -> str:
 def _as_text(session: RealtimeSessionCreateResponse) -> str:
     """A short summary for people; the key is masked so it does not land in terminals or logs."""
     from dateutil.tz import tzlocal
-
-    from openapiopenai._secrets import mask_secret
 
     secret = session.client_secret
     expires = secret.expires_at_datetime.astimezone(tzlocal())

@@ -193,6 +193,15 @@ class ErrorDetail:
             return None
         return cls(*(_as_text(error.get(key)) for key in ("message", "type", "code", "param")))
 
+    def redacted(self, *secrets: str | None) -> ErrorDetail:
+        """A copy with ``secrets`` and anything shaped like a key masked in every member."""
+        return ErrorDetail(
+            *(
+                None if value is None else redact(value, *secrets)
+                for value in (self.message, self.type, self.code, self.param)
+            )
+        )
+
 
 def _as_text(value: object) -> str | None:
     return None if value is None else str(value)
@@ -205,6 +214,10 @@ class ApiException(OpenApiException):
     its ``x-request-id``; ``error`` (and the shortcuts ``message``, ``type``, ``code``,
     ``param``) hold the parsed OpenAI error when the body has one; ``attempts`` counts the
     requests sent, retries included.
+
+    ``error`` and its shortcuts are safe to show: the key that was sent, and anything shaped
+    like a key, are masked in them. ``body`` is the server's text verbatim, unmasked, for
+    code that must parse it; do not print or log it as is.
     """
 
     status_codes: ClassVar[frozenset[int]] = frozenset()
@@ -236,7 +249,8 @@ class ApiException(OpenApiException):
         self.attempts = attempts
         self.detail = detail
         self.request_id = headers.get("x-request-id") if headers is not None else None
-        self.error = ErrorDetail.from_body(body) if status is None or status >= 300 else None
+        error = ErrorDetail.from_body(body) if status is None or status >= 300 else None
+        self.error = error.redacted(*secrets) if error is not None else None
         # ``secrets`` (the key that was sent) are masked in the message and not kept.
         super().__init__(self._render(secrets))
 

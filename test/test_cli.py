@@ -271,6 +271,25 @@ def test_server_answers_become_one_line(
     assert err.startswith(f"openapiopenai: error: {expected}")
 
 
+@pytest.mark.parametrize("key", [API_KEY, "gateway7d4f0c2a9b1e5f3a8c6d"])
+def test_refusal_echoing_the_key_does_not_print_it(
+    capsys: pytest.CaptureFixture[str],
+    openai_mock: MockServer,
+    monkeypatch: pytest.MonkeyPatch,
+    key: str,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    error = {"message": f"Incorrect API key provided: {key}.", "code": "invalid_api_key"}
+    openai_mock.respond_next(401, {"error": error})
+
+    code, out, err = call(capsys, "sessions", "create", "--base-url", openai_mock.url)
+
+    assert code == 1
+    assert out == ""
+    assert err.startswith("openapiopenai: error: HTTP 401 Unauthorized: Incorrect API key")
+    assert key not in err
+
+
 def test_base_url_from_environment(
     capsys: pytest.CaptureFixture[str], openai_mock: MockServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -287,6 +287,33 @@ class TestStatusMapping:
         assert EPHEMERAL_KEY not in text
         assert "Incorrect API key provided" in text
 
+    @pytest.mark.parametrize("key", [API_KEY, "gateway7d4f0c2a9b1e5f3a8c6d"])
+    def test_message_attributes_are_redacted_body_is_verbatim(
+        self,
+        no_retry_configuration: openapiopenai.Configuration,
+        openai_mock: MockServer,
+        key: str,
+    ) -> None:
+        message = f"Incorrect API key provided: {key}; also {EPHEMERAL_KEY}"
+        openai_mock.respond_next(401, error_body(message, code=f"bad_key_{key}"))
+        no_retry_configuration.access_token = key
+        with (
+            openapiopenai.ApiClient(no_retry_configuration) as client,
+            pytest.raises(UnauthorizedException) as caught,
+        ):
+            openapiopenai.RealtimeApi(client).create_realtime_session({})
+
+        error = caught.value
+        assert error.error is not None
+        for text in (error.message, error.error.message, error.code, repr(error.error)):
+            assert text is not None
+            assert key not in text
+            assert EPHEMERAL_KEY not in text
+        assert error.message is not None
+        assert error.message.startswith("Incorrect API key provided: ")
+        assert error.body is not None
+        assert key in error.body  # the raw server text, for code that must parse it
+
 
 class TestUnexpectedSuccessBody:
     @pytest.mark.parametrize(
@@ -366,6 +393,11 @@ def test_api_exception_without_response() -> None:
     assert error.message == "tea"
     assert error.request_id is None
     assert str(error).startswith("(418) I'm a teapot")
+
+
+def test_error_detail_redacted_masks_every_member() -> None:
+    detail = ErrorDetail(f"bad {API_KEY}", "t", "c", "secret-word-1234")
+    assert detail.redacted("secret-word-1234") == ErrorDetail("bad sk-***", "t", "c", "sec***")
 
 
 @pytest.mark.parametrize(
