@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import PydanticCustomError, PydanticSerializationError
 from typing_extensions import Self
 
-from openapiopenai._secrets import mask_secret
+from openapiopenai._secrets import mask_secret, redact
 from openapiopenai.exceptions import (
     ApiAttributeError,
     ApiTypeError,
@@ -47,6 +47,22 @@ class OpenApiModel(BaseModel):
     __secret_fields__: ClassVar[frozenset[str]] = frozenset()
     #: Whether bad values may be echoed in validation errors (never for responses).
     __echo_input__: ClassVar[bool] = False
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            raise self._validation_error(error) from error
+
+    # Only keyword construction by callers goes through __init__ above; pydantic's core keeps
+    # validating nested data itself (faster, strict mode intact, errors keep their location).
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as error:
+            raise self._validation_error(error) from error
 
     def to_dict(self) -> dict[str, Any]:
         """The fields that were set (by the caller or the server), as plain Python values."""
@@ -116,11 +132,14 @@ class OpenApiModel(BaseModel):
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """Only the fields that were set, secrets masked: short, and safe to log."""
         fields_set = self.model_fields_set
+        extra = self.__pydantic_extra__ or {}
         for name, value in super().__repr_args__():
             if name not in fields_set:
                 continue
             if name in self.__secret_fields__ and isinstance(value, str):
                 yield name, mask_secret(value)
+            elif name in extra:
+                yield name, _redacted(value)
             else:
                 yield name, value
 
@@ -129,13 +148,30 @@ def _masked(value: Any) -> Any:
     """``to_dict()`` with every secret field masked, recursively."""
     if isinstance(value, OpenApiModel):
         secret = value.__secret_fields__
-        return {
-            key: mask_secret(item) if key in secret and isinstance(item, str) else _masked(item)
-            for key, item in _set_items(value)
-        }
+        extra = value.__pydantic_extra__ or {}
+        masked: dict[str, Any] = {}
+        for key, item in _set_items(value):
+            if key in secret and isinstance(item, str):
+                masked[key] = mask_secret(item)
+            elif key in extra:
+                masked[key] = _redacted(item)
+            else:
+                masked[key] = _masked(item)
+        return masked
     if isinstance(value, list):
         return [_masked(item) for item in value]
     return value
+
+
+def _redacted(value: Any) -> Any:
+    """An unknown field's value with key-shaped text masked: no schema says which are secret."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(item) for item in value]
+    return _masked(value)
 
 
 def _set_items(model: OpenApiModel) -> Iterator[tuple[str, Any]]:
@@ -162,16 +198,6 @@ class RequestModel(OpenApiModel):
     # and "1.2" is not a number (nested dicts and ints for floats are still accepted).
     model_config = ConfigDict(extra="allow", allow_inf_nan=False, strict=True)
     __echo_input__ = True
-
-    def __init__(self, /, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as error:
-            raise self._validation_error(error) from error
-
-    # Only keyword construction by callers goes through __init__ above; pydantic's core keeps
-    # validating nested data itself (faster, strict mode intact, errors keep their location).
-    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     @model_validator(mode="before")
     @classmethod
@@ -203,10 +229,7 @@ class RequestModel(OpenApiModel):
                 f"{type(self).__name__} has no field {name!r}; "
                 f"known fields: {', '.join(type(self).model_fields)}"
             )
-        try:
-            super().__setattr__(name, value)
-        except ValidationError as error:
-            raise self._validation_error(error) from error
+        super().__setattr__(name, value)
 
     def with_additional_properties(
         self, properties: Mapping[str, Any] | None = None, /, **kwargs: Any

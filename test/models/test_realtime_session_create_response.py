@@ -201,3 +201,34 @@ def test_wrong_types_refused_without_echoing_values() -> None:
     fields = {error.field for error in caught.value.errors}
     assert fields == {"speed", "client_secret.value"}
     assert "12345" not in str(caught.value)
+
+
+def test_constructor_raises_validation_error_without_echoing_values() -> None:
+    with pytest.raises(ApiValidationError) as caught:
+        RealtimeSessionCreateResponse(speed="sk-fastfastfastfast", client_secret=EPHEMERAL_KEY)
+    assert {error.field for error in caught.value.errors} == {"speed", "client_secret"}
+    assert "sk-fastfastfastfast" not in str(caught.value)
+    assert "fastfast" not in str(caught.value)
+    assert EPHEMERAL_KEY[3:] not in str(caught.value)
+
+
+def test_assignment_is_validated_and_leaves_the_value_alone() -> None:
+    session = RealtimeSessionCreateResponse.from_dict(canned_session(speed=1.1))
+    with pytest.raises(ApiValidationError) as caught:
+        session.speed = "fast"  # type: ignore[assignment]
+    assert [error.field for error in caught.value.errors] == ["speed"]
+    assert "fast" not in str(caught.value)
+    assert session.speed == 1.1
+
+
+def test_keys_in_unknown_fields_masked_in_text_kept_in_data() -> None:
+    session = RealtimeSessionCreateResponse.from_dict(
+        canned_session(foo="ek_abcdefghijklmnop", bar={"keys": ["sk-ABCDEFGHIJKLMNOP"]})
+    )
+
+    for text in (repr(session), str(session), session.to_str()):
+        assert "ek_abcdefghijklmnop" not in text
+        assert "sk-ABCDEFGHIJKLMNOP" not in text
+        assert "foo=" in text or "'foo'" in text
+    assert session.to_dict()["foo"] == "ek_abcdefghijklmnop"
+    assert "sk-ABCDEFGHIJKLMNOP" in session.to_json()
