@@ -7,6 +7,7 @@ kept and readable.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, overload
 
@@ -231,6 +232,26 @@ class RequestModel(OpenApiModel):
             )
         super().__setattr__(name, value)
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy, with ``update`` checked like constructor keywords: known names, valid values."""
+        if not update:
+            return super().model_copy(deep=deep)
+        fields = type(self).model_fields
+        current = {name: getattr(self, name) for name in self.model_fields_set if name in fields}
+        extra = dict(self.__pydantic_extra__ or {})
+        if deep:
+            current, extra = copy.deepcopy((current, extra))
+        try:
+            result = self.model_validate({**current, **update})
+        except ValidationError as error:
+            raise self._validation_error(error) from None
+        if extra:
+            object.__setattr__(result, "__pydantic_extra__", extra)
+            object.__setattr__(
+                result, "__pydantic_fields_set__", result.model_fields_set | set(extra)
+            )
+        return result
+
     def with_additional_properties(
         self, properties: Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> Self:
@@ -246,11 +267,11 @@ class RequestModel(OpenApiModel):
                 type(self).__name__,
                 [FieldError(name, "is a known field; set it directly") for name in clash],
             )
-        copy = self.model_copy(deep=False)
-        merged = {**(self.__pydantic_extra__ or {}), **extra}
-        object.__setattr__(copy, "__pydantic_extra__", merged)
-        object.__setattr__(copy, "__pydantic_fields_set__", copy.model_fields_set | set(extra))
-        return copy
+        result = self.model_copy(deep=True)
+        merged = {**(result.__pydantic_extra__ or {}), **extra}
+        object.__setattr__(result, "__pydantic_extra__", merged)
+        object.__setattr__(result, "__pydantic_fields_set__", result.model_fields_set | set(extra))
+        return result
 
 
 class ResponseModel(OpenApiModel):

@@ -454,6 +454,76 @@ class TestAdditionalProperties:
             "turn_detection": {"type": "server_vad", "idle_timeout_ms": 5000}
         }
 
+    def test_copy_does_not_share_nested_models(self) -> None:
+        original = RealtimeSessionCreateRequest(turn_detection={"type": "server_vad"})
+        copy = original.with_additional_properties(extra=1)
+
+        assert copy.turn_detection is not None and original.turn_detection is not None
+        copy.turn_detection.type = "semantic_vad"
+
+        assert original.turn_detection.type == "server_vad"
+        assert original.to_dict() == {"turn_detection": {"type": "server_vad"}}
+
+    def test_keys_masked_in_text_sent_as_given(self) -> None:
+        key = "sk-ABCDEFGHIJKLMNOP"
+        request = RealtimeSessionCreateRequest(voice="ash").with_additional_properties(
+            {"x_key": key, "nested": {"keys": [key]}}
+        )
+
+        for text in (repr(request), str(request), request.to_str()):
+            assert key not in text
+            assert "x_key" in text
+        assert request.to_dict()["x_key"] == key
+        assert request.to_dict()["nested"] == {"keys": [key]}
+        assert key in request.to_json()
+
+
+class TestModelCopy:
+    def test_unknown_update_key_refused_like_the_constructor(self) -> None:
+        request = RealtimeSessionCreateRequest(voice="ash")
+        with pytest.raises(ApiValidationError) as caught:
+            request.model_copy(update={"speeed": 1})
+        with pytest.raises(ApiValidationError) as from_constructor:
+            RealtimeSessionCreateRequest(voice="ash", speeed=1)
+        assert [error.field for error in caught.value.errors] == ["speeed"]
+        assert caught.value.errors == from_constructor.value.errors
+
+    def test_update_values_validated(self) -> None:
+        with pytest.raises(ApiValidationError) as caught:
+            RealtimeSessionCreateRequest().model_copy(update={"speed": 9})
+        assert [error.field for error in caught.value.errors] == ["speed"]
+
+    def test_update_sent_with_the_rest(
+        self, api: openapiopenai.RealtimeApi, openai_mock: MockServer
+    ) -> None:
+        original = RealtimeSessionCreateRequest(
+            voice="ash", turn_detection={"type": "server_vad"}
+        ).with_additional_properties(prompt={"id": "pmpt_1"})
+        openai_mock.respond_next(200, canned_session())
+
+        api.create_realtime_session(
+            original.model_copy(update={"speed": 1.2, "turn_detection": None})
+        )
+
+        assert sent_json(openai_mock) == {
+            "voice": "ash",
+            "turn_detection": None,
+            "speed": 1.2,
+            "prompt": {"id": "pmpt_1"},
+        }
+        assert original.to_dict() == {
+            "voice": "ash",
+            "turn_detection": {"type": "server_vad"},
+            "prompt": {"id": "pmpt_1"},
+        }
+
+    @pytest.mark.parametrize("deep", [False, True])
+    def test_deep_decides_whether_nested_models_are_shared(self, deep: bool) -> None:
+        original = RealtimeSessionCreateRequest(turn_detection={"type": "server_vad"})
+        copy = original.model_copy(update={"speed": 1.2}, deep=deep)
+        assert (copy.turn_detection is original.turn_detection) is not deep
+        assert copy.to_dict() == {"turn_detection": {"type": "server_vad"}, "speed": 1.2}
+
 
 class TestNone:
     @pytest.mark.parametrize(
