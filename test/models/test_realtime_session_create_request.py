@@ -12,6 +12,7 @@ from openapiopenai.exceptions import (
     ApiAttributeError,
     ApiValidationError,
     ApiValueError,
+    BadRequestException,
     OpenApiException,
 )
 from openapiopenai.mock import MockServer
@@ -476,6 +477,18 @@ class TestAdditionalProperties:
         assert request.to_dict()["x_key"] == key
         assert request.to_dict()["nested"] == {"keys": [key]}
         assert key in request.to_json()
+
+    def test_mock_refuses_them_like_the_service(
+        self, api: openapiopenai.RealtimeApi, openai_mock: MockServer
+    ) -> None:
+        request = RealtimeSessionCreateRequest().with_additional_properties(prompt={"id": "p"})
+
+        with pytest.raises(BadRequestException) as caught:
+            api.create_realtime_session(request)
+
+        assert caught.value.message == "Unknown parameter: 'prompt'."
+        assert caught.value.param == "prompt"
+        assert sent_json(openai_mock) == {"prompt": {"id": "p"}}
 
 
 class TestModelCopy:
