@@ -58,9 +58,9 @@ class RetryPolicy(Retry):
     * retries POST too (minting a key twice is harmless: an unused key just expires);
     * retries connection errors, timeouts, 408, 409, 429 and 5xx, never other 4xx;
     * ``x-should-retry: true|false`` from the server overrides the status rule;
-    * waits ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date) when given, at most
-      ``max_retry_after`` seconds, otherwise backs off exponentially with jitter, capped at
-      ``backoff_max``;
+    * waits ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date) when given and at most
+      ``max_retry_after`` seconds; a longer (or unreadable) wait is not followed: it backs off
+      exponentially with jitter instead, capped at ``backoff_max``, as when none is given;
     * does not retry TLS failures, which do not heal by themselves;
     * hands the final error response back (no exception of its own), so the caller sees it.
     """
@@ -139,7 +139,10 @@ class RetryPolicy(Retry):
             raise
 
     def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
-        """Seconds the server asked to wait, if it said and it is within ``max_retry_after``."""
+        """Seconds the server asked to wait, if it said and it is within ``max_retry_after``.
+
+        ``None`` (back off as usual) for a longer wait: following it would stall the call.
+        """
         seconds: float | None = None
         millis = response.headers.get("retry-after-ms")
         header = response.headers.get("Retry-After")
@@ -150,9 +153,9 @@ class RetryPolicy(Retry):
                 seconds = self.parse_retry_after(header)
         except (ValueError, InvalidHeader):
             return None
-        if seconds is None or seconds < 0:
+        if seconds is None or seconds < 0 or seconds > self.max_retry_after:
             return None
-        return min(seconds, self.max_retry_after)
+        return seconds
 
     def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
         retry_after = self.get_retry_after(response)

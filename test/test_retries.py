@@ -293,11 +293,12 @@ def test_retry_after_date_in_the_past_retries_at_once(openai_mock: MockServer) -
     assert response.attempts == 2
 
 
-def test_retry_after_is_capped_by_max_retry_after(openai_mock: MockServer) -> None:
+def test_retry_after_above_max_retry_after_falls_back_to_backoff(
+    openai_mock: MockServer,
+) -> None:
+    # Following (or clamping to the cap) would wait 40 or 30 s; the backoff waits 10 ms.
     openai_mock.fail_next(1, 429, retry_after=40)
-    retries = RetryPolicy(
-        total=2, backoff_factor=20, backoff_max=20, backoff_jitter=0, max_retry_after=0.2
-    )
+    retries = RetryPolicy(total=2, backoff_factor=0.01, backoff_jitter=0, max_retry_after=30)
 
     started = time.monotonic()
     response = _api(openai_mock.url, retries=retries).create_realtime_session_with_http_info({})
