@@ -12,11 +12,14 @@ import logging
 import os
 import sys
 import threading
+import warnings
+import weakref
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from urllib3 import Timeout
+from urllib3.exceptions import SecurityWarning
 from urllib3.util.retry import Retry
 
 from openapiopenai._secrets import has_line_break, mask_secret, redact
@@ -26,6 +29,8 @@ from openapiopenai.rest import RetryPolicy
 
 #: The server this API is published on.
 DEFAULT_HOST = "https://api.openai.com/v1"
+#: The ``info.version`` of the OpenAPI document this SDK implements (not the SDK's version).
+API_VERSION = "2.3.0"
 #: Connect within 5 s; then wait up to 60 s between bytes of the answer. Per attempt.
 DEFAULT_TIMEOUT = Timeout(connect=5.0, read=60.0)
 #: Retries after the first attempt, for connection errors, timeouts, 408, 409, 429 and 5xx.
@@ -90,7 +95,12 @@ class Configuration:
     :param project: sent as ``OpenAI-Project``; default ``$OPENAI_PROJECT_ID``.
     :param timeout: seconds, ``(connect, read)`` or ``urllib3.Timeout``; default 5 s / 60 s.
     :param retries: retries after the first attempt, or a ``urllib3.Retry``; default 2.
-    :param verify_ssl: verify the server's certificate (default ``True``).
+        An int builds a :class:`~openapiopenai.rest.RetryPolicy`. A plain ``urllib3.Retry`` is
+        used as it is: it does not retry POST (urllib3 leaves it out of ``allowed_methods``)
+        and knows none of OpenAI's rules (``x-should-retry``, ``retry-after-ms``), so pass
+        ``RetryPolicy(...)`` for custom settings.
+    :param verify_ssl: verify the server's certificate (default ``True``); setting it to
+        ``False`` emits a ``urllib3.exceptions.SecurityWarning``.
     :param ssl_ca_cert: file of CA certificates to trust instead of the system's.
     :param ca_cert_data: the same, as PEM text.
     :param cert_file: client certificate for mutual TLS; ``key_file`` its private key.
@@ -116,6 +126,7 @@ class Configuration:
     _proxy: str | None
     _connection_pool_maxsize: int
     _debug: bool
+    _verify_ssl: bool
 
     def __init__(
         self,
@@ -159,7 +170,9 @@ class Configuration:
         self.project = from_env["project"]
         self.timeout = timeout
         self.retries = retries
-        self.verify_ssl = verify_ssl
+        object.__setattr__(self, "_verify_ssl", bool(verify_ssl))
+        if not verify_ssl:
+            _warn_unverified(stacklevel=3)
         self.ssl_ca_cert = ssl_ca_cert
         self.ca_cert_data = ca_cert_data
         self.cert_file = cert_file
@@ -255,6 +268,18 @@ class Configuration:
         self._connection_pool_maxsize = value
 
     @property
+    def verify_ssl(self) -> bool:
+        """Verify the server's certificate; ``False`` warns, as anyone on the path can then
+        read the API key."""
+        return self._verify_ssl
+
+    @verify_ssl.setter
+    def verify_ssl(self, value: bool) -> None:
+        self._verify_ssl = bool(value)
+        if not self._verify_ssl:
+            _warn_unverified(stacklevel=4)  # past this setter and __setattr__
+
+    @property
     def debug(self) -> bool:
         """Log a summary of each request and response to the ``openapiopenai`` logger."""
         return self._debug
@@ -333,7 +358,7 @@ class Configuration:
 
         return (
             f"Python SDK Debug Report:\nOS: {sys.platform}\nPython Version: {sys.version}\n"
-            f"Version of the API: 2.3.0\nSDK Package Version: {__version__}\n"
+            f"Version of the API: {API_VERSION}\nSDK Package Version: {__version__}\n"
             f"urllib3: {urllib3_version}\npydantic: {pydantic.VERSION}"
         )
 
@@ -377,6 +402,16 @@ class Configuration:
         for name, value in self.__dict__.items():
             clone.__dict__[name] = copy.deepcopy(value, memo)
         return clone
+
+
+def _warn_unverified(stacklevel: int) -> None:
+    """Warn, at the caller's line ``stacklevel`` frames up, that certificates go unchecked."""
+    warnings.warn(
+        "TLS certificate verification is disabled (verify_ssl=False): the connection "
+        "to the API can be intercepted and the API key read.",
+        SecurityWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def _check_header_value(name: str, value: object) -> str | None:

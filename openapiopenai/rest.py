@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import time
-import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -249,13 +248,6 @@ def build_pool_manager(configuration: Any) -> urllib3.PoolManager:
         options["server_hostname"] = configuration.tls_server_name
     if configuration.assert_hostname is not None:
         options["assert_hostname"] = configuration.assert_hostname
-    if not configuration.verify_ssl:
-        warnings.warn(
-            "TLS certificate verification is disabled (verify_ssl=False): the connection "
-            "to the API can be intercepted and the API key read.",
-            urllib3.exceptions.SecurityWarning,
-            stacklevel=4,
-        )
     if configuration.proxy and not _bypasses_proxy(configuration.host, configuration.no_proxy):
         return urllib3.ProxyManager(
             configuration.proxy,

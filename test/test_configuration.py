@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import copy
 import sys
+import warnings
 
 import pytest
 from urllib3 import Timeout
+from urllib3.exceptions import SecurityWarning
 from urllib3.util.retry import Retry
 
 import openapiopenai
+import openapiopenai.configuration as configuration_module
 from openapiopenai.configuration import Configuration
 from openapiopenai.exceptions import ApiTypeError, ApiValueError
 from openapiopenai.mock import MockServer
@@ -329,6 +332,7 @@ class TestDefaultRegistry:
 
 
 class TestChangesAfterTheClientExists:
+    @pytest.mark.filterwarnings("ignore::urllib3.exceptions.SecurityWarning")
     def test_revision_changes_on_every_setting(self) -> None:
         configuration = Configuration()
         seen = {configuration.revision}
@@ -423,6 +427,8 @@ class TestSafeText:
         report = Configuration().to_debug_report()
         assert openapiopenai.__version__ in report
         assert "Python" in report
+        assert f"Version of the API: {configuration_module.API_VERSION}" in report
+        assert configuration_module.API_VERSION == "2.3.0"
 
 
 class TestAuthAndHosts:
@@ -450,3 +456,28 @@ class TestAuthAndHosts:
         assert configuration.get_host_from_settings(configuration.server_index) == (
             "https://api.openai.com/v1"
         )
+
+
+class TestVerifySslWarning:
+    def test_constructor_warns_at_the_callers_line(self) -> None:
+        with pytest.warns(SecurityWarning, match="verify_ssl=False") as caught:
+            Configuration(verify_ssl=False)
+        assert [warning.filename for warning in caught] == [__file__]
+
+    def test_setter_warns_at_the_callers_line(self) -> None:
+        configuration = Configuration()
+        with pytest.warns(SecurityWarning, match="verify_ssl=False") as caught:
+            configuration.verify_ssl = False
+        assert [warning.filename for warning in caught] == [__file__]
+        assert configuration.verify_ssl is False
+
+    def test_verified_configuration_does_not_warn(self) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            Configuration().verify_ssl = True
+
+
+def test_plain_urllib3_retry_is_used_as_given() -> None:
+    # Documented: no OpenAI rules are added to it (use RetryPolicy for those).
+    plain = Retry(total=3)
+    assert Configuration(retries=plain).retries is plain

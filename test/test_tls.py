@@ -141,6 +141,21 @@ def test_verify_ssl_false_connects_and_warns(https_mock: TLSMockServer) -> None:
     assert all(API_KEY not in message for message in messages)
 
 
+def test_verify_ssl_false_warns_once_not_per_pool(https_mock: TLSMockServer) -> None:
+    with pytest.warns(urllib3.exceptions.SecurityWarning):
+        api = _api(https_mock.url, verify_ssl=False)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        api.create_realtime_session({})
+        api.api_client.configuration.connection_pool_maxsize = 3  # a new pool
+        api.create_realtime_session({})
+
+    assert len(https_mock.requests) == 2
+    # urllib3's own InsecureRequestWarning per request is not ours to silence.
+    assert [w for w in caught if "verify_ssl=False" in str(w.message)] == []
+
+
 def test_verification_stays_on_when_only_warnings_are_silenced(
     https_mock: TLSMockServer,
 ) -> None:
