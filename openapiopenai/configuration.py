@@ -109,7 +109,11 @@ class Configuration:
     :param proxy_headers: extra headers for the proxy, e.g. ``Proxy-Authorization``.
     :param no_proxy: comma-separated hosts (or ``*``) reached directly, bypassing ``proxy``.
     :param connection_pool_maxsize: connections kept open per host for concurrent calls.
-    :param debug: log a summary of each request to the ``openapiopenai`` logger.
+    :param debug: log a summary of each request from clients on this configuration to the
+        ``openapiopenai`` logger, which is set to DEBUG (with a stderr handler if it has
+        none) while any configuration has ``debug`` on; setting ``False`` on the last one
+        undoes that. Clients whose configuration has ``debug`` off log their summaries only
+        while that logger is enabled for DEBUG, by you or by such a configuration.
     :param ignore_environment: do not read ``OPENAI_*`` variables.
     """
 
@@ -288,7 +292,9 @@ class Configuration:
     def debug(self, value: bool) -> None:
         self._debug = bool(value)
         if self._debug:
-            _enable_debug_logging()
+            _debug_on(self)
+        else:
+            _debug_off(self)
 
     @property
     def revision(self) -> int:
@@ -394,6 +400,8 @@ class Configuration:
     def __copy__(self) -> Configuration:
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
+        if clone._debug:
+            _debug_on(clone)
         return clone
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Configuration:
@@ -401,6 +409,8 @@ class Configuration:
         memo[id(self)] = clone
         for name, value in self.__dict__.items():
             clone.__dict__[name] = copy.deepcopy(value, memo)
+        if clone._debug:
+            _debug_on(clone)
         return clone
 
 
@@ -435,6 +445,13 @@ def _check_url(name: str, value: object) -> str:
         )
     if has_line_break(value):
         raise ApiValueError(f"{name} must not contain CR, LF or NUL characters", [name])
+    if name == "host" and (parts.username is not None or parts.password is not None):
+        # urllib3 never sends URL credentials, and they would show in repr and logs.
+        raise ApiValueError(
+            f"host must not contain credentials ({_hide_userinfo(value)!r}): "
+            "set access_token for the API key",
+            [name],
+        )
     return value
 
 
@@ -448,17 +465,43 @@ def _hide_userinfo(url: str) -> str:
     return parts._replace(netloc=f"***@{host}").geturl()
 
 
+# What debug=True changed on the SDK's logger, undone when no configuration has debug on.
+_debug_lock = threading.Lock()
+_debug_configurations: weakref.WeakSet[Configuration] = weakref.WeakSet()
 _debug_handler: logging.Handler | None = None
+_saved_level: int | None = None
 
 
-def _enable_debug_logging() -> None:
+def _debug_on(configuration: Configuration) -> None:
     """Make the SDK's own logger print DEBUG records; nothing else in the process changes."""
-    global _debug_handler
+    global _debug_handler, _saved_level
     logger = logging.getLogger(LOGGER_NAME)
-    logger.setLevel(logging.DEBUG)
-    if _debug_handler is None and not logger.handlers:
-        _debug_handler = logging.StreamHandler()
-        _debug_handler.setFormatter(
-            logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
-        )
-        logger.addHandler(_debug_handler)
+    with _debug_lock:
+        _debug_configurations.add(configuration)
+        if logger.level != logging.DEBUG:
+            if _saved_level is None:
+                _saved_level = logger.level
+            logger.setLevel(logging.DEBUG)
+        if _debug_handler is None and not logger.handlers:
+            _debug_handler = logging.StreamHandler()
+            _debug_handler.setFormatter(
+                logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
+            )
+            logger.addHandler(_debug_handler)
+
+
+def _debug_off(configuration: Configuration) -> None:
+    """Undo :func:`_debug_on` once no configuration has debug on any more."""
+    global _debug_handler, _saved_level
+    logger = logging.getLogger(LOGGER_NAME)
+    with _debug_lock:
+        _debug_configurations.discard(configuration)
+        if len(_debug_configurations):
+            return
+        if _debug_handler is not None:
+            logger.removeHandler(_debug_handler)
+            _debug_handler = None
+        if _saved_level is not None:
+            if logger.level == logging.DEBUG:  # unless someone has set a level since
+                logger.setLevel(_saved_level)
+            _saved_level = None

@@ -59,10 +59,13 @@ def sdk_logger_restored() -> Iterator[logging.Logger]:
     logger = logging.getLogger(configuration_module.LOGGER_NAME)
     level, handlers = logger.level, list(logger.handlers)
     handler = configuration_module._debug_handler
+    saved_level = configuration_module._saved_level
     yield logger
     logger.setLevel(level)
     logger.handlers[:] = handlers
     configuration_module._debug_handler = handler
+    configuration_module._saved_level = saved_level
+    configuration_module._debug_configurations.clear()
 
 
 # -- repr and str --------------------------------------------------------------------------
@@ -409,3 +412,53 @@ def test_every_sdk_error_is_an_openapi_exception() -> None:
     # The families the tests above rely on all share the one base class.
     for error_class in (ApiException, ApiTransportError, ApiValueError, openapiopenai.ApiTypeError):
         assert issubclass(error_class, OpenApiException)
+
+
+@pytest.mark.usefixtures("sdk_logger_restored")
+def test_debug_off_again_stops_logging(
+    openai_mock: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    logger = logging.getLogger(configuration_module.LOGGER_NAME)
+    level, handlers = logger.level, list(logger.handlers)
+    api = _api(openai_mock.url, debug=True)
+    api.create_realtime_session({})
+    assert any(r.name == "openapiopenai" for r in caplog.records)
+
+    api.api_client.configuration.debug = False
+    caplog.clear()
+    api.create_realtime_session({})
+
+    assert logger.level == level
+    assert logger.handlers == handlers
+    assert [r for r in caplog.records if r.name == "openapiopenai"] == []
+
+
+@pytest.mark.usefixtures("sdk_logger_restored")
+def test_debug_stays_on_while_any_configuration_has_it() -> None:
+    logger = logging.getLogger(configuration_module.LOGGER_NAME)
+    level = logger.level
+    first = Configuration(debug=True, ignore_environment=True)
+    second = Configuration(debug=True, ignore_environment=True)
+    Configuration(ignore_environment=True)  # debug off by default: changes nothing
+
+    second.debug = False
+    assert logger.level == logging.DEBUG
+
+    first.debug = False
+    assert logger.level == level
+
+
+# -- credentials in the base URL ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["http://user:pw-hunter2@127.0.0.1/v1", "https://sk-abc@h/v1"])
+def test_credentials_in_host_refused_without_echoing_them(host: str) -> None:
+    with pytest.raises(ApiValueError, match="access_token") as raised:
+        Configuration(host=host, ignore_environment=True)
+    _assert_absent("hunter2", *_renderings(raised.value))
+    _assert_absent("sk-abc", *_renderings(raised.value))
+
+    configuration = Configuration(ignore_environment=True)
+    with pytest.raises(ApiValueError, match="access_token"):
+        configuration.host = host
+    assert "hunter2" not in repr(configuration)
