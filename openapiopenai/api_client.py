@@ -20,7 +20,7 @@ from urllib3 import Timeout
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
-from openapiopenai._secrets import has_line_break
+from openapiopenai._secrets import has_line_break, redact
 from openapiopenai.api_response import ApiResponse
 from openapiopenai.configuration import LOGGER_NAME, Configuration, TimeoutSetting, to_timeout
 from openapiopenai.exceptions import (
@@ -63,6 +63,7 @@ class _Prepared:
     __slots__ = (
         "base_url",
         "config_revision",
+        "debug",
         "header_revision",
         "headers",
         "rest",
@@ -81,6 +82,7 @@ class _Prepared:
         timeout: Timeout,
         retries: Retry,
         rest: RESTClientObject,
+        debug: bool,
     ) -> None:
         self.config_revision = config_revision
         self.header_revision = header_revision
@@ -89,6 +91,7 @@ class _Prepared:
         self.timeout = timeout
         self.retries = retries
         self.rest = rest
+        self.debug = debug
         self.urls: dict[str, str] = {}
 
     def url(self, path: str) -> str:
@@ -124,7 +127,9 @@ class ApiClient:
         self._prepared: _Prepared | None = None
         self._rest: RESTClientObject | None = None
         self._pool_key: tuple[Any, ...] | None = None
-        if header_name is not None and header_value is not None:
+        if header_name is not None:
+            if header_value is None:
+                raise ApiValueError(f"header_value is required with header_name {header_name!r}")
             self.set_default_header(header_name, header_value)
         self.cookie = cookie
         if cookie is not None:
@@ -175,8 +180,10 @@ class ApiClient:
     def set_default_header(self, header_name: str, header_value: str) -> None:
         """Send ``header_name: header_value`` with every call from this client."""
         _check_header(header_name, header_value)
-        self._default_headers[header_name] = header_value
-        self._header_revision += 1
+        with self._lock:
+            # Copy on write: a _prepare() in another thread may be iterating the old dict.
+            self._default_headers = {**self._default_headers, header_name: header_value}
+            self._header_revision += 1
 
     @property
     def user_agent(self) -> str:
@@ -209,9 +216,9 @@ class ApiClient:
             url, headers, timeout = prepared.url(path), prepared.headers, prepared.timeout
         else:
             url, headers, timeout = self._apply_options(prepared, path, options)
-        if "Authorization" not in headers:
+        if "Authorization" not in headers and (options is None or options.auth is None):
             raise ApiValueError(NO_API_KEY_MESSAGE)
-        if not logger.isEnabledFor(logging.DEBUG):
+        if not (prepared.debug or logger.isEnabledFor(logging.DEBUG)):
             return prepared.rest.request(
                 method,
                 url,
@@ -238,10 +245,11 @@ class ApiClient:
         if isinstance(body, OpenApiModel):
             body = body.to_json_bytes()
         prepared = self._current()
-        if not url.startswith(prepared.base_url):
+        rest = url[len(prepared.base_url) :]
+        if not url.startswith(prepared.base_url) or (rest and not rest.startswith("/")):
             raise ApiValueError(f"call_api() only sends to the configured host {prepared.base_url}")
         options = RequestOptions(timeout=_request_timeout, headers=header_params)
-        return self.request(method, url[len(prepared.base_url) :], body=body, options=options)
+        return self.request(method, rest, body=body, options=options)
 
     def deserialize(self, response: BaseHTTPResponse, response_type: type[M]) -> ApiResponse[M]:
         """Parse a 2xx body into ``response_type``; raise :class:`ApiException` otherwise."""
@@ -265,9 +273,10 @@ class ApiClient:
         try:
             return response_type.from_json(response.data)
         except ApiValidationError as invalid:
+            problems = "; ".join(str(error) for error in invalid.errors) or str(invalid)
             raise UnexpectedResponseException(
                 http_resp=response,
-                detail=f"The response body is not a valid {invalid}",
+                detail=redact(f"The response body is not a valid {invalid.model}: {problems}"),
                 attempts=attempts_of(response),
                 secrets=(self.configuration.access_token,),
             ) from None
@@ -287,6 +296,11 @@ class ApiClient:
     def _prepare(self) -> _Prepared:
         with self._lock:
             config = self.configuration
+            # Revisions first: a change made while building then makes the next call rebuild,
+            # instead of caching old values under the new revision.
+            config_revision = config.revision
+            header_revision = self._header_revision
+            default_headers = self._default_headers
             headers = {"Accept": "application/json", "Content-Type": "application/json"}
             if config.access_token:
                 headers["Authorization"] = f"Bearer {config.access_token}"
@@ -294,18 +308,21 @@ class ApiClient:
                 headers["OpenAI-Organization"] = config.organization
             if config.project:
                 headers["OpenAI-Project"] = config.project
-            headers = _merge_headers(headers, self._default_headers)
+            headers = _merge_headers(headers, default_headers)
             pool_key = config.pool_settings()
             if self._rest is None or pool_key != self._pool_key:
+                # The old transport is only dropped, not cleared: another thread may be mid-call
+                # on it; its idle connections close when it is garbage collected.
                 self._rest, self._pool_key = RESTClientObject(config), pool_key
             self._prepared = _Prepared(
-                config_revision=config.revision,
-                header_revision=self._header_revision,
+                config_revision=config_revision,
+                header_revision=header_revision,
                 base_url=config.get_host_from_settings(config.server_index),
                 headers=headers,
                 timeout=config.timeout,
                 retries=config.retries,
                 rest=self._rest,
+                debug=config.debug,
             )
             return self._prepared
 
@@ -317,14 +334,17 @@ class ApiClient:
             url = self.configuration.get_host_from_settings(options.host_index) + path
         headers = prepared.headers
         extra: dict[str, str] = {}
+        if options.auth is not None:
+            # The per-call auth replaces the configured one, whatever header it uses.
+            auth = _auth_header(options.auth)
+            headers = {name: value for name, value in headers.items() if name != "Authorization"}
+            extra.update(auth)
         if options.content_type is not None:
             if "json" not in options.content_type.lower():
                 raise ApiValueError(
                     f"_content_type must be a JSON media type, got {options.content_type!r}"
                 )
             extra["Content-Type"] = options.content_type
-        if options.auth is not None:
-            extra.update(_auth_header(options.auth))
         if options.headers:
             extra.update(options.headers)
         if extra:
@@ -385,10 +405,15 @@ class ApiClient:
 def _auth_header(auth: Mapping[str, str] | str) -> dict[str, str]:
     """``_request_auth``: a bare token, or the generator's ``{"in", "key", "value"}`` dict."""
     if isinstance(auth, str):
+        if not auth:
+            raise ApiValueError("_request_auth must not be an empty token")
         return {"Authorization": f"Bearer {auth}"}
     if not isinstance(auth, Mapping) or auth.get("in", "header") != "header":
         raise ApiValueError("_request_auth must be a token or a header auth setting")
-    return {auth.get("key", "Authorization"): str(auth["value"])}
+    value = auth.get("value")
+    if value is None or value == "":
+        raise ApiValueError('_request_auth needs a non-empty "value": the header value to send')
+    return {auth.get("key", "Authorization"): str(value)}
 
 
 def _check_header(name: object, value: object) -> None:

@@ -302,3 +302,134 @@ class TestDebugLog:
         assert "failed after" in caplog.text
         assert "ApiConnectionError" in caplog.text
         assert API_KEY not in caplog.text
+
+
+class TestPerCallAuth:
+    def test_header_setting_without_value_refused_before_io(
+        self, api: openapiopenai.RealtimeApi, openai_mock: MockServer
+    ) -> None:
+        with pytest.raises(ApiValueError, match='"value"'):
+            api.create_realtime_session({}, _request_auth={"in": "header", "key": "X"})  # type: ignore[arg-type]
+        assert openai_mock.requests == []
+
+    def test_empty_token_refused_before_io(
+        self, api: openapiopenai.RealtimeApi, openai_mock: MockServer
+    ) -> None:
+        with pytest.raises(ApiValueError, match="empty"):
+            api.create_realtime_session({}, _request_auth="")
+        assert openai_mock.requests == []
+
+    def test_custom_header_replaces_the_configured_key(
+        self, api: openapiopenai.RealtimeApi, openai_mock: MockServer
+    ) -> None:
+        auth = {"in": "header", "key": "api-key", "value": "gateway-key"}
+
+        # The mock wants a Bearer token, so it answers 401; what matters is what was sent.
+        with pytest.raises(openapiopenai.ApiException):
+            api.create_realtime_session({}, _request_auth=auth)  # type: ignore[arg-type]
+
+        sent = openai_mock.requests[-1].headers
+        assert sent.get("api-key") == "gateway-key"
+        assert "Authorization" not in sent
+        assert API_KEY not in str(dict(sent))
+
+    def test_custom_header_is_enough_without_a_configured_key(
+        self, openai_mock: MockServer
+    ) -> None:
+        configuration = Configuration(host=openai_mock.url, retries=0, ignore_environment=True)
+        auth = {"in": "header", "key": "api-key", "value": "gateway-key"}
+
+        with (
+            ApiClient(configuration) as client,
+            pytest.raises(openapiopenai.ApiException) as raised,
+        ):
+            openapiopenai.RealtimeApi(client).create_realtime_session({}, _request_auth=auth)  # type: ignore[arg-type]
+
+        assert raised.value.status == 401  # sent (and refused by the mock), not "No API key"
+        assert openai_mock.requests[-1].headers.get("api-key") == "gateway-key"
+
+    def test_bearer_token_replaces_the_configured_key(
+        self, api: openapiopenai.RealtimeApi, openai_mock: MockServer
+    ) -> None:
+        api.create_realtime_session({}, _request_auth="sk-per-call-0000000000000")
+        assert (
+            openai_mock.requests[-1].headers["Authorization"] == "Bearer sk-per-call-0000000000000"
+        )
+
+
+class TestConstructorHeader:
+    def test_header_name_without_value_refused(self, configuration: Configuration) -> None:
+        with pytest.raises(ApiValueError, match="header_value"):
+            ApiClient(configuration, header_name="X-Trace")
+
+
+class TestCallApiPrefix:
+    def test_lookalike_path_refused_before_io(
+        self, api_client: ApiClient, openai_mock: MockServer
+    ) -> None:
+        with pytest.raises(ApiValueError):
+            api_client.call_api("POST", openai_mock.url + "evil/realtime/sessions", body=b"{}")
+        assert openai_mock.requests == []
+
+    def test_base_url_itself_is_accepted(
+        self, api_client: ApiClient, openai_mock: MockServer
+    ) -> None:
+        response = api_client.call_api("POST", openai_mock.url, body=b"{}")
+        assert response.status == 404  # reached the server, which has nothing there
+        assert len(openai_mock.requests) == 1
+
+
+class TestInvalidResponseMessage:
+    def test_names_the_model_and_each_field(
+        self, api_client: ApiClient, openai_mock: MockServer
+    ) -> None:
+        body = canned_session(client_secret={"value": 5, "expires_at": "soon"})
+        openai_mock.respond_next(200, body)
+        raw = api_client.request("POST", "/realtime/sessions", body=b"{}")
+
+        with pytest.raises(openapiopenai.UnexpectedResponseException) as raised:
+            api_client.deserialize(raw, openapiopenai.RealtimeSessionCreateResponse)
+
+        text = str(raised.value)
+        assert "not a valid RealtimeSessionCreateResponse: client_secret.value: " in text
+        assert "; client_secret.expires_at: " in text
+        assert "invalid field" not in text
+
+
+class _ChangesWhilePrepared(Configuration):
+    """Changes ``organization`` the first time ``project`` is read, as another thread could
+    while a client is building its headers."""
+
+    @property  # type: ignore[override]
+    def project(self) -> str | None:
+        if not self.__dict__.get("_changed") and self.__dict__.get("_armed"):
+            object.__setattr__(self, "_changed", True)
+            self.organization = "org-new"
+        return Configuration.project.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    @project.setter
+    def project(self, value: str | None) -> None:
+        Configuration.project.fset(self, value)  # type: ignore[attr-defined]
+
+
+def test_change_made_while_preparing_is_applied_on_the_next_call(
+    openai_mock: MockServer,
+) -> None:
+    configuration = _ChangesWhilePrepared(
+        host=openai_mock.url, access_token=API_KEY, organization="org-old", retries=0
+    )
+    object.__setattr__(configuration, "_armed", True)
+    with ApiClient(configuration) as client:
+        api = openapiopenai.RealtimeApi(client)
+        api.create_realtime_session({})
+        api.create_realtime_session({})
+
+    assert openai_mock.requests[-1].headers["OpenAI-Organization"] == "org-new"
+
+
+def test_default_headers_replaced_not_mutated(api_client: ApiClient) -> None:
+    before = api_client.default_headers
+    api_client.set_default_header("X-Trace", "1")
+
+    assert "X-Trace" not in before  # a view taken earlier (as _prepare iterates) never changes
+    assert api_client.default_headers["X-Trace"] == "1"
