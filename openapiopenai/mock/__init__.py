@@ -9,11 +9,11 @@ Use it to try the SDK with no key and no network, and to test your own code::
 
 It answers like the service: 401 without a Bearer token, 400 naming the offending field for an
 invalid body, otherwise 200 with a session that echoes the request, fills in the service's
-defaults and carries a fresh ``ek_...`` key. A field it does not know, even one sent on purpose
-with ``with_additional_properties()``, gets 400 "Unknown parameter", as the service answers
-fields it does not know; script the answer with ``respond_next`` to test such a request. Every answer has an ``x-request-id``. Faults can be
-scripted for the next requests: error statuses with ``Retry-After``, delays, a hang, a reset
-connection or a truncated body.
+defaults and carries a fresh ``ek_...`` key. Like the service, it answers 400 "Unknown
+parameter" for a field it does not know, even one sent on purpose with
+``with_additional_properties()``; script the answer with ``respond_next`` to test such a
+request. Every answer has an ``x-request-id``. Faults can be scripted for the next requests:
+error statuses with ``Retry-After``, delays, a hang, a reset connection or a truncated body.
 """
 
 from __future__ import annotations
