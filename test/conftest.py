@@ -7,12 +7,14 @@ The ``openai_mock`` fixture itself comes from the package's pytest plugin
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 import openapiopenai
 from openapiopenai.configuration import Configuration
 from openapiopenai.mock import MockServer
+from test.faults import TLSMaterial, TLSMockServer
 
 # The same plugin module users get through the pytest11 entry point; pyproject's addopts blocks
 # the entry point (-p no:openapiopenai) so coverage is already running when the package loads.
@@ -86,3 +88,18 @@ def canned_session(**fields: object) -> dict[str, object]:
         "client_secret": {"value": EPHEMERAL_KEY, "expires_at": 1_900_000_000},
         **fields,
     }
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSMaterial:
+    """A trustme CA with a server certificate for localhost/127.0.0.1 and a client certificate."""
+    return TLSMaterial.create(Path(tmp_path_factory.mktemp("tls")))
+
+
+@pytest.fixture
+def https_mock(tls: TLSMaterial) -> Iterator[TLSMockServer]:
+    """The mock server behind real TLS, with a certificate from the ``tls`` CA."""
+    server = TLSMockServer(tls.server_context())
+    server.start()
+    yield server
+    server.stop()

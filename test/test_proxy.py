@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -22,19 +21,6 @@ from test.faults import ForwardProxy, TLSMaterial, TLSMockServer, unused_port
 USER, PASSWORD = "proxyuser", "s3cret pass"
 #: The password percent-encoded, as it must be written inside a URL.
 PASSWORD_IN_URL = "s3cret%20pass"
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSMaterial:
-    return TLSMaterial.create(Path(tmp_path_factory.mktemp("proxy-tls")))
-
-
-@pytest.fixture
-def https_mock(tls: TLSMaterial) -> Iterator[TLSMockServer]:
-    server = TLSMockServer(tls.server_context())
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

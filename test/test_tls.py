@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import ssl
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import urllib3
@@ -19,19 +17,6 @@ from openapiopenai.exceptions import ApiTLSError, ApiTransportError, OpenApiExce
 from openapiopenai.mock import MockServer
 from test.conftest import API_KEY
 from test.faults import TLSMaterial, TLSMockServer
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TLSMaterial:
-    return TLSMaterial.create(Path(tmp_path_factory.mktemp("tls")))
-
-
-@pytest.fixture
-def https_mock(tls: TLSMaterial) -> Iterator[TLSMockServer]:
-    server = TLSMockServer(tls.server_context())
-    server.start()
-    yield server
-    server.stop()
 
 
 def _api(host: str, retries: object = 0, **settings: object) -> RealtimeApi:
