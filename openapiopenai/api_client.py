@@ -218,8 +218,11 @@ class ApiClient:
             url, headers, timeout = self._apply_options(prepared, path, options)
         if "Authorization" not in headers and (options is None or options.auth is None):
             raise ApiValueError(NO_API_KEY_MESSAGE)
-        if not (prepared.debug or logger.isEnabledFor(logging.DEBUG)):
-            return prepared.rest.request(
+        logged = prepared.debug or logger.isEnabledFor(logging.DEBUG)
+        if logged:
+            started = _log_request(method, url, headers, body)
+        try:
+            response = prepared.rest.request(
                 method,
                 url,
                 headers=headers,
@@ -228,7 +231,13 @@ class ApiClient:
                 retries=prepared.retries,
                 preload_content=preload_content,
             )
-        return self._logged_request(prepared, method, url, headers, body, timeout, preload_content)
+        except Exception as failure:
+            if logged:
+                _log_failure(method, url, started, failure)
+            raise
+        if logged:
+            _log_response(method, url, started, response)
+        return response
 
     def call_api(
         self,
@@ -353,53 +362,39 @@ class ApiClient:
             headers = _merge_headers(headers, extra)
         return url, headers, to_timeout(options.timeout, prepared.timeout)
 
-    def _logged_request(
-        self,
-        prepared: _Prepared,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        timeout: Timeout,
-        preload_content: bool,
-    ) -> BaseHTTPResponse:
-        logger.debug(
-            "%s %s (%d body bytes, headers: %s)",
-            method,
-            url,
-            len(body or b""),
-            ", ".join(sorted(name for name in headers if name.lower() != "authorization")),
-        )
-        started = time.perf_counter()
-        try:
-            response = prepared.rest.request(
-                method,
-                url,
-                headers=headers,
-                body=body,
-                timeout=timeout,
-                retries=prepared.retries,
-                preload_content=preload_content,
-            )
-        except Exception as failure:
-            logger.debug(
-                "%s %s failed after %.1f ms: %s",
-                method,
-                url,
-                (time.perf_counter() - started) * 1000,
-                type(failure).__name__,
-            )
-            raise
-        logger.debug(
-            "%s %s -> %d in %.1f ms, attempts %d, request id %s",
-            method,
-            url,
-            response.status,
-            (time.perf_counter() - started) * 1000,
-            attempts_of(response),
-            response.headers.get("x-request-id"),
-        )
-        return response
+
+def _log_request(method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> float:
+    """Log what is about to be sent (header names only, never values); return the start time."""
+    logger.debug(
+        "%s %s (%d body bytes, headers: %s)",
+        method,
+        url,
+        len(body or b""),
+        ", ".join(sorted(name for name in headers if name.lower() != "authorization")),
+    )
+    return time.perf_counter()
+
+
+def _log_failure(method: str, url: str, started: float, failure: BaseException) -> None:
+    logger.debug(
+        "%s %s failed after %.1f ms: %s",
+        method,
+        url,
+        (time.perf_counter() - started) * 1000,
+        type(failure).__name__,
+    )
+
+
+def _log_response(method: str, url: str, started: float, response: BaseHTTPResponse) -> None:
+    logger.debug(
+        "%s %s -> %d in %.1f ms, attempts %d, request id %s",
+        method,
+        url,
+        response.status,
+        (time.perf_counter() - started) * 1000,
+        attempts_of(response),
+        response.headers.get("x-request-id"),
+    )
 
 
 def _auth_header(auth: Mapping[str, str] | str) -> dict[str, str]:
