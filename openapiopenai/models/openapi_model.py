@@ -8,8 +8,8 @@ kept and readable.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, overload
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError, PydanticSerializationError
@@ -23,6 +23,8 @@ from openapiopenai.exceptions import (
     ApiValueError,
     FieldError,
 )
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 def _is_none(value: object) -> bool:
@@ -133,35 +135,28 @@ class OpenApiModel(BaseModel):
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         """Only the fields that were set, secrets masked: short, and safe to log."""
         fields_set = self.model_fields_set
-        extra = self.__pydantic_extra__ or {}
         for name, value in super().__repr_args__():
-            if name not in fields_set:
-                continue
-            if name in self.__secret_fields__ and isinstance(value, str):
-                yield name, mask_secret(value)
-            elif name in extra:
-                yield name, _redacted(value)
-            else:
-                yield name, value
+            if name is not None and name in fields_set:
+                yield name, _shown(self, name, value, lambda item: item)
 
 
 def _masked(value: Any) -> Any:
     """``to_dict()`` with every secret field masked, recursively."""
     if isinstance(value, OpenApiModel):
-        secret = value.__secret_fields__
-        extra = value.__pydantic_extra__ or {}
-        masked: dict[str, Any] = {}
-        for key, item in _set_items(value):
-            if key in secret and isinstance(item, str):
-                masked[key] = mask_secret(item)
-            elif key in extra:
-                masked[key] = _redacted(item)
-            else:
-                masked[key] = _masked(item)
-        return masked
+        return {key: _shown(value, key, item, _masked) for key, item in _set_items(value)}
     if isinstance(value, list):
         return [_masked(item) for item in value]
     return value
+
+
+def _shown(model: OpenApiModel, name: str, value: Any, known: Callable[[Any], Any]) -> Any:
+    """How field ``name`` of ``model`` may be shown: a secret field masked, an unknown field's
+    key-shaped text masked, any other value passed to ``known``."""
+    if name in model.__secret_fields__ and isinstance(value, str):
+        return mask_secret(value)
+    if name in (model.__pydantic_extra__ or {}):
+        return _redacted(value)
+    return known(value)
 
 
 def _redacted(value: Any) -> Any:
@@ -245,12 +240,7 @@ class RequestModel(OpenApiModel):
             result = self.model_validate({**current, **update})
         except ValidationError as error:
             raise self._validation_error(error) from None
-        if extra:
-            object.__setattr__(result, "__pydantic_extra__", extra)
-            object.__setattr__(
-                result, "__pydantic_fields_set__", result.model_fields_set | set(extra)
-            )
-        return result
+        return _with_extra(result, extra) if extra else result
 
     def with_additional_properties(
         self, properties: Mapping[str, Any] | None = None, /, **kwargs: Any
@@ -268,10 +258,14 @@ class RequestModel(OpenApiModel):
                 [FieldError(name, "is a known field; set it directly") for name in clash],
             )
         result = self.model_copy(deep=True)
-        merged = {**(result.__pydantic_extra__ or {}), **extra}
-        object.__setattr__(result, "__pydantic_extra__", merged)
-        object.__setattr__(result, "__pydantic_fields_set__", result.model_fields_set | set(extra))
-        return result
+        return _with_extra(result, {**(result.__pydantic_extra__ or {}), **extra})
+
+
+def _with_extra(model: _Model, extra: dict[str, Any]) -> _Model:
+    """``model`` (a fresh copy) carrying ``extra`` as its unknown fields, all counted as set."""
+    object.__setattr__(model, "__pydantic_extra__", extra)
+    object.__setattr__(model, "__pydantic_fields_set__", model.model_fields_set | set(extra))
+    return model
 
 
 class ResponseModel(OpenApiModel):
