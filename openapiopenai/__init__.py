@@ -10,6 +10,9 @@ Mint an ephemeral key on your backend and hand it to a browser::
         )
 """
 
+from typing import TYPE_CHECKING, Any
+
+from openapiopenai import models as _models
 from openapiopenai._version import __version__
 from openapiopenai.api.realtime_api import RealtimeApi
 from openapiopenai.api_client import ApiClient
@@ -40,9 +43,10 @@ from openapiopenai.exceptions import (
     UnexpectedResponseException,
     UnprocessableEntityException,
 )
-from openapiopenai.models import *  # noqa: F403
-from openapiopenai.models import __all__ as _model_names
 from openapiopenai.rest import RetryPolicy
+
+if TYPE_CHECKING:
+    from openapiopenai.models import *  # noqa: F403
 
 __all__ = [
     "__version__",
@@ -74,5 +78,14 @@ __all__ = [
     "UnauthorizedException",
     "UnexpectedResponseException",
     "UnprocessableEntityException",
-    *_model_names,
 ]
+__all__.extend(_models.__all__)
+
+
+def __getattr__(name: str) -> Any:
+    """Models load on first use (see :mod:`openapiopenai.models`)."""
+    return getattr(_models, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from urllib3 import Timeout
 from urllib3.response import BaseHTTPResponse
@@ -30,10 +30,12 @@ from openapiopenai.exceptions import (
     ApiValueError,
     UnexpectedResponseException,
 )
-from openapiopenai.models.openapi_model import OpenApiModel
 from openapiopenai.rest import RESTClientObject, attempts_of
 
-M = TypeVar("M", bound=OpenApiModel)
+if TYPE_CHECKING:
+    from openapiopenai.models.openapi_model import OpenApiModel
+
+M = TypeVar("M", bound="OpenApiModel")
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -251,6 +253,8 @@ class ApiClient:
         """Send a request to a full URL; for callers used to the generator's client."""
         if post_params:
             raise ApiValueError("form parameters are not used by this API")
+        from openapiopenai.models.openapi_model import OpenApiModel
+
         if isinstance(body, OpenApiModel):
             body = body.to_json_bytes()
         prepared = self._current()

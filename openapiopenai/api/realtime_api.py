@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from urllib3.response import BaseHTTPResponse
 
@@ -11,8 +11,12 @@ from openapiopenai.api_client import ApiClient, RequestOptions
 from openapiopenai.api_response import ApiResponse
 from openapiopenai.configuration import TimeoutSetting
 from openapiopenai.exceptions import ApiTypeError
-from openapiopenai.models.realtime_session_create_request import RealtimeSessionCreateRequest
-from openapiopenai.models.realtime_session_create_response import RealtimeSessionCreateResponse
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_session_create_request import RealtimeSessionCreateRequest
+    from openapiopenai.models.realtime_session_create_response import (
+        RealtimeSessionCreateResponse,
+    )
 
 _PATH = "/realtime/sessions"
 
@@ -45,6 +49,10 @@ class RealtimeApi:
             _headers,
             _host_index,
         )
+        from openapiopenai.models.realtime_session_create_response import (
+            RealtimeSessionCreateResponse,
+        )
+
         return self.api_client.deserialize_data(response, RealtimeSessionCreateResponse)
 
     def create_realtime_session_with_http_info(
@@ -65,6 +73,10 @@ class RealtimeApi:
             _headers,
             _host_index,
         )
+        from openapiopenai.models.realtime_session_create_response import (
+            RealtimeSessionCreateResponse,
+        )
+
         return self.api_client.deserialize(response, RealtimeSessionCreateResponse)
 
     def create_realtime_session_without_preload_content(
@@ -116,6 +128,8 @@ class RealtimeApi:
 
 
 def _request_body(request: object) -> bytes:
+    from openapiopenai.models.realtime_session_create_request import RealtimeSessionCreateRequest
+
     if isinstance(request, RealtimeSessionCreateRequest):
         return request.to_json_bytes()
     if isinstance(request, Mapping):

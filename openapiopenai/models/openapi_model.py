@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timezone
 from typing import Any, ClassVar, TypeVar, overload
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError, PydanticSerializationError
 from typing_extensions import Self
 
@@ -41,15 +52,131 @@ def nullable() -> Any:
     return Field(default=None)
 
 
+#: Validation context of everything read from the server: see :data:`LENIENT_IN_RESPONSE`.
+RESPONSE_CONTEXT: Mapping[str, bool] = {"response": True}
+
+
+#: Errors that a value newer than this SDK causes (as opposed to a value of the wrong kind).
+_NEWER_VALUE_ERRORS = frozenset(
+    {
+        "literal_error",
+        "enum",
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "too_short",
+        "too_long",
+        "string_too_short",
+        "string_too_long",
+        "string_pattern_mismatch",
+    }
+)
+
+
+def _keep_if_invalid(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    try:
+        return handler(value)
+    except ValidationError as error:
+        if any(item["type"] in _NEWER_VALUE_ERRORS for item in error.errors()):
+            return value
+        raise
+
+
+def _keep_if_invalid_in_response(
+    value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+) -> Any:
+    if info.context is not None and info.context.get("response"):
+        return _keep_if_invalid(value, handler)
+    return handler(value)
+
+
+#: On a field of a response-only model: a value newer than this SDK (an unknown enum value, a
+#: new union member, a value out of the documented range) is kept as the server sent it; a
+#: value of the wrong kind (text where a number belongs) is still an error.
+LENIENT = WrapValidator(_keep_if_invalid)
+#: The same for models used both ways, but only while reading a response: requests stay strict.
+LENIENT_IN_RESPONSE = WrapValidator(_keep_if_invalid_in_response)
+
+
+def by_type(tags: Mapping[str, str], *, scalar: bool = False) -> Discriminator:
+    """The discriminator of a union told apart by ``type``: a mapping goes to the member its
+    ``type`` names (an unknown one to the ``Unknown`` branch), a model to its own class, and
+    anything else to the one non-object member (``Scalar``) if there is one."""
+    members = frozenset(tags.values())
+
+    def tag_of(value: Any) -> str | None:
+        if isinstance(value, Mapping):
+            return tags.get(value.get("type"), "Unknown")  # type: ignore[arg-type]
+        name = type(value).__name__
+        if name in members:
+            return name
+        return "Scalar" if scalar else None
+
+    return Discriminator(
+        tag_of,
+        custom_error_type="union_tag_unknown",
+        custom_error_message=f"Input should be an object whose type is one of {_or(tags)}",
+    )
+
+
+def _or(values: Any) -> str:
+    quoted = [repr(value) for value in values]
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1] if len(quoted) > 1 else quoted[0]
+
+
+class UnknownType:
+    """The branch of a ``type`` union for objects of a type this SDK does not know: kept as a
+    ``dict`` in responses, refused in requests with the list of known types."""
+
+    __slots__ = ("known",)
+
+    def __init__(self, known: tuple[str, ...]) -> None:
+        self.known = known
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Callable[[Any], Any]) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.with_info_after_validator_function(self._check, handler(source))
+
+    def _check(self, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if info.context is not None and info.context.get("response"):
+            return value
+        if "type" not in value:
+            raise PydanticCustomError(
+                "missing", "Field required: type, one of {known}", {"known": _or(self.known)}
+            )
+        raise PydanticCustomError(
+            "literal_error", "type should be {known}", {"known": _or(self.known)}
+        )
+
+
+@overload
+def unix_datetime(seconds: int) -> datetime: ...
+
+
+@overload
+def unix_datetime(seconds: int | None) -> datetime | None: ...
+
+
+def unix_datetime(seconds: int | None) -> datetime | None:
+    """Seconds since the Unix epoch as an aware UTC ``datetime`` (``None`` stays ``None``)."""
+    return None if seconds is None else datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
 class OpenApiModel(BaseModel):
     """Base of every model: ``to_dict``/``from_dict``, ``to_json``/``from_json``, ``to_str``."""
 
-    model_config = ConfigDict(populate_by_name=True, validate_assignment=True)
+    # defer_build: a class costs almost nothing until it is first used, so importing a module
+    # with many models stays cheap; pydantic builds each validator on first use.
+    model_config = ConfigDict(populate_by_name=True, validate_assignment=True, defer_build=True)
 
     #: Fields whose values are credentials: masked in ``repr``, ``str`` and ``to_str``.
     __secret_fields__: ClassVar[frozenset[str]] = frozenset()
     #: Whether bad values may be echoed in validation errors (never for responses).
     __echo_input__: ClassVar[bool] = False
+    #: Validation context of ``from_dict``/``from_json``: responses read everything leniently.
+    __context__: ClassVar[Mapping[str, bool] | None] = None
 
     def __init__(self, /, **data: Any) -> None:
         try:
@@ -69,7 +196,8 @@ class OpenApiModel(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """The fields that were set (by the caller or the server), as plain Python values."""
-        return self.model_dump(by_alias=True, exclude_unset=True)
+        # warnings=False: a response may keep values newer than its declared types.
+        return self.model_dump(by_alias=True, exclude_unset=True, warnings=False)
 
     def to_json(self) -> str:
         """The JSON text of :meth:`to_dict`."""
@@ -78,7 +206,9 @@ class OpenApiModel(BaseModel):
     def to_json_bytes(self) -> bytes:
         """The JSON of :meth:`to_dict` as UTF-8 bytes, ready to send."""
         try:
-            return self.__pydantic_serializer__.to_json(self, by_alias=True, exclude_unset=True)
+            return self.__pydantic_serializer__.to_json(
+                self, by_alias=True, exclude_unset=True, warnings=False
+            )
         except PydanticSerializationError as error:
             # e.g. a lone surrogate in a string, or a non-JSON object inside ``metadata``
             raise ApiValueError(
@@ -105,7 +235,7 @@ class OpenApiModel(BaseModel):
                 f"{cls.__name__}.from_dict() takes a mapping, not {type(obj).__name__}"
             )
         try:
-            return cls.model_validate(obj)
+            return cls.model_validate(obj, context=cls.__context__)
         except ValidationError as error:
             raise cls._validation_error(error) from None
 
@@ -113,7 +243,7 @@ class OpenApiModel(BaseModel):
     def from_json(cls, json_str: str | bytes | bytearray) -> Self:
         """Parse and validate JSON text in one pass through pydantic's compiled core."""
         try:
-            return cls.model_validate_json(json_str)
+            return cls.model_validate_json(json_str, context=cls.__context__)
         except ValidationError as error:
             raise cls._validation_error(error) from None
 
@@ -195,10 +325,16 @@ class RequestModel(OpenApiModel):
     model_config = ConfigDict(extra="allow", allow_inf_nan=False, strict=True)
     __echo_input__ = True
 
+    #: The ``type`` tag of a union member, sent even when the caller leaves it out, so that
+    #: the server (and this SDK) can tell the members apart.
+    __constants__: ClassVar[Mapping[str, Any]] = {}
+
     @model_validator(mode="before")
     @classmethod
-    def _reject_unknown_fields(cls, data: Any) -> Any:
+    def _reject_unknown_fields(cls, data: Any, info: ValidationInfo) -> Any:
         if isinstance(data, Mapping):
+            if info.context is not None and info.context.get("response"):
+                return data  # read leniently, like any response
             known = cls._known_names()
             if not known.issuperset(data):  # one C-level pass in the usual, valid case
                 unknown = next(key for key in data if key not in known)
@@ -207,6 +343,8 @@ class RequestModel(OpenApiModel):
                     "unknown field {field}",
                     {"field": unknown, "known": tuple(cls.model_fields)},
                 )
+            if cls.__constants__ and not data.keys() >= cls.__constants__.keys():
+                return {**cls.__constants__, **data}
         return data
 
     @classmethod
@@ -272,6 +410,19 @@ class ResponseModel(OpenApiModel):
     """A model read from the server: lenient, so what a newer server adds never breaks it."""
 
     model_config = ConfigDict(extra="allow")
+    __context__ = RESPONSE_CONTEXT
 
 
-__all__ = ["OpenApiModel", "RequestModel", "ResponseModel", "nullable", "optional"]
+__all__ = [
+    "LENIENT",
+    "LENIENT_IN_RESPONSE",
+    "RESPONSE_CONTEXT",
+    "OpenApiModel",
+    "RequestModel",
+    "ResponseModel",
+    "UnknownType",
+    "by_type",
+    "nullable",
+    "optional",
+    "unix_datetime",
+]
