@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("server", "call", "models", "import", "threads", "memory")
+SECTIONS = ("server", "call", "models", "import", "threads", "memory", "cold_start")
 
 
 def test_smoke_run_reports_every_section(tmp_path: Path) -> None:
@@ -26,7 +26,7 @@ def test_smoke_run_reports_every_section(tmp_path: Path) -> None:
     results = json.loads(out.read_text())
     for section in SECTIONS:
         assert section in results, section
-        assert section.split()[0] in completed.stdout
+        assert section.split("_")[0] in completed.stdout
     assert results["meta"]["smoke"] is True
     assert results["call"]["sdk_us"] > 0 and results["call"]["raw_us"] > 0
     assert results["call"]["ratio"] > 0 and results["threads"]["ratio"] > 0
@@ -34,5 +34,6 @@ def test_smoke_run_reports_every_section(tmp_path: Path) -> None:
     assert results["import"]["sdk_ms"] > 0 and results["import"]["floor_ms"] > 0
     assert all(rate > 0 for rate in results["models"].values())
     assert results["memory"]["calls"] > 0
-    assert set(results["targets_met"]) == {"call", "import", "threads", "memory"}
+    assert results["cold_start"]["sdk_ms"] > 0 and results["cold_start"]["raw_ms"] > 0
+    assert set(results["targets_met"]) == {"call", "import", "cold_start", "threads", "memory"}
     assert "create_realtime_session / raw urllib3" in completed.stdout
