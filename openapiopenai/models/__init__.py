@@ -1,4 +1,4 @@
-"""Request and response models of ``POST /realtime/sessions``, one per module."""
+"""Request, response and webhook event models, one per module."""
 
 from openapiopenai.models.openapi_model import OpenApiModel, RequestModel, ResponseModel
 from openapiopenai.models.realtime_session_create_request import (
@@ -43,6 +43,13 @@ from openapiopenai.models.realtime_session_create_response_turn_detection import
     RealtimeSessionCreateResponseTurnDetection,
 )
 from openapiopenai.models.voice_ids_shared import KNOWN_VOICES, VoiceIdsShared
+from openapiopenai.models.webhook_realtime_call_incoming import WebhookRealtimeCallIncoming
+from openapiopenai.models.webhook_realtime_call_incoming_data import (
+    WebhookRealtimeCallIncomingData,
+)
+from openapiopenai.models.webhook_realtime_call_incoming_data_sip_headers_inner import (
+    WebhookRealtimeCallIncomingDataSipHeadersInner,
+)
 
 __all__ = [
     "KNOWN_MODELS",
@@ -65,4 +72,7 @@ __all__ = [
     "RequestModel",
     "ResponseModel",
     "VoiceIdsShared",
+    "WebhookRealtimeCallIncoming",
+    "WebhookRealtimeCallIncomingData",
+    "WebhookRealtimeCallIncomingDataSipHeadersInner",
 ]
