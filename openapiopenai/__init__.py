@@ -32,6 +32,7 @@ from openapiopenai.exceptions import (
     BadRequestException,
     ConflictException,
     ForbiddenException,
+    InvalidWebhookSignatureError,
     NotFoundException,
     OpenApiException,
     ServiceException,
@@ -39,6 +40,7 @@ from openapiopenai.exceptions import (
     UnauthorizedException,
     UnexpectedResponseException,
     UnprocessableEntityException,
+    WebhookVerificationError,
 )
 from openapiopenai.models import *  # noqa: F403
 from openapiopenai.models import __all__ as _model_names
@@ -65,6 +67,7 @@ __all__ = [
     "Configuration",
     "ConflictException",
     "ForbiddenException",
+    "InvalidWebhookSignatureError",
     "NotFoundException",
     "OpenApiException",
     "RealtimeApi",
@@ -74,5 +77,6 @@ __all__ = [
     "UnauthorizedException",
     "UnexpectedResponseException",
     "UnprocessableEntityException",
+    "WebhookVerificationError",
     *_model_names,
 ]
