@@ -35,6 +35,7 @@ from openapiopenai.exceptions import (
     BadRequestException,
     ConflictException,
     ForbiddenException,
+    InvalidWebhookSignatureError,
     NotFoundException,
     OpenApiException,
     ServiceException,
@@ -42,6 +43,7 @@ from openapiopenai.exceptions import (
     UnauthorizedException,
     UnexpectedResponseException,
     UnprocessableEntityException,
+    WebhookVerificationError,
 )
 from openapiopenai.rest import RetryPolicy
 
@@ -69,6 +71,7 @@ __all__ = [
     "Configuration",
     "ConflictException",
     "ForbiddenException",
+    "InvalidWebhookSignatureError",
     "NotFoundException",
     "OpenApiException",
     "RealtimeApi",
@@ -78,6 +81,7 @@ __all__ = [
     "UnauthorizedException",
     "UnexpectedResponseException",
     "UnprocessableEntityException",
+    "WebhookVerificationError",
 ]
 __all__.extend(_models.__all__)
 

@@ -1,11 +1,12 @@
 """Every error the SDK raises, all rooted at :class:`OpenApiException`.
 
-Three families:
+Four families:
 
 * input errors (``ApiTypeError``, ``ApiValueError``, ``ApiValidationError``), raised before any
   network I/O;
 * :class:`ApiException`, the server answered with an error status or an unreadable body;
-* :class:`ApiTransportError`, no usable answer arrived (refused, reset, truncated, TLS, timeout).
+* :class:`ApiTransportError`, no usable answer arrived (refused, reset, truncated, TLS, timeout);
+* :class:`WebhookVerificationError`, a webhook received from OpenAI cannot be trusted or read.
 """
 
 from __future__ import annotations
@@ -434,6 +435,19 @@ class ApiTimeoutError(ApiTransportError, TimeoutError):
     """Connecting or waiting for the response took longer than the configured timeout."""
 
 
+class WebhookVerificationError(OpenApiException, ValueError):
+    """A received webhook cannot be trusted or read; answer its sender with a 4xx status.
+
+    Raised as is when the signature checks out but the body is not a JSON event object.
+    Messages never quote the secret or a signature.
+    """
+
+
+class InvalidWebhookSignatureError(WebhookVerificationError):
+    """The webhook is not proven to come from OpenAI: a ``webhook-*`` header is missing or
+    malformed, its timestamp is outside the tolerance, or no signature matches the secret."""
+
+
 __all__ = [
     "ApiAttributeError",
     "ApiConnectionError",
@@ -453,6 +467,7 @@ __all__ = [
     "ErrorDetail",
     "FieldError",
     "ForbiddenException",
+    "InvalidWebhookSignatureError",
     "NotFoundException",
     "OpenApiException",
     "ServiceException",
@@ -460,5 +475,6 @@ __all__ = [
     "UnauthorizedException",
     "UnexpectedResponseException",
     "UnprocessableEntityException",
+    "WebhookVerificationError",
     "exception_class_for_status",
 ]
