@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from openapiopenai import models as _models
 from openapiopenai._version import __version__
-from openapiopenai.api.realtime_api import RealtimeApi
+from openapiopenai.api.realtime_api import RealtimeApi, RealtimeCallAnswer
 from openapiopenai.api_client import ApiClient
 from openapiopenai.api_response import ApiResponse
 from openapiopenai.configuration import Configuration
@@ -75,6 +75,7 @@ __all__ = [
     "NotFoundException",
     "OpenApiException",
     "RealtimeApi",
+    "RealtimeCallAnswer",
     "RetryPolicy",
     "ServiceException",
     "TooManyRequestsException",

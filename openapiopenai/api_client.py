@@ -39,6 +39,8 @@ M = TypeVar("M", bound="OpenApiModel")
 
 logger = logging.getLogger(LOGGER_NAME)
 
+JSON = "application/json"
+
 NO_API_KEY_MESSAGE = (
     "No API key: set the OPENAI_API_KEY environment variable, or pass "
     "Configuration(access_token=...), before making a call."
@@ -72,6 +74,7 @@ class _Prepared:
         "retries",
         "timeout",
         "urls",
+        "variants",
     )
 
     def __init__(
@@ -95,12 +98,24 @@ class _Prepared:
         self.rest = rest
         self.debug = debug
         self.urls: dict[str, str] = {}
+        self.variants: dict[tuple[str | None, str], dict[str, str]] = {(JSON, JSON): headers}
 
     def url(self, path: str) -> str:
         url = self.urls.get(path)
         if url is None:
             url = self.urls[path] = self.base_url + path
         return url
+
+    def headers_for(self, content_type: str | None, accept: str) -> dict[str, str]:
+        """The headers with another body type (``None``: no body) or accepted answer type."""
+        headers = self.variants.get((content_type, accept))
+        if headers is None:
+            headers = {k: v for k, v in self.headers.items() if k not in ("Content-Type", "Accept")}
+            headers["Accept"] = accept
+            if content_type is not None:
+                headers["Content-Type"] = content_type
+            self.variants[(content_type, accept)] = headers
+        return headers
 
 
 class ApiClient:
@@ -211,13 +226,17 @@ class ApiClient:
         body: bytes | None,
         options: RequestOptions | None = None,
         preload_content: bool = True,
+        content_type: str | None = JSON,
+        accept: str = JSON,
     ) -> BaseHTTPResponse:
-        """Send ``body`` to ``path`` with the configured auth, timeout and retries."""
+        """Send ``body`` (of ``content_type``; ``None`` for no body) to ``path`` with the
+        configured auth, timeout and retries."""
         prepared = self._current()
+        headers = prepared.headers_for(content_type, accept)
         if options is None:
-            url, headers, timeout = prepared.url(path), prepared.headers, prepared.timeout
+            url, timeout = prepared.url(path), prepared.timeout
         else:
-            url, headers, timeout = self._apply_options(prepared, path, options)
+            url, headers, timeout = self._apply_options(prepared, path, options, headers)
         if "Authorization" not in headers and (options is None or options.auth is None):
             raise ApiValueError(NO_API_KEY_MESSAGE)
         logged = prepared.debug or logger.isEnabledFor(logging.DEBUG)
@@ -275,23 +294,33 @@ class ApiClient:
             attempts=attempts_of(response),
         )
 
-    def deserialize_data(self, response: BaseHTTPResponse, response_type: type[M]) -> M:
-        """Like :meth:`deserialize`, returning only the model (no :class:`ApiResponse` built)."""
+    def raise_for_status(self, response: BaseHTTPResponse) -> None:
+        """Raise the :class:`ApiException` subclass for a response that is not a 2xx."""
         if not 200 <= response.status < 300:
             raise ApiException.from_response(
                 http_resp=response,
                 attempts=attempts_of(response),
                 secrets=(self.configuration.access_token,),
             )
+
+    def unexpected(self, response: BaseHTTPResponse, detail: str) -> UnexpectedResponseException:
+        """The error for a 2xx whose body is not what the operation returns."""
+        return UnexpectedResponseException(
+            http_resp=response,
+            detail=redact(detail),
+            attempts=attempts_of(response),
+            secrets=(self.configuration.access_token,),
+        )
+
+    def deserialize_data(self, response: BaseHTTPResponse, response_type: type[M]) -> M:
+        """Like :meth:`deserialize`, returning only the model (no :class:`ApiResponse` built)."""
+        self.raise_for_status(response)
         try:
             return response_type.from_json(response.data)
         except ApiValidationError as invalid:
             problems = "; ".join(str(error) for error in invalid.errors) or str(invalid)
-            raise UnexpectedResponseException(
-                http_resp=response,
-                detail=redact(f"The response body is not a valid {invalid.model}: {problems}"),
-                attempts=attempts_of(response),
-                secrets=(self.configuration.access_token,),
+            raise self.unexpected(
+                response, f"The response body is not a valid {invalid.model}: {problems}"
             ) from None
 
     # -- internals -------------------------------------------------------------------------
@@ -340,12 +369,11 @@ class ApiClient:
             return self._prepared
 
     def _apply_options(
-        self, prepared: _Prepared, path: str, options: RequestOptions
+        self, prepared: _Prepared, path: str, options: RequestOptions, headers: dict[str, str]
     ) -> tuple[str, dict[str, str], Timeout]:
         url = prepared.url(path)
         if options.host_index is not None:
             url = self.configuration.get_host_from_settings(options.host_index) + path
-        headers = prepared.headers
         extra: dict[str, str] = {}
         if options.auth is not None:
             # The per-call auth replaces the configured one, whatever header it uses.
@@ -353,6 +381,8 @@ class ApiClient:
             headers = {name: value for name, value in headers.items() if name != "Authorization"}
             extra.update(auth)
         if options.content_type is not None:
+            if headers.get("Content-Type") != JSON:
+                raise ApiValueError("_content_type applies only to operations with a JSON body")
             if "json" not in options.content_type.lower():
                 raise ApiValueError(
                     f"_content_type must be a JSON media type, got {options.content_type!r}"
