@@ -1,8 +1,9 @@
-"""A lean loopback HTTP/1.1 server for the benchmark: one canned session answer, keep-alive.
+"""A lean loopback HTTP/1.1 server for the benchmark: canned answers, keep-alive.
 
 It runs in its own process (``python -m bench.server``), so it never competes with the client
 for the GIL. One thread multiplexes every connection with ``selectors``; a request is read up to
-its ``Content-Length`` and answered with the same prebuilt bytes, so its own cost per request is
+its ``Content-Length`` and answered with prebuilt bytes (a client secret for
+``/v1/realtime/client_secrets``, a session for anything else), so its own cost per request is
 a few microseconds of parsing plus two system calls.
 """
 
@@ -55,14 +56,65 @@ SESSION: dict[str, Any] = {
 
 SESSION_BODY = json.dumps(SESSION, separators=(",", ":")).encode()
 
-_RESPONSE = (
-    b"HTTP/1.1 200 OK\r\n"
-    b"Content-Type: application/json\r\n"
-    b"x-request-id: req_8c1f0e2d3b4a59687766554433221100\r\n"
-    b"openai-processing-ms: 87\r\n"
-    b"Content-Length: " + str(len(SESSION_BODY)).encode() + b"\r\n"
-    b"\r\n" + SESSION_BODY
-)
+#: A realistic answer of ``POST /v1/realtime/client_secrets``: the GA session as the service
+#: returns it, every default filled in.
+CLIENT_SECRET: dict[str, Any] = {
+    "value": "ek_68af296e8e408191a1120ab6383263c2",
+    "expires_at": 1767225600,
+    "session": {
+        "type": "realtime",
+        "object": "realtime.session",
+        "id": "sess_C9CiUVUzUzYIssh3ELY1d",
+        "model": "gpt-realtime",
+        "output_modalities": ["audio"],
+        "instructions": SESSION["instructions"],
+        "tools": SESSION["tools"],
+        "tool_choice": "auto",
+        "max_output_tokens": "inf",
+        "tracing": "auto",
+        "truncation": "auto",
+        "prompt": None,
+        "expires_at": 0,
+        "audio": {
+            "input": {
+                "format": {"type": "audio/pcm", "rate": 24000},
+                "transcription": {"model": "gpt-4o-mini-transcribe"},
+                "noise_reduction": None,
+                "turn_detection": {
+                    "type": "server_vad",
+                    "threshold": 0.5,
+                    "prefix_padding_ms": 300,
+                    "silence_duration_ms": 200,
+                    "idle_timeout_ms": None,
+                    "create_response": True,
+                    "interrupt_response": True,
+                },
+            },
+            "output": {
+                "format": {"type": "audio/pcm", "rate": 24000},
+                "voice": "marin",
+                "speed": 1.0,
+            },
+        },
+        "include": None,
+    },
+}
+CLIENT_SECRET_BODY = json.dumps(CLIENT_SECRET, separators=(",", ":")).encode()
+
+
+def _http_answer(body: bytes) -> bytes:
+    return (
+        b"HTTP/1.1 200 OK\r\n"
+        b"Content-Type: application/json\r\n"
+        b"x-request-id: req_8c1f0e2d3b4a59687766554433221100\r\n"
+        b"openai-processing-ms: 87\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+        b"\r\n" + body
+    )
+
+
+_RESPONSE = _http_answer(SESSION_BODY)
+_CLIENT_SECRET_RESPONSE = _http_answer(CLIENT_SECRET_BODY)
 _HEAD_END = b"\r\n\r\n"
 
 
@@ -96,8 +148,9 @@ def _answer_complete(conn: _Connection) -> int:
         total = end + 4 + _content_length(buffer[:end])
         if len(buffer) < total:
             break
+        secret = buffer.startswith(b"POST /v1/realtime/client_secrets ")
         buffer = buffer[total:]
-        conn.sock.sendall(_RESPONSE)
+        conn.sock.sendall(_CLIENT_SECRET_RESPONSE if secret else _RESPONSE)
         answered += 1
     conn.buffer = buffer
     return answered
