@@ -248,17 +248,14 @@ def _merged(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _error_event(code: str, message: str, client_event_id: object = None) -> dict[str, Any]:
+def _error(code: str, message: str, client_event_id: object = None) -> dict[str, Any]:
+    """The ``error`` field of an error event, as the service words it."""
     return {
-        "type": "error",
-        "event_id": _new_id("event"),
-        "error": {
-            "type": "invalid_request_error",
-            "code": code,
-            "message": message,
-            "param": None,
-            "event_id": client_event_id if isinstance(client_event_id, str) else None,
-        },
+        "type": "invalid_request_error",
+        "code": code,
+        "message": message,
+        "param": None,
+        "event_id": client_event_id if isinstance(client_event_id, str) else None,
     }
 
 
@@ -276,9 +273,10 @@ class _Call:
     responding: bool = False
     ended: bool = False
 
-    def send(self, event: dict[str, Any]) -> None:
+    def send(self, kind: str, **fields: Any) -> None:
         """Send one server event on the data channel, if it is open."""
         if self.channel is not None and self.channel.readyState == "open":
+            event = {"type": kind, "event_id": _new_id("event"), **fields}
             self.channel.send(json.dumps(event))
 
     def spawn(self, coro: Coroutine[Any, Any, object]) -> None:
@@ -292,14 +290,14 @@ class _Call:
     def on_message(self, message: str | bytes) -> None:
         """Dispatch one client event, answering anything not understood with ``error``."""
         try:
-            text = message.decode() if isinstance(message, bytes) else message
-            event = json.loads(text)
+            event = json.loads(message)
         except ValueError as exc:
-            self.send(_error_event("invalid_json", f"The event is not valid JSON: {exc}"))
+            self.send("error", error=_error("invalid_json", f"The event is not valid JSON: {exc}"))
             return
         kind = event.get("type") if isinstance(event, dict) else None
         if not isinstance(kind, str):
-            self.send(_error_event("invalid_event", "An event must be a JSON object with 'type'."))
+            text = "An event must be a JSON object with a 'type'."
+            self.send("error", error=_error("invalid_event", text))
             return
         client_id = event.get("event_id")
         if kind == "session.update":
@@ -307,85 +305,74 @@ class _Call:
         elif kind == "response.create":
             self.create_response(client_id)
         else:
-            message_text = f"Invalid value: '{kind}'. This event type is not supported."
-            self.send(_error_event("unknown_event", message_text, client_id))
+            text = f"Invalid value: '{kind}'. This event type is not supported."
+            self.send("error", error=_error("unknown_event", text, client_id))
 
     def update_session(self, update: object, client_id: object) -> None:
         """Merge the update into the session and send the whole session back."""
         if not isinstance(update, dict):
             text = "Missing required parameter: 'session' (an object)."
-            self.send(_error_event("missing_required_parameter", text, client_id))
+            self.send("error", error=_error("missing_required_parameter", text, client_id))
             return
         self.session = _merged(self.session, update)
-        self.send(
-            {"type": "session.updated", "event_id": _new_id("event"), "session": self.session}
-        )
+        self.send("session.updated", session=self.session)
 
     def create_response(self, client_id: object) -> None:
         """Start the scripted response, unless one is already running."""
         if self.responding:
             text = "Conversation already has an active response in progress."
-            self.send(_error_event("conversation_already_has_active_response", text, client_id))
+            code = "conversation_already_has_active_response"
+            self.send("error", error=_error(code, text, client_id))
             return
         self.responding = True
         self.spawn(self.respond())
 
     async def respond(self) -> None:
-        """Send the scripted response's events while the tone plays on the audio track."""
+        """The scripted response: its events, with the tone on the track if audio is wanted."""
         try:
-            await self._respond()
+            audio = "audio" in self.session.get("output_modalities", ["audio"])
+            response = {
+                "object": "realtime.response",
+                "id": _new_id("resp"),
+                "status": "in_progress",
+            }
+            item: dict[str, Any] = {
+                "id": _new_id("item"),
+                "object": "realtime.item",
+                "type": "message",
+                "role": "assistant",
+                "status": "in_progress",
+                "content": [],
+            }
+            self.send("response.created", response={**response, "output": []})
+            where = {"response_id": response["id"], "output_index": 0}
+            self.send("response.output_item.added", **where, item=item)
+            if audio:
+                self.tone.play(RESPONSE_AUDIO_SECONDS)
+            content = await self.stream_text(audio, {**where, "item_id": item["id"]})
+            if audio:
+                await asyncio.sleep(RESPONSE_AUDIO_SECONDS)
+            item = {**item, "status": "completed", "content": [content]}
+            self.send(
+                "response.done", response={**response, "status": "completed", "output": [item]}
+            )
         finally:
             self.responding = False
 
-    async def _respond(self) -> None:
-        audio = "audio" in self.session.get("output_modalities", ["audio"])
-        stream = "response.output_audio_transcript" if audio else "response.output_text"
-        part = "output_audio" if audio else "output_text"
-        text_field = "transcript" if audio else "text"
-        response: dict[str, Any] = {
-            "object": "realtime.response",
-            "id": _new_id("resp"),
-            "status": "in_progress",
-            "output": [],
-        }
-        item: dict[str, Any] = {
-            "id": _new_id("item"),
-            "object": "realtime.item",
-            "type": "message",
-            "role": "assistant",
-            "status": "in_progress",
-            "content": [],
-        }
-        where = {"response_id": response["id"], "output_index": 0}
-        self.send({"type": "response.created", "event_id": _new_id("event"), "response": response})
-        added = {"type": "response.output_item.added", "event_id": _new_id("event"), "item": item}
-        self.send({**added, **where})
-        if audio:
-            self.tone.play(RESPONSE_AUDIO_SECONDS)
-        where = {**where, "item_id": item["id"], "content_index": 0}
-        for word in RESPONSE_TEXT.split(" "):
-            delta = word if word == RESPONSE_TEXT.split(" ")[0] else " " + word
-            self.send(
-                {"type": f"{stream}.delta", "event_id": _new_id("event"), **where, "delta": delta}
-            )
-            await asyncio.sleep(DELTA_GAP_SECONDS)
-        self.send(
-            {
-                "type": f"{stream}.done",
-                "event_id": _new_id("event"),
-                **where,
-                text_field: RESPONSE_TEXT,
-            }
+    async def stream_text(self, audio: bool, where: dict[str, Any]) -> dict[str, str]:
+        """Send the response's text word by word, then whole; return the item's content part."""
+        stream, part, field_name = (
+            ("response.output_audio_transcript", "output_audio", "transcript")
+            if audio
+            else ("response.output_text", "output_text", "text")
         )
-        if audio:
-            await asyncio.sleep(RESPONSE_AUDIO_SECONDS)
-        item = {
-            **item,
-            "status": "completed",
-            "content": [{"type": part, text_field: RESPONSE_TEXT}],
-        }
-        done = {**response, "status": "completed", "output": [item]}
-        self.send({"type": "response.done", "event_id": _new_id("event"), "response": done})
+        where = {**where, "content_index": 0}
+        words = RESPONSE_TEXT.split(" ")
+        for index, word in enumerate(words):
+            self.send(f"{stream}.delta", **where, delta=word if index == 0 else " " + word)
+            await asyncio.sleep(DELTA_GAP_SECONDS)
+        self.send(f"{stream}.done", **where, **{field_name: RESPONSE_TEXT})
+        return {"type": part, field_name: RESPONSE_TEXT}
 
 
 class WebRtcAnswerer:
@@ -531,23 +518,22 @@ class WebRtcAnswerer:
     ) -> str:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         call = _Call(call_id=call_id, pc=pc, session=session, tone=ToneTrack())
+        self._watch(call)  # before the offer is applied: that is when "track" fires
         try:
             await self._negotiate(call, offer_sdp)
         except BaseException:
-            await self._close_call(call)
+            await self._abandon(call)
             raise
         with self._lock:
             taken = call_id in self._calls or self._closed
             if not taken:
                 self._calls[call_id] = call
         if taken:
-            call.ended = True
-            await self._close_call(call)
+            await self._abandon(call)
             raise ValueError(f"call_id {call_id!r} is already in progress")
         if expires_at is not None:
             delay = max(0.0, expires_at - time.time())
             call.expiry = self._loop.call_later(delay, lambda: call.spawn(self._end(call)))
-        self._watch(call)
         return str(pc.localDescription.sdp)
 
     async def _negotiate(self, call: _Call, offer_sdp: str) -> None:
@@ -574,9 +560,7 @@ class WebRtcAnswerer:
             call.channel = channel
             channel.on("message", call.on_message)
             channel.on("close", lambda: call.spawn(self._end(call)))
-            call.send(
-                {"type": "session.created", "event_id": _new_id("event"), "session": call.session}
-            )
+            call.send("session.created", session=call.session)
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -588,30 +572,37 @@ class WebRtcAnswerer:
                 call.spawn(self._end(call))
 
     async def _end(self, call: _Call) -> bool:
-        """End a call once: close its channel and connection, cancel its timers and tasks."""
+        """End a call once; False if it had already ended."""
         if call.ended:
             return False
         call.ended = True
         with self._lock:
             self._calls.pop(call.call_id, None)
+        await self._close_call(call)
+        return True
+
+    async def _abandon(self, call: _Call) -> None:
+        """Close a call that never started; its events must not end it a second time."""
+        call.ended = True
+        await self._close_call(call)
+
+    @staticmethod
+    async def _close_call(call: _Call) -> None:
+        """Stop the call's timer and tasks, then close the data channel first (the offerer
+        sees the call end at once), then the track and the peer connection."""
         if call.expiry is not None:
             call.expiry.cancel()
         current = asyncio.current_task()
         for task in list(call.tasks):
             if task is not current:
                 task.cancel()
-        await self._close_call(call)
-        return True
-
-    @staticmethod
-    async def _close_call(call: _Call) -> None:
-        """Close the data channel first (the offerer sees the call end at once), then the rest."""
         if call.channel is not None:
             call.channel.close()
         call.tone.stop()
         await call.pc.close()
 
     async def _end_all(self) -> None:
+        """End every call in progress, together."""
         with self._lock:
             calls = list(self._calls.values())
         await asyncio.gather(*(self._end(call) for call in calls))
