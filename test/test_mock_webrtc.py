@@ -10,6 +10,8 @@ import array
 import asyncio
 import json
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -426,6 +428,16 @@ def test_bad_arguments_are_refused_before_any_call_starts(
     assert answerer.calls == []
 
 
+def test_an_answer_that_takes_too_long_times_out_and_leaves_no_call(
+    answerer: WebRtcAnswerer,
+) -> None:
+    with pytest.raises(TimeoutError, match="did not finish within"):
+        answerer.answer(offer(), SESSION, call_id="rtc_slow", timeout=1e-6)
+    assert answerer.calls == []
+    # The answerer is still fine for the next call.
+    assert candidate_addresses(answerer.answer(offer(), SESSION, call_id="rtc_next"))
+
+
 def test_a_call_id_in_progress_cannot_be_reused(answerer: WebRtcAnswerer) -> None:
     answerer.answer(offer(), SESSION, call_id="rtc_once")
     with pytest.raises(ValueError, match="already in progress"):
@@ -447,3 +459,14 @@ def test_loopback_ice_applies_only_to_threads_that_ask_for_it() -> None:
         thread.join(WAIT)
     assert "127.0.0.1" not in elsewhere[0]  # aioice's own answer: every address but loopback
     assert "127.0.0.1" not in aioice.ice.get_host_addresses(True, False)
+
+
+def test_the_sdk_and_the_mock_do_not_import_aiortc() -> None:
+    code = (
+        "import sys, openapiopenai, openapiopenai.mock, openapiopenai.cli\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'aiortc', 'aioice', 'av'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"
