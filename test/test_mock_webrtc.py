@@ -438,6 +438,27 @@ def test_an_answer_that_takes_too_long_times_out_and_leaves_no_call(
     assert candidate_addresses(answerer.answer(offer(), SESSION, call_id="rtc_next"))
 
 
+def test_calling_the_answerer_from_its_own_loop_is_an_error_not_a_deadlock(
+    answerer: WebRtcAnswerer,
+) -> None:
+    sdp = offer()
+
+    calls = [
+        lambda: answerer.answer(sdp, SESSION, call_id="rtc_inside"),
+        lambda: answerer.hangup("rtc_inside"),
+        answerer.close,
+    ]
+
+    async def from_inside(method: Any) -> None:
+        method()
+
+    for method in calls:
+        future = asyncio.run_coroutine_threadsafe(from_inside(method), answerer._loop)
+        with pytest.raises(RuntimeError, match="its own event loop"):
+            future.result(WAIT)
+    assert answerer.calls == []
+
+
 def test_a_call_id_in_progress_cannot_be_reused(answerer: WebRtcAnswerer) -> None:
     answerer.answer(offer(), SESSION, call_id="rtc_once")
     with pytest.raises(ValueError, match="already in progress"):

@@ -28,6 +28,11 @@ Nothing leaves the machine, by construction rather than by luck:
   127.0.0.1 cannot send to another machine at all; the kernel refuses.
 - Remote candidates in the offer that are not loopback UDP addresses (including mDNS
   ``.local`` names, whose resolution would multicast) are removed before aiortc sees them.
+  A browser may still send checks from its other local addresses (peer-reflexive candidates);
+  they reach 127.0.0.1 through the kernel's local routing, and so do the replies.
+
+The methods wait on the answerer's own loop, so call them from any thread but that one (an
+HTTP handler's thread is right); doing otherwise raises RuntimeError instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ import secrets
 import struct
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -407,18 +412,19 @@ class WebRtcAnswerer:
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
         self._loop.close()
 
-    def _submit(self, coro: Awaitable[_T], timeout: float) -> _T:
+    def _submit(self, coro: Coroutine[Any, Any, _T], timeout: float) -> _T:
         """Run ``coro`` on the loop and wait for its result; cancel it after ``timeout``."""
-
-        async def wrapped() -> _T:
-            return await coro
-
-        future = asyncio.run_coroutine_threadsafe(wrapped(), self._loop)
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise TimeoutError(f"the WebRTC answerer did not finish within {timeout} s") from None
+
+    def _not_on_loop(self) -> None:
+        """Refuse a blocking call from the loop's own thread, which would wait forever."""
+        if threading.get_ident() == self._thread.ident:
+            raise RuntimeError("WebRtcAnswerer methods cannot be called from its own event loop")
 
     # public API
 
@@ -448,12 +454,14 @@ class WebRtcAnswerer:
         (unix time) ends the call when it passes. The answer's ICE gathering is complete and
         its only candidates are on 127.0.0.1. Raises InvalidOfferError for a bad offer.
         """
+        self._not_on_loop()
         text = _check_offer(offer_sdp)
         state = self._check_call(session, call_id, expires_at, timeout)
         return self._submit(self._answer(text, state, call_id, expires_at), timeout)
 
     def hangup(self, call_id: str, timeout: float = 10.0) -> bool:
         """End the call ``call_id``; False if there is no such call in progress."""
+        self._not_on_loop()
         with self._lock:
             call = self._calls.get(call_id)
         if call is None or self._closed:
@@ -462,6 +470,7 @@ class WebRtcAnswerer:
 
     def close(self, timeout: float = 10.0) -> None:
         """End every call and stop the event loop; safe to call again."""
+        self._not_on_loop()
         with self._lock:
             if self._closed:
                 return
