@@ -357,6 +357,14 @@ def test_answers_offer_only_loopback_candidates_and_are_complete(
     assert answerer.hangup("rtc_sdp") is True
 
 
+def test_an_answer_with_candidates_off_loopback_is_never_returned() -> None:
+    webrtc._require_loopback_candidates("a=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host")
+    for addresses in (["127.0.0.1", "192.0.2.2"], []):
+        sdp = "".join(f"a=candidate:1 1 udp 1 {a} 5000 typ host\r\n" for a in addresses)
+        with pytest.raises(RuntimeError, match=re.escape("not only 127.0.0.1")):
+            webrtc._require_loopback_candidates(sdp)
+
+
 def test_offers_remote_candidates_off_loopback_are_dropped() -> None:
     lines = [
         "a=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host",
@@ -431,8 +439,14 @@ def test_bad_arguments_are_refused_before_any_call_starts(
 def test_an_answer_that_takes_too_long_times_out_and_leaves_no_call(
     answerer: WebRtcAnswerer,
 ) -> None:
-    with pytest.raises(TimeoutError, match="did not finish within"):
-        answerer.answer(offer(), SESSION, call_id="rtc_slow", timeout=1e-6)
+    sdp = offer()
+    busy = threading.Event()
+    answerer._loop.call_soon_threadsafe(busy.wait, WAIT)  # the loop is stuck until released
+    try:
+        with pytest.raises(TimeoutError, match=re.escape("did not finish within 0.2 s")):
+            answerer.answer(sdp, SESSION, call_id="rtc_slow", timeout=0.2)
+    finally:
+        busy.set()
     assert answerer.calls == []
     # The answerer is still fine for the next call.
     assert candidate_addresses(answerer.answer(offer(), SESSION, call_id="rtc_next"))

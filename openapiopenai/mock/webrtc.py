@@ -154,6 +154,17 @@ def _loopback_only_offer(offer_sdp: str) -> str:
     return "\r\n".join(kept)
 
 
+def _require_loopback_candidates(answer_sdp: str) -> None:
+    """Fail loudly if an aioice release stopped honouring the loopback-only address list."""
+    addresses = {
+        line.split()[4] for line in answer_sdp.splitlines() if line.startswith("a=candidate:")
+    }
+    if addresses != {LOOPBACK}:
+        raise RuntimeError(
+            f"ICE gathered {sorted(addresses)}, not only {LOOPBACK}; this aioice is unsupported"
+        )
+
+
 def _check_offer(offer_sdp: object) -> str:
     """The offer as text, or InvalidOfferError saying what is missing."""
     if not isinstance(offer_sdp, str):
@@ -557,6 +568,7 @@ class WebRtcAnswerer:
         if any(t.kind == "audio" for t in pc.getTransceivers()):
             pc.addTrack(call.tone)
         await pc.setLocalDescription(await pc.createAnswer())
+        _require_loopback_candidates(pc.localDescription.sdp)
 
     def _watch(self, call: _Call) -> None:
         """Wire the call's events: its data channel, the offerer's audio, and its end."""
