@@ -484,6 +484,8 @@ def test_loopback_ice_applies_only_to_threads_that_ask_for_it() -> None:
     import aioice.ice
 
     with loopback_ice():
+        with loopback_ice():  # blocks nest
+            pass
         assert aioice.ice.get_host_addresses(True, True) == ["127.0.0.1"]
         assert aioice.ice.get_host_addresses(False, True) == []
         elsewhere: list[list[str]] = []

@@ -92,7 +92,7 @@ class InvalidOfferError(ValueError):
 
 # --- ICE on loopback only ------------------------------------------------------------------
 
-_loopback_threads: set[int] = set()
+_loopback_threads: dict[int, int] = {}  # thread id -> how many loopback_ice blocks it is in
 _loopback_lock = threading.Lock()
 _aioice_host_addresses: Callable[[bool, bool], list[str]] | None = None
 
@@ -124,12 +124,14 @@ def loopback_ice() -> Iterator[None]:
     _install_loopback_discovery()
     ident = threading.get_ident()
     with _loopback_lock:
-        _loopback_threads.add(ident)
+        _loopback_threads[ident] = _loopback_threads.get(ident, 0) + 1
     try:
         yield
     finally:
         with _loopback_lock:
-            _loopback_threads.discard(ident)
+            _loopback_threads[ident] -= 1
+            if not _loopback_threads[ident]:
+                del _loopback_threads[ident]
 
 
 def _is_loopback_udp_candidate(line: str) -> bool:
