@@ -51,7 +51,7 @@ from openapiopenai.mock._shapes import (
     TRANSCRIPTION_SESSION_DEFAULTS,
     canned_answer,
 )
-from openapiopenai.models.openapi_model import RequestModel
+from openapiopenai.models.openapi_model import OpenApiModel, RequestModel
 from openapiopenai.models.realtime_call_refer_request import RealtimeCallReferRequest
 from openapiopenai.models.realtime_call_reject_request import RealtimeCallRejectRequest
 from openapiopenai.models.realtime_create_client_secret_request import (
@@ -434,6 +434,10 @@ class MockServer:
             return handler(_Incoming(lowered, body, token, call_id))
         except _Refused as refused:
             return refused.answer
+        except Exception:  # a bug here must still answer, as the service does: 500
+            return _error(
+                500, "The server had an error while processing your request.", "server_error"
+            )
 
     def _check_auth(self, token: str, *, ephemeral_ok: bool) -> None:
         if not token:
@@ -455,7 +459,7 @@ class MockServer:
     # -- the operations --------------------------------------------------------------------
 
     def _create_session(self, incoming: _Incoming) -> Answer:
-        request = _parse(RealtimeSessionCreateRequest, incoming.body or b"{}")
+        request = _parse(RealtimeSessionCreateRequest, _required(incoming.body))
         session = _session(request, self.clock())
         secret = session["client_secret"]
         self._remember_key(MintedKey(secret["value"], secret["expires_at"], session, SESSIONS_PATH))
@@ -585,10 +589,87 @@ def _route(path: str) -> tuple[str, str | None] | None:
 def _parse(model: type[_Model], body: bytes, prefix: str = "") -> _Model:
     """``body`` read as JSON into the strict request ``model``, or a 400 naming the field."""
     try:
-        return model.model_validate_json(body, strict=True)
+        data = json.loads(body)
+    except ValueError:
+        raise _Refused(
+            400, "We could not parse the JSON body of your request.", param=prefix or None
+        ) from None
+    if isinstance(data, dict):
+        _check_tags(model, data, prefix)
+        _fill_default_types(data)
+    try:
+        request = model.model_validate_json(json.dumps(data), strict=True)
     except ValidationError as invalid:
         problem = ApiValidationError.from_pydantic("request", invalid, show_input=False)
         raise _invalid(problem.errors[0], prefix) from None
+    null = _null_where_not_nullable(request)
+    if null is not None:
+        field_path = f"{prefix}.{null}" if prefix else null
+        raise _Refused(
+            400,
+            f"Invalid value for '{field_path}': null is not allowed here; leave the field out.",
+            param=field_path,
+            code="invalid_type",
+        )
+    return request
+
+
+def _check_tags(model: type[RequestModel], data: Mapping[str, Any], prefix: str) -> None:
+    """The service needs the ``type`` of a session (the SDK's model fills it in when unset)."""
+    for name in model.__constants__:
+        if name not in data:
+            field_path = f"{prefix}.{name}" if prefix else name
+            raise _Refused(
+                400,
+                f"Missing required parameter: '{field_path}'.",
+                param=field_path,
+                code="missing_required_parameter",
+            )
+
+
+def _null_where_not_nullable(model: OpenApiModel, path: str = "") -> str | None:
+    """The dotted path of the first field sent as ``null`` that the spec does not let be null.
+
+    The SDK's models read such a ``null`` as "not set"; the service refuses it.
+    """
+    fields = type(model).model_fields
+    for name in model.model_fields_set:
+        info = fields.get(name)
+        if info is None:
+            continue
+        where = f"{path}{info.alias or name}"
+        value = getattr(model, name)
+        if value is None and info.exclude_if is not None:
+            return where
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            if isinstance(item, OpenApiModel):
+                inner = f"{where}.{index}." if isinstance(value, list) else f"{where}."
+                found = _null_where_not_nullable(item, inner)
+                if found is not None:
+                    return found
+    return None
+
+
+def _fill_default_types(node: Any) -> None:
+    """Add the default ``type`` where the spec makes it optional but the SDK's union needs it.
+
+    Every member of the audio format union has an optional ``type`` and PCM is the default, so
+    ``{}`` or ``{"rate": 24000}`` is PCM; a tool without ``type`` is a function tool.
+    """
+    if not isinstance(node, dict):
+        return
+    _fill_default_types(node.get("session"))
+    audio = node.get("audio")
+    for side in ("input", "output"):
+        direction = audio.get(side) if isinstance(audio, dict) else None
+        audio_format = direction.get("format") if isinstance(direction, dict) else None
+        if isinstance(audio_format, dict):
+            audio_format.setdefault("type", "audio/pcm")
+    tools = node.get("tools")
+    for tool in tools if isinstance(tools, list) else ():
+        if isinstance(tool, dict):
+            tool.setdefault("type", "function")
 
 
 def _invalid(first: FieldError, prefix: str) -> _Refused:
@@ -836,7 +917,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(behaviour.status or 200, headers, payload)
             self.wfile.flush()
 
-    do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle  # noqa: N815
+    do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle  # noqa: N815
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (OPTIONS, TRACE, QUERY, ...) is answered too: 405, like the service."""
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
 
 __all__ = [
