@@ -83,7 +83,7 @@ DEFAULT_CLIENT_SECRET_LIFETIME = 600
 #: The SIP status a rejected call gets when the request names none (603 Decline).
 DEFAULT_REJECT_STATUS = 603
 #: How many requests, keys and calls the mock remembers by default (the oldest go first).
-DEFAULT_HISTORY = 1000
+DEFAULT_HISTORY = 10_000
 
 #: What the service fills in when a ``/realtime/sessions`` request leaves a field out.
 SESSION_DEFAULTS: dict[str, Any] = {
