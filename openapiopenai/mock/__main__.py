@@ -1,4 +1,4 @@
-"""``python -m openapiopenai.mock``: serve the fake endpoint until interrupted or terminated."""
+"""``python -m openapiopenai.mock``: serve the fake API until interrupted or terminated."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments, start the mock, print its URL, and serve until Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(
         prog="python -m openapiopenai.mock",
-        description="Serve a local fake of POST /v1/realtime/sessions for offline use and tests.",
+        description="Serve a local fake of the Realtime HTTP API for offline use and tests.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")

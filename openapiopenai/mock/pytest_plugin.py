@@ -16,7 +16,7 @@ from openapiopenai.mock import MockServer
 
 @pytest.fixture
 def openai_mock() -> Iterator[MockServer]:
-    """A fake OpenAI realtime sessions endpoint on 127.0.0.1, stopped after the test."""
+    """A fake of OpenAI's Realtime HTTP API on 127.0.0.1, stopped after the test."""
     server = MockServer()
     server.start()
     try:

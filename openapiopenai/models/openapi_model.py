@@ -107,7 +107,9 @@ def by_type(tags: Mapping[str, str], *, scalar: bool = False) -> Discriminator:
 
     def tag_of(value: Any) -> str | None:
         if isinstance(value, Mapping):
-            return tags.get(value.get("type"), "Unknown")  # type: ignore[arg-type]
+            tag = value.get("type")
+            # A tag that is not text (an object, a list) cannot name a member: never a crash.
+            return tags.get(tag, "Unknown") if isinstance(tag, str) else "Unknown"
         name = type(value).__name__
         if name in members:
             return name

@@ -9,6 +9,10 @@ the session that will answer the call.
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
+
 from openapiopenai.models.openapi_model import RequestModel, optional
 from openapiopenai.models.realtime_session_create_request_ga import RealtimeSessionCreateRequestGA
 
@@ -20,5 +24,5 @@ class RealtimeCallCreateRequest(RequestModel):
     optionally configure the session that will answer the call.
     """
 
-    sdp: str
+    sdp: Annotated[str, Field(pattern="^v=0")]
     session: RealtimeSessionCreateRequestGA | None = optional()

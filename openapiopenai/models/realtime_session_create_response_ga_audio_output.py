@@ -9,12 +9,12 @@ from typing import Annotated
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
 from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
-from openapiopenai.models.voice_ids_shared import VoiceIdsShared
+from openapiopenai.models.voice_ids_or_custom_voice import VoiceIdsOrCustomVoice
 
 
 class RealtimeSessionCreateResponseGAAudioOutput(ResponseModel):
     """The RealtimeSessionCreateResponseGAAudioOutput object."""
 
     format: RealtimeAudioFormats | None = None
-    voice: VoiceIdsShared | None = None
+    voice: Annotated[VoiceIdsOrCustomVoice | None, LENIENT] = None
     speed: Annotated[float | None, LENIENT] = None
