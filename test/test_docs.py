@@ -122,6 +122,9 @@ def docs_mock() -> Iterator[MockServer]:
     """One mock for all examples; each example is its own process, so none sees another."""
     server = MockServer()
     server.start()
+    # The calls that docs/RealtimeApi.md's SIP examples answer, as a phone call would bring them.
+    for action in ("accept", "hangup", "refer", "reject"):
+        server.incoming_call(call_id=f"rtc_{action}_example")
     yield server
     server.stop()
 
