@@ -424,3 +424,145 @@ def test_import_does_not_load_the_cli() -> None:
     )
 
     assert result.stdout.strip() == "False"
+
+
+# -- client-secrets and calls ----------------------------------------------------------------
+
+
+def test_client_secret_from_the_mock_masks_the_key(command: list[str]) -> None:
+    result = run(command, "client-secrets", "create", "--mock", "--voice", "cedar")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^type:\s+realtime$", result.stdout, re.M)
+    assert re.search(r"^voice:\s+cedar$", result.stdout, re.M)
+    assert re.search(r"^key:\s+ek_\*\*\* ", result.stdout, re.M)
+    assert not re.search(r"ek_[A-Za-z0-9_-]{4,}", result.stdout)
+
+
+def test_client_secret_json_sends_exactly_the_options(
+    capsys: pytest.CaptureFixture[str], openai_mock: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    code, out, err = call(
+        capsys,
+        "client-secrets",
+        "create",
+        "--base-url",
+        openai_mock.url,
+        "--model",
+        "gpt-realtime-mini",
+        "--instructions",
+        "Be brief.",
+        "--expires-after",
+        "120",
+        "--json",
+    )
+    assert code == 0, err
+    assert openai_mock.requests[-1].path == "/v1/realtime/client_secrets"
+    assert openai_mock.requests[-1].json() == {
+        "session": {"type": "realtime", "model": "gpt-realtime-mini", "instructions": "Be brief."},
+        "expires_after": {"anchor": "created_at", "seconds": 120},
+    }
+    secret = json.loads(out)
+    assert secret["value"].startswith("ek_")
+    assert secret["session"]["model"] == "gpt-realtime-mini"
+
+
+def test_transcription_client_secret(
+    capsys: pytest.CaptureFixture[str], openai_mock: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    code, out, err = call(
+        capsys,
+        "client-secrets",
+        "create",
+        "--type",
+        "transcription",
+        "--model",
+        "gpt-4o-transcribe",
+        "--base-url",
+        openai_mock.url,
+    )
+    assert code == 0, err
+    assert openai_mock.requests[-1].json() == {
+        "session": {
+            "type": "transcription",
+            "audio": {"input": {"transcription": {"model": "gpt-4o-transcribe"}}},
+        }
+    }
+    assert re.search(r"^type:\s+transcription$", out, re.M)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--type", "transcription", "--voice", "marin"], "--voice applies to realtime"),
+        (["--expires-after", "5"], "expires_after.seconds"),
+        (["--model", " "], "invalid model"),
+    ],
+)
+def test_client_secret_bad_options_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    code, _, err = call(capsys, "client-secrets", "create", "--mock", *args)
+    assert code == 2
+    assert expected in err
+
+
+@pytest.mark.parametrize(
+    ("args", "action", "body"),
+    [
+        (
+            ["accept", "--voice", "marin"],
+            "accept",
+            {"type": "realtime", "audio": {"output": {"voice": "marin"}}},
+        ),
+        (["hangup"], "hangup", None),
+        (
+            ["refer", "--target-uri", "tel:+14155550123"],
+            "refer",
+            {"target_uri": "tel:+14155550123"},
+        ),
+        (["reject", "--status-code", "486"], "reject", {"status_code": 486}),
+        (["reject"], "reject", None),
+    ],
+)
+def test_calls_control_a_sip_call(
+    capsys: pytest.CaptureFixture[str],
+    openai_mock: MockServer,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    action: str,
+    body: dict[str, object] | None,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    call_id = openai_mock.incoming_call()
+    verb, *options = args
+    code, out, err = call(capsys, "calls", verb, call_id, *options, "--base-url", openai_mock.url)
+    assert code == 0, err
+    sent = openai_mock.requests[-1]
+    assert sent.path == f"/v1/realtime/calls/{call_id}/{action}"
+    assert (sent.json() if sent.body else None) == body
+    assert out.split()[-1] == call_id
+
+
+def test_calls_on_an_unknown_call_is_one_line(
+    capsys: pytest.CaptureFixture[str], openai_mock: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    code, _, err = call(capsys, "calls", "hangup", "rtc_unknown", "--base-url", openai_mock.url)
+    assert code == 1
+    assert err.startswith("openapiopenai: error: HTTP 404")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_unknown_session_type_is_an_argument_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["client-secrets", "create", "--type", "translation", "--mock"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'translation'" in capsys.readouterr().err
+
+
+def test_calls_empty_call_id_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = call(capsys, "calls", "hangup", "", "--mock")
+    assert code == 2
+    assert "CALL_ID" in err
