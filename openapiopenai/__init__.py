@@ -10,6 +10,7 @@ Mint an ephemeral key on your backend and hand it to a browser::
         )
 """
 
+from openapiopenai import models
 from openapiopenai._version import __version__
 from openapiopenai.api.realtime_api import RealtimeApi
 from openapiopenai.api_client import ApiClient
@@ -23,6 +24,7 @@ from openapiopenai.exceptions import (
     ApiIncompleteResponseError,
     ApiKeyError,
     ApiProxyError,
+    ApiResponseTooLargeError,
     ApiTimeoutError,
     ApiTLSError,
     ApiTransportError,
@@ -41,7 +43,6 @@ from openapiopenai.exceptions import (
     UnprocessableEntityException,
 )
 from openapiopenai.models import *  # noqa: F403
-from openapiopenai.models import __all__ as _model_names
 from openapiopenai.rest import RetryPolicy
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "ApiKeyError",
     "ApiProxyError",
     "ApiResponse",
+    "ApiResponseTooLargeError",
     "ApiTLSError",
     "ApiTimeoutError",
     "ApiTransportError",
@@ -74,5 +76,5 @@ __all__ = [
     "UnauthorizedException",
     "UnexpectedResponseException",
     "UnprocessableEntityException",
-    *_model_names,
 ]
+__all__ += models.__all__  # in a form type checkers follow
