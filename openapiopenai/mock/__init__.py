@@ -39,6 +39,10 @@ from openapiopenai.models.realtime_session_create_request import RealtimeSession
 
 SESSIONS_PATH = "/v1/realtime/sessions"
 DEFAULT_KEY_LIFETIME = 60
+#: Largest request body the mock reads; a longer one gets 413.
+MAX_BODY_BYTES = 1024 * 1024
+#: Requests kept in ``MockServer.requests`` by default, the oldest dropped first.
+MAX_RECORDED_REQUESTS = 10_000
 
 #: What the service fills in when the request leaves a field out.
 SESSION_DEFAULTS: dict[str, Any] = {
@@ -104,10 +108,21 @@ class MockServer:
     :param host: address to listen on (loopback by default).
     :param port: port; 0 picks a free one.
     :param api_key: if given, only this Bearer token is accepted; otherwise any non-empty one.
+    :param max_recorded: requests kept in :attr:`requests` (the oldest are dropped), so a
+        long-running mock does not grow without bound.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        max_recorded: int = MAX_RECORDED_REQUESTS,
+    ) -> None:
+        if max_recorded < 1:
+            raise ValueError("max_recorded must be at least 1")
         self.api_key = api_key
+        self.max_recorded = max_recorded
         self.requests: list[RecordedRequest] = []
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
@@ -209,6 +224,8 @@ class MockServer:
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+            if len(self.requests) > self.max_recorded:
+                del self.requests[: len(self.requests) - self.max_recorded]
 
     def answer(
         self, method: str, path: str, headers: Mapping[str, str], body: bytes
@@ -323,15 +340,23 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
     error_content_type = "application/json"
+
+    @property
+    def mock(self) -> MockServer:
+        """The mock this handler answers for."""
+        server = self.server
+        assert isinstance(server, _Server)
+        return server.mock
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Quiet: tests and benchmarks do not want a line per request."""
 
     def _handle(self) -> None:
-        mock = self.server.mock
-        length = int(self.headers.get("Content-Length") or 0)
+        mock = self.mock
+        length = self._content_length()
+        if length is None:
+            return
         body = self.rfile.read(length) if length else b""
         mock._record(RecordedRequest(self.command, self.path, dict(self.headers.items()), body))
         behaviour = mock._next_behaviour()
@@ -350,6 +375,25 @@ class _Handler(BaseHTTPRequestHandler):
             )
         self._send(status, headers, payload)
 
+    def _content_length(self) -> int | None:
+        """The declared body length; ``None`` after answering 400 or 413 when it is not a
+        plain number or is too large (the body cannot be read safely, so the connection
+        closes)."""
+        declared = self.headers.get("Content-Length", "0").strip()
+        if declared.isascii() and declared.isdigit() and int(declared) <= MAX_BODY_BYTES:
+            return int(declared)
+        self.close_connection = True
+        too_large = declared.isascii() and declared.isdigit()
+        status, headers, payload = _error(
+            413 if too_large else 400,
+            f"The body may be at most {MAX_BODY_BYTES} bytes."
+            if too_large
+            else "Content-Length must be a non-negative integer.",
+            "invalid_request_error",
+        )
+        self._send(status, {**headers, "Connection": "close"}, payload)
+        return None
+
     def _send(self, status: int, headers: Mapping[str, str], payload: bytes) -> None:
         self.send_response(status)
         names = {name.lower() for name in headers}
@@ -365,7 +409,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _misbehave(self, behaviour: Scripted) -> None:
         self.close_connection = True
         if behaviour.action == "hang":
-            self.server.mock._stopping.wait(30)
+            self.mock._stopping.wait(30)
         elif behaviour.action == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         elif behaviour.action == "truncate":
