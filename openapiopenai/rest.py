@@ -292,9 +292,21 @@ def read_bounded(response: BaseHTTPResponse, limit: int | None) -> BaseHTTPRespo
 
     The decoder is asked for a small amount at a time (urllib3 bounds what it inflates per
     read), so a compression bomb costs about ``limit`` bytes of memory, not what it inflates
-    to. Returns a response holding the decoded body, with the original's status, headers and
-    retry history; an oversized answer raises :class:`ApiResponseTooLargeError`.
+    to. Returns a response whose ``data`` is the decoded body, with the original's status,
+    headers and retry history; an oversized answer raises :class:`ApiResponseTooLargeError`.
     """
+    declared = getattr(response, "length_remaining", None)
+    if (
+        declared is not None
+        and limit is not None
+        and declared <= limit
+        and response.headers.get("Content-Encoding", "identity").lower() == "identity"
+    ):
+        # The usual answer: not encoded, and http.client never reads past its Content-Length.
+        # Read it in one go and keep it as the response's own data.
+        response.read(cache_content=True)
+        response.release_conn()
+        return response
     chunks: list[bytes] = []
     size = 0
     while chunk := response.read(_READ_CHUNK, decode_content=True):

@@ -6,6 +6,7 @@ Every peer is real: the package's mock or a raw server on 127.0.0.1 from test/fa
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 import traceback
@@ -27,7 +28,13 @@ from openapiopenai.exceptions import (
 )
 from openapiopenai.mock import MockServer
 from test.conftest import API_KEY
-from test.faults import DripServer, StreamingServer, http_response, session_body
+from test.faults import (
+    DripServer,
+    RawReplyServer,
+    StreamingServer,
+    http_response,
+    session_body,
+)
 
 MIB = 1024 * 1024
 #: What the compression bomb inflates to.
@@ -124,6 +131,28 @@ def test_a_body_within_the_limit_is_read(openai_mock: MockServer) -> None:
 
     assert info.raw_data == body
     assert info.data.instructions == "y" * 3000
+
+
+def test_a_compressed_body_within_the_limit_is_decoded(openai_mock: MockServer) -> None:
+    body = session_body("compressed")
+    openai_mock.respond_next(200, gzip.compress(body), {"Content-Encoding": "gzip"})
+
+    info = _api(openai_mock.url).create_realtime_session_with_http_info({})
+
+    assert info.raw_data == body
+    assert info.data.instructions == "compressed"
+
+
+def test_a_body_without_a_length_is_read_to_its_end() -> None:
+    body = session_body("until close")
+    reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+    with RawReplyServer(reply + body) as server:
+        info = _api(server.url + "/v1").create_realtime_session_with_http_info({})
+    with RawReplyServer(reply + body) as server, pytest.raises(ApiResponseTooLargeError):
+        _api(server.url + "/v1", max_response_bytes=len(body) - 1).create_realtime_session({})
+
+    assert info.raw_data == body
+    assert info.data.instructions == "until close"
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, True, "4MB", None])
