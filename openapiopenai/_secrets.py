@@ -48,3 +48,12 @@ def header_value_problem(value: str) -> str | None:
     except UnicodeEncodeError:
         return "must contain only latin-1 characters (no byte-order mark, no emoji, ...)"
     return None
+
+
+def loggable(text: str, limit: int = 200) -> str:
+    """``text`` from a peer made safe for a log line: control and non-ASCII characters
+    escaped (no forged lines, no terminal escapes), at most ``limit`` characters."""
+    escaped = text[:limit].encode("ascii", "backslashreplace").decode("ascii")
+    if not escaped.isprintable():
+        escaped = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in escaped)
+    return escaped + ("..." if len(text) > limit else "")

@@ -21,7 +21,7 @@ from urllib3 import Timeout
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
-from openapiopenai._secrets import has_line_break, header_value_problem, redact
+from openapiopenai._secrets import has_line_break, header_value_problem, loggable, redact
 from openapiopenai.api_response import ApiResponse
 from openapiopenai.configuration import LOGGER_NAME, Configuration, TimeoutSetting, to_timeout
 from openapiopenai.exceptions import (
@@ -407,8 +407,14 @@ def _log_response(method: str, url: str, started: float, response: BaseHTTPRespo
         response.status,
         (time.perf_counter() - started) * 1000,
         attempts_of(response),
-        response.headers.get("x-request-id"),
+        _request_id(response),
     )
+
+
+def _request_id(response: BaseHTTPResponse) -> str | None:
+    """The answer's ``x-request-id``, escaped: it comes from the peer."""
+    request_id = response.headers.get("x-request-id")
+    return None if request_id is None else loggable(request_id)
 
 
 def _auth_header(auth: Mapping[str, str] | str) -> dict[str, str]:

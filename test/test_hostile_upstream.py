@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import time
 import traceback
 import tracemalloc
@@ -289,3 +290,16 @@ def test_per_call_key_echoed_in_an_error_is_masked(
     assert secret not in _texts(raised.value)
     assert raised.value.message is not None and "is not valid" in raised.value.message
     assert secret in (raised.value.body or "")  # the body stays verbatim, as documented
+
+
+def test_debug_log_escapes_the_request_id_the_server_sent(
+    openai_mock: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    openai_mock.respond_next(200, session_body(), {"x-request-id": "req_\x1b[2J\x07caf\u00e9"})
+    caplog.set_level(logging.DEBUG, logger="openapiopenai")
+
+    _api(openai_mock.url).create_realtime_session({})
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("request id req_\\x1b[2J\\x07caf\\xe9" in line for line in lines), lines
+    assert all(line.isprintable() for line in lines)
