@@ -954,11 +954,11 @@ def test_make_wsgi_app_runs_under_another_wsgi_server(
 def test_log_lines_escape_what_the_upstream_sent(
     broker: RunningBroker, openai_mock: MockServer
 ) -> None:
-    openai_mock.fail_next(status=500, headers={"x-request-id": "req_\x1b[2J\rFAKE"})
+    openai_mock.fail_next(status=500, headers={"x-request-id": "req_\x1b[2J\x07FAKE"})
 
     answer = broker.post()
 
     assert answer.status == 502
     log = broker.log.text
-    assert "req_\\x1b[2J\\x0dFAKE" in log
+    assert "req_\\x1b[2J\\x07FAKE" in log
     assert all(line.isprintable() for line in log.splitlines())
