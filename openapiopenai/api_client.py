@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
@@ -20,7 +21,7 @@ from urllib3 import Timeout
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
-from openapiopenai._secrets import has_line_break, redact
+from openapiopenai._secrets import has_line_break, header_value_problem, loggable, redact
 from openapiopenai.api_response import ApiResponse
 from openapiopenai.configuration import LOGGER_NAME, Configuration, TimeoutSetting, to_timeout
 from openapiopenai.exceptions import (
@@ -67,9 +68,11 @@ class _Prepared:
     __slots__ = (
         "base_url",
         "config_revision",
+        "deadline",
         "debug",
         "header_revision",
         "headers",
+        "max_response_bytes",
         "rest",
         "retries",
         "timeout",
@@ -88,6 +91,8 @@ class _Prepared:
         retries: Retry,
         rest: RESTClientObject,
         debug: bool,
+        max_response_bytes: int,
+        deadline: float | None,
     ) -> None:
         self.config_revision = config_revision
         self.header_revision = header_revision
@@ -97,6 +102,8 @@ class _Prepared:
         self.retries = retries
         self.rest = rest
         self.debug = debug
+        self.max_response_bytes = max_response_bytes
+        self.deadline = deadline
         self.urls: dict[str, str] = {}
         self.variants: dict[tuple[str | None, str], dict[str, str]] = {(JSON, JSON): headers}
 
@@ -144,6 +151,8 @@ class ApiClient:
         self._prepared: _Prepared | None = None
         self._rest: RESTClientObject | None = None
         self._pool_key: tuple[Any, ...] | None = None
+        self._call_secrets: weakref.WeakKeyDictionary[BaseHTTPResponse, tuple[str, ...]]
+        self._call_secrets = weakref.WeakKeyDictionary()
         if header_name is not None:
             if header_value is None:
                 raise ApiValueError(f"header_value is required with header_name {header_name!r}")
@@ -240,8 +249,7 @@ class ApiClient:
         if "Authorization" not in headers and (options is None or options.auth is None):
             raise ApiValueError(NO_API_KEY_MESSAGE)
         logged = prepared.debug or logger.isEnabledFor(logging.DEBUG)
-        if logged:
-            started = _log_request(method, url, headers, body)
+        started = _log_request(method, url, headers, body) if logged else 0.0
         try:
             response = prepared.rest.request(
                 method,
@@ -251,6 +259,8 @@ class ApiClient:
                 timeout=timeout,
                 retries=prepared.retries,
                 preload_content=preload_content,
+                max_response_bytes=prepared.max_response_bytes,
+                deadline=prepared.deadline,
             )
         except Exception as failure:
             if logged:
@@ -258,6 +268,9 @@ class ApiClient:
             raise
         if logged:
             _log_response(method, url, started, response)
+        if options is not None and options.auth is not None:
+            # An error body may echo the per-call key: the exception built from it masks it.
+            self._call_secrets[response] = _auth_secrets(_auth_header(options.auth))
         return response
 
     def call_api(
@@ -300,7 +313,7 @@ class ApiClient:
             raise ApiException.from_response(
                 http_resp=response,
                 attempts=attempts_of(response),
-                secrets=(self.configuration.access_token,),
+                secrets=self._secrets_of(response),
             )
 
     def unexpected(self, response: BaseHTTPResponse, detail: str) -> UnexpectedResponseException:
@@ -309,7 +322,7 @@ class ApiClient:
             http_resp=response,
             detail=redact(detail),
             attempts=attempts_of(response),
-            secrets=(self.configuration.access_token,),
+            secrets=self._secrets_of(response),
         )
 
     def deserialize_data(self, response: BaseHTTPResponse, response_type: type[M]) -> M:
@@ -322,6 +335,10 @@ class ApiClient:
             raise self.unexpected(
                 response, f"The response body is not a valid {invalid.model}: {problems}"
             ) from None
+
+    def _secrets_of(self, response: BaseHTTPResponse) -> tuple[str | None, ...]:
+        """The keys that may be echoed in ``response``: the configured one and the call's own."""
+        return (self.configuration.access_token, *self._call_secrets.get(response, ()))
 
     # -- internals -------------------------------------------------------------------------
 
@@ -365,6 +382,8 @@ class ApiClient:
                 retries=config.retries,
                 rest=self._rest,
                 debug=config.debug,
+                max_response_bytes=config.max_response_bytes,
+                deadline=config.deadline,
             )
             return self._prepared
 
@@ -427,8 +446,14 @@ def _log_response(method: str, url: str, started: float, response: BaseHTTPRespo
         response.status,
         (time.perf_counter() - started) * 1000,
         attempts_of(response),
-        response.headers.get("x-request-id"),
+        _request_id(response),
     )
+
+
+def _request_id(response: BaseHTTPResponse) -> str | None:
+    """The answer's ``x-request-id``, escaped: it comes from the peer."""
+    request_id = response.headers.get("x-request-id")
+    return None if request_id is None else loggable(request_id)
 
 
 def _auth_header(auth: Mapping[str, str] | str) -> dict[str, str]:
@@ -445,12 +470,27 @@ def _auth_header(auth: Mapping[str, str] | str) -> dict[str, str]:
     return {auth.get("key", "Authorization"): str(value)}
 
 
+def _auth_secrets(header: Mapping[str, str]) -> tuple[str, ...]:
+    """The per-call credential as sent, and without its scheme (``Bearer``, ``Basic``)."""
+    values = [value for value in header.values() if value]
+    return (*values, *(value.split(" ", 1)[1] for value in values if " " in value))
+
+
 def _check_header(name: object, value: object) -> None:
-    """Refuse header names or values that are not text or would split the header block."""
+    """Refuse header names or values that are not text, would split the header block, or that
+    the HTTP client cannot encode. The error names the header, never its value."""
     if not isinstance(name, str) or not isinstance(value, str):
-        raise ApiTypeError(f"header {name!r} must have a str name and a str value")
-    if has_line_break(name) or has_line_break(value) or not name.strip():
-        raise ApiValueError(f"header {name.strip()!r} contains CR, LF or NUL, or has no name")
+        raise ApiTypeError(f"header {_shown_name(name)} must have a str name and a str value")
+    if has_line_break(name) or header_value_problem(name) or not name.strip():
+        raise ApiValueError(f"header {_shown_name(name)} contains CR, LF or NUL, or has no name")
+    problem = header_value_problem(value)
+    if problem is not None:
+        raise ApiValueError(f"the value of header {_shown_name(name)} {problem}")
+
+
+def _shown_name(name: object) -> str:
+    """A header name as it may appear in an error: printable, short."""
+    return ascii(name.strip() if isinstance(name, str) else name)[:60]
 
 
 def _merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:

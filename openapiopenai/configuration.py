@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+import math
 import os
 import sys
 import threading
@@ -16,13 +17,13 @@ import warnings
 import weakref
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from urllib3 import Timeout
 from urllib3.exceptions import SecurityWarning
 from urllib3.util.retry import Retry
 
-from openapiopenai._secrets import has_line_break, mask_secret, redact
+from openapiopenai._secrets import has_line_break, header_value_problem, mask_secret, redact
 from openapiopenai._version import __version__
 from openapiopenai.exceptions import ApiTypeError, ApiValueError
 from openapiopenai.rest import RetryPolicy
@@ -35,6 +36,8 @@ API_VERSION = "2.3.0"
 DEFAULT_TIMEOUT = Timeout(connect=5.0, read=60.0)
 #: Retries after the first attempt, for connection errors, timeouts, 408, 409, 429 and 5xx.
 DEFAULT_RETRIES = 2
+#: The largest response body read (decoded): far above any real answer of this API (a few KB).
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 LOGGER_NAME = "openapiopenai"
 
 # Revisions are unique across all configurations, so a client handed another configuration
@@ -60,6 +63,9 @@ def to_timeout(value: TimeoutSetting, default: Timeout = DEFAULT_TIMEOUT) -> Tim
         return value
     if isinstance(value, bool):
         raise ApiTypeError("timeout must be seconds, a (connect, read) pair or urllib3.Timeout")
+    parts = value if isinstance(value, tuple) else (value,)
+    if any(isinstance(part, float) and not math.isfinite(part) for part in parts):
+        raise ApiValueError("timeout must be a finite number of seconds", ["timeout"])
     try:
         if isinstance(value, (int, float)):
             return Timeout(connect=value, read=value)
@@ -109,6 +115,10 @@ class Configuration:
     :param proxy_headers: extra headers for the proxy, e.g. ``Proxy-Authorization``.
     :param no_proxy: comma-separated hosts (or ``*``) reached directly, bypassing ``proxy``.
     :param connection_pool_maxsize: connections kept open per host for concurrent calls.
+    :param max_response_bytes: the largest response body read, decoded (default 4 MiB); a
+        larger one raises :class:`~openapiopenai.exceptions.ApiResponseTooLargeError`.
+    :param deadline: seconds a whole call may take, retries included (default ``None``: only
+        ``timeout`` per attempt); past it the call raises ``ApiTimeoutError``.
     :param debug: log a summary of each request from clients on this configuration to the
         ``openapiopenai`` logger, which is set to DEBUG (with a stderr handler if it has
         none) while any configuration has ``debug`` on; setting ``False`` on the last one
@@ -128,7 +138,10 @@ class Configuration:
     _timeout: Timeout
     _retries: Retry
     _proxy: str | None
+    _proxy_headers: dict[str, str] | None
     _connection_pool_maxsize: int
+    _max_response_bytes: int
+    _deadline: float | None
     _debug: bool
     _verify_ssl: bool
 
@@ -152,6 +165,8 @@ class Configuration:
         proxy_headers: Mapping[str, str] | None = None,
         no_proxy: str | None = None,
         connection_pool_maxsize: int = 10,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        deadline: float | None = None,
         server_index: int | None = None,
         debug: bool = False,
         ignore_environment: bool = False,
@@ -184,9 +199,11 @@ class Configuration:
         self.tls_server_name = tls_server_name
         self.assert_hostname = assert_hostname
         self.proxy = proxy
-        self.proxy_headers = dict(proxy_headers) if proxy_headers else None
+        self.proxy_headers = proxy_headers
         self.no_proxy = no_proxy
         self.connection_pool_maxsize = connection_pool_maxsize
+        self.max_response_bytes = max_response_bytes
+        self.deadline = deadline
         self.server_index = server_index
         self.debug = debug
 
@@ -259,6 +276,55 @@ class Configuration:
     @proxy.setter
     def proxy(self, value: str | None) -> None:
         self._proxy = None if value is None else _check_url("proxy", value)
+
+    @property
+    def proxy_headers(self) -> dict[str, str] | None:
+        """Extra headers sent to the proxy."""
+        return self._proxy_headers
+
+    @proxy_headers.setter
+    def proxy_headers(self, value: Mapping[str, str] | None) -> None:
+        if not value:
+            self._proxy_headers = None
+            return
+        if not isinstance(value, Mapping):
+            raise ApiTypeError("proxy_headers must be a mapping of header names to values")
+        for name, header in value.items():
+            _check_header_value(f"proxy_headers[{name!r}]", name)
+            _check_header_value(f"proxy_headers[{name!r}]", header)
+        self._proxy_headers = dict(value)
+
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest response body read (after decompression); more raises
+        ``ApiResponseTooLargeError``."""
+        return self._max_response_bytes
+
+    @max_response_bytes.setter
+    def max_response_bytes(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ApiValueError(
+                "max_response_bytes must be a positive int (bytes)", ["max_response_bytes"]
+            )
+        self._max_response_bytes = value
+
+    @property
+    def deadline(self) -> float | None:
+        """Seconds a whole call may take, retries included; ``None`` for no such limit."""
+        return self._deadline
+
+    @deadline.setter
+    def deadline(self, value: float | None) -> None:
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise ApiValueError(
+                "deadline must be None or a positive, finite number of seconds", ["deadline"]
+            )
+        self._deadline = None if value is None else float(value)
 
     @property
     def connection_pool_maxsize(self) -> int:
@@ -429,8 +495,10 @@ def _check_header_value(name: str, value: object) -> str | None:
         return None
     if not isinstance(value, str):
         raise ApiTypeError(f"{name} must be a string", [name])
-    if has_line_break(value):
-        raise ApiValueError(f"{name} must not contain CR, LF or NUL characters", [name])
+    problem = header_value_problem(value)
+    if problem is not None:
+        # The value is never quoted: it is usually a credential.
+        raise ApiValueError(f"{name} {problem}", [name])
     return value
 
 
@@ -445,6 +513,9 @@ def _check_url(name: str, value: object) -> str:
         )
     if has_line_break(value):
         raise ApiValueError(f"{name} must not contain CR, LF or NUL characters", [name])
+    if name == "proxy" and "@" in parts.netloc:
+        # Sent as Proxy-Authorization, which http.client encodes as latin-1.
+        _check_header_value("proxy credentials", unquote(parts.netloc.rpartition("@")[0]))
     if name == "host" and (parts.username is not None or parts.password is not None):
         # urllib3 never sends URL credentials, and they would show in repr and logs.
         raise ApiValueError(

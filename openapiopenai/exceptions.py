@@ -12,9 +12,13 @@ Four families:
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from openapiopenai._secrets import redact
 
@@ -187,7 +191,7 @@ class ErrorDetail:
             return None
         try:
             parsed = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to parse
             return None
         error = parsed.get("error") if isinstance(parsed, dict) else None
         if not isinstance(error, dict):
@@ -297,6 +301,8 @@ class ApiException(OpenApiException):
             lines.append(self.detail)
         if self.error and self.error.message:
             lines.append(f"Error: {self.error.message}" + self._error_tags())
+        if self.status is not None and 300 <= self.status < 400:
+            lines.append(f"Redirect not followed, to: {self._location()}")
         if self.request_id:
             lines.append(f"Request ID: {self.request_id}")
         if self.attempts > 1:
@@ -304,6 +310,16 @@ class ApiException(OpenApiException):
         if self.body and not self.error and self.status is not None and self.status >= 300:
             lines.append(f"HTTP response body: {self.body[:_BODY_PREVIEW_CHARS]}")
         return redact("\n".join(lines), *secrets)
+
+    def _location(self) -> str:
+        """The ``Location`` of a redirect, without any user:password part (keys masked later)."""
+        location = self.headers.get("Location") if self.headers is not None else None
+        if not location:
+            return "(no Location header)"
+        parts = urlsplit(location)
+        if "@" in parts.netloc:
+            location = parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+        return location[:_BODY_PREVIEW_CHARS]
 
     def _error_tags(self) -> str:
         assert self.error is not None
@@ -359,16 +375,7 @@ class TooManyRequestsException(ApiException):
     @property
     def retry_after(self) -> float | None:
         """Seconds the server asked to wait (``retry-after-ms`` or ``Retry-After``), if given."""
-        if self.headers is None:
-            return None
-        millis = self.headers.get("retry-after-ms")
-        seconds = self.headers.get("retry-after")
-        try:
-            if millis is not None:
-                return float(millis) / 1000
-            return float(seconds) if seconds is not None else None
-        except ValueError:
-            return None
+        return retry_after_seconds(self.headers) if self.headers is not None else None
 
 
 class ServiceException(ApiException):
@@ -395,6 +402,31 @@ _STATUS_CLASSES: dict[int, type[ApiException]] = {
     )
     for code in cls.status_codes
 }
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """The wait a response asks for: ``retry-after-ms``, else ``Retry-After`` in seconds or as
+    an HTTP date. ``None`` when absent, unreadable, negative or not finite (``nan``, ``inf``)."""
+    millis = headers.get("retry-after-ms")
+    header = headers.get("retry-after")
+    try:
+        if millis is not None:
+            seconds = float(millis) / 1000
+        elif header is not None:
+            seconds = _seconds_or_date(header)
+        else:
+            return None
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _seconds_or_date(value: str) -> float:
+    """``Retry-After``: a number of seconds, or the HTTP date to wait until (past dates: 0)."""
+    try:
+        return float(value)
+    except ValueError:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
 
 
 def exception_class_for_status(status: int) -> type[ApiException]:
@@ -448,6 +480,11 @@ class InvalidWebhookSignatureError(WebhookVerificationError):
     malformed, its timestamp is outside the tolerance, or no signature matches the secret."""
 
 
+class ApiResponseTooLargeError(ApiTransportError):
+    """The response body grew past ``Configuration.max_response_bytes`` (decoded) and was
+    abandoned; never retried."""
+
+
 __all__ = [
     "ApiAttributeError",
     "ApiConnectionError",
@@ -456,6 +493,7 @@ __all__ = [
     "ApiIncompleteResponseError",
     "ApiKeyError",
     "ApiProxyError",
+    "ApiResponseTooLargeError",
     "ApiTLSError",
     "ApiTimeoutError",
     "ApiTransportError",
@@ -477,4 +515,5 @@ __all__ = [
     "UnprocessableEntityException",
     "WebhookVerificationError",
     "exception_class_for_status",
+    "retry_after_seconds",
 ]

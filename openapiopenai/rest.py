@@ -7,18 +7,22 @@ becomes.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import io
+import socket
+import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import urllib3
 from typing_extensions import Self
-from urllib3.connectionpool import port_by_scheme
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool, port_by_scheme
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    EmptyPoolError,
     HTTPError,
-    InvalidHeader,
     MaxRetryError,
     NewConnectionError,
     ProtocolError,
@@ -27,7 +31,8 @@ from urllib3.exceptions import (
     ResponseError,
     SSLError,
 )
-from urllib3.response import BaseHTTPResponse
+from urllib3.response import BaseHTTPResponse, HTTPResponse
+from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
 from openapiopenai.exceptions import (
@@ -36,13 +41,16 @@ from openapiopenai.exceptions import (
     ApiException,
     ApiIncompleteResponseError,
     ApiProxyError,
+    ApiResponseTooLargeError,
     ApiTimeoutError,
     ApiTLSError,
     ApiTransportError,
+    retry_after_seconds,
 )
 
 if TYPE_CHECKING:
-    from urllib3.connectionpool import ConnectionPool, HTTPConnectionPool
+    from urllib3._base_connection import BaseHTTPConnection
+    from urllib3.connectionpool import ConnectionPool
     from urllib3.poolmanager import PoolKey
 
 #: The response type returned by the ``*_without_preload_content`` methods.
@@ -58,7 +66,8 @@ class RetryPolicy(Retry):
     * retries connection errors, timeouts, 408, 409, 429 and 5xx, never other 4xx;
     * ``x-should-retry: true|false`` from the server overrides the status rule;
     * waits ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date) when given and at most
-      ``max_retry_after`` seconds; a longer (or unreadable) wait is not followed: it backs off
+      ``max_retry_after`` seconds; a longer (or unreadable, negative or non-finite) wait is not
+      followed: it backs off
       exponentially with jitter instead, capped at ``backoff_max``, as when none is given;
     * does not retry TLS failures, which do not heal by themselves;
     * hands the final error response back (no exception of its own), so the caller sees it.
@@ -142,17 +151,8 @@ class RetryPolicy(Retry):
 
         ``None`` (back off as usual) for a longer wait: following it would stall the call.
         """
-        seconds: float | None = None
-        millis = response.headers.get("retry-after-ms")
-        header = response.headers.get("Retry-After")
-        try:
-            if millis is not None:
-                seconds = float(millis) / 1000
-            elif header is not None:
-                seconds = self.parse_retry_after(header)
-        except (ValueError, InvalidHeader):
-            return None
-        if seconds is None or seconds < 0 or seconds > self.max_retry_after:
+        seconds = retry_after_seconds(response.headers)
+        if seconds is None or seconds > self.max_retry_after:
             return None
         return seconds
 
@@ -193,6 +193,10 @@ def attempts_of(response: BaseHTTPResponse) -> int:
     return len(retries.history) + 1 if retries is not None else 1
 
 
+#: Bytes asked of the decoder per read: small, so a compression bomb stops near the limit.
+_READ_CHUNK = 64 * 1024
+
+
 class RESTClientObject:
     """Sends requests through one urllib3 pool manager built from a configuration."""
 
@@ -209,25 +213,217 @@ class RESTClientObject:
         timeout: urllib3.Timeout,
         retries: Retry,
         preload_content: bool = True,
+        max_response_bytes: int | None = None,
+        deadline: float | None = None,
     ) -> BaseHTTPResponse:
-        """Send one request (plus its retries); transport failures become SDK exceptions."""
+        """Send one request (plus its retries); transport failures become SDK exceptions.
+
+        Redirects are never followed: a 3xx comes back as the answer, so nothing sent here
+        (key, headers, body) can reach another origin. With ``preload_content`` the body is
+        read and decoded here, at most ``max_response_bytes`` of it. ``deadline`` bounds the
+        whole call, retries included: past it the call's connections are shut down.
+        """
+        watch = _Deadline(deadline) if deadline is not None else None
         try:
-            return self.pool_manager.urlopen(
+            response = self._send(
+                method, url, headers, body, timeout, retries, preload_content, max_response_bytes
+            )
+        except HTTPError as failure:
+            if watch is not None and watch.expired:
+                raise _past_deadline(deadline, int(getattr(failure, "attempts", 1))) from None
+            raise transport_error(failure) from _root_cause(failure)
+        finally:
+            if watch is not None:
+                watch.stop()
+        if watch is not None and watch.expired:
+            # What arrived after the sockets were shut is cut short, even if it parsed.
+            response.close()
+            raise _past_deadline(deadline, attempts_of(response))
+        return response
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout: urllib3.Timeout,
+        retries: Retry,
+        preload_content: bool,
+        max_response_bytes: int | None,
+    ) -> BaseHTTPResponse:
+        """urllib3's request and retry loop, then the bounded body read (retried like urllib3
+        retries a body that fails while it preloads it)."""
+        while True:
+            response = self.pool_manager.urlopen(
                 method,
                 url,
                 body=body,
                 headers=headers,
                 timeout=timeout,
                 retries=retries,
-                preload_content=preload_content,
-                redirect=True,
+                preload_content=False,
+                redirect=False,
             )
-        except HTTPError as failure:
-            raise transport_error(failure) from _root_cause(failure)
+            if not preload_content:
+                return response
+            try:
+                return read_bounded(response, max_response_bytes)
+            except (ProtocolError, ReadTimeoutError) as failure:
+                response.close()
+                if _current_deadline_expired():
+                    raise
+                retries = (response.retries or retries).increment(method, url, error=failure)
+                retries.sleep()
 
     def clear(self) -> None:
         """Close every pooled connection."""
         self.pool_manager.clear()
+
+
+def _past_deadline(deadline: float | None, attempts: int) -> ApiTimeoutError:
+    return ApiTimeoutError(
+        f"no complete answer within the deadline of {deadline:g} s", attempts=attempts
+    )
+
+
+def read_bounded(response: BaseHTTPResponse, limit: int | None) -> BaseHTTPResponse:
+    """Read and decode the whole body, refusing more than ``limit`` decoded bytes.
+
+    The decoder is asked for a small amount at a time (urllib3 bounds what it inflates per
+    read), so a compression bomb costs about ``limit`` bytes of memory, not what it inflates
+    to. Returns a response whose ``data`` is the decoded body, with the original's status,
+    headers and retry history; an oversized answer raises :class:`ApiResponseTooLargeError`.
+    """
+    declared = getattr(response, "length_remaining", None)
+    if (
+        declared is not None
+        and limit is not None
+        and declared <= limit
+        and response.headers.get("Content-Encoding", "identity").lower() == "identity"
+    ):
+        # The usual answer: not encoded, and http.client never reads past its Content-Length.
+        # Read it in one go and keep it as the response's own data.
+        response.read(cache_content=True)
+        response.release_conn()
+        return response
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := response.read(_READ_CHUNK, decode_content=True):
+        size += len(chunk)
+        if limit is not None and size > limit:
+            response.close()  # the rest stays unread: the connection cannot be reused
+            response.release_conn()
+            raise ApiResponseTooLargeError(
+                f"the response body exceeds max_response_bytes ({limit} bytes); "
+                f"status {response.status}, Content-Type {response.headers.get('Content-Type')}",
+                attempts=attempts_of(response),
+            )
+        chunks.append(chunk)
+    response.release_conn()
+    return HTTPResponse(
+        body=io.BytesIO(b"".join(chunks)),
+        headers=response.headers,
+        status=response.status,
+        version=response.version,
+        reason=response.reason,
+        preload_content=True,
+        decode_content=False,
+        retries=response.retries,
+        request_method=None,
+        request_url=response.url,
+    )
+
+
+_active = threading.local()
+
+
+class _Deadline:
+    """The end of one call's time. Past it, the connections the calling thread holds are shut
+    down (a server dripping bytes defeats a per-read timeout) and no new attempt starts."""
+
+    __slots__ = ("_connections", "_lock", "_stopped", "_thread", "expired")
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._connections: set[BaseHTTPConnection] = set()
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._watch, args=(seconds,), daemon=True, name="openapiopenai-deadline"
+        )
+        _active.deadline = self
+        self._thread.start()
+
+    def take(self, conn: BaseHTTPConnection) -> bool:
+        """Watch ``conn`` while this call uses it; ``False`` once the deadline has passed."""
+        with self._lock:
+            if self.expired:
+                return False
+            self._connections.add(conn)
+            return True
+
+    def give_back(self, conn: BaseHTTPConnection) -> None:
+        with self._lock:
+            self._connections.discard(conn)
+
+    def stop(self) -> None:
+        _active.deadline = None
+        self._stopped.set()
+
+    def _watch(self, seconds: float) -> None:
+        if self._stopped.wait(seconds):
+            return
+        with self._lock:
+            self.expired = True
+        # A connection may still be connecting (no socket yet): look again until the call ends.
+        while True:
+            with self._lock:
+                held = [getattr(conn, "sock", None) for conn in self._connections]
+            sockets: list[socket.socket] = [sock for sock in held if sock is not None]
+            for sock in sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            if self._stopped.wait(0.05):
+                return
+
+
+def _current_deadline_expired() -> bool:
+    deadline: _Deadline | None = getattr(_active, "deadline", None)
+    return deadline is not None and deadline.expired
+
+
+class _WatchedPoolMixin:
+    """Lets a call's deadline see the connections it takes from the pool, and refuses new
+    attempts once it has passed."""
+
+    def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
+        conn: BaseHTTPConnection = super()._get_conn(timeout)  # type: ignore[misc]
+        deadline: _Deadline | None = getattr(_active, "deadline", None)
+        if deadline is not None and not deadline.take(conn):
+            super()._put_conn(conn)  # type: ignore[misc]
+            raise EmptyPoolError(self, "the call's deadline has passed")  # type: ignore[arg-type]
+        return conn
+
+    def _put_conn(self, conn: BaseHTTPConnection | None) -> None:
+        deadline: _Deadline | None = getattr(_active, "deadline", None)
+        if deadline is not None and conn is not None:
+            deadline.give_back(conn)
+        super()._put_conn(conn)  # type: ignore[misc]
+
+
+class _WatchedHTTPConnectionPool(_WatchedPoolMixin, HTTPConnectionPool):
+    pass
+
+
+class _WatchedHTTPSConnectionPool(_WatchedPoolMixin, HTTPSConnectionPool):
+    pass
+
+
+_WATCHED_POOLS: dict[str, type[HTTPConnectionPool]] = {
+    "http": _WatchedHTTPConnectionPool,
+    "https": _WatchedHTTPSConnectionPool,
+}
 
 
 def build_pool_manager(configuration: Any) -> urllib3.PoolManager:
@@ -248,13 +444,17 @@ def build_pool_manager(configuration: Any) -> urllib3.PoolManager:
         options["server_hostname"] = configuration.tls_server_name
     if configuration.assert_hostname is not None:
         options["assert_hostname"] = configuration.assert_hostname
+    manager: urllib3.PoolManager
     if configuration.proxy and not _bypasses_proxy(configuration.host, configuration.no_proxy):
-        return urllib3.ProxyManager(
+        manager = urllib3.ProxyManager(
             configuration.proxy,
             proxy_headers=_proxy_headers(configuration.proxy, configuration.proxy_headers),
             **options,
         )
-    return _PoolManager(**options)
+    else:
+        manager = _PoolManager(**options)
+    manager.pool_classes_by_scheme = _WATCHED_POOLS
+    return manager
 
 
 _MAX_REMEMBERED_KEYS = 64
@@ -309,7 +509,7 @@ class _PoolManager(urllib3.PoolManager):
 def _proxy_headers(proxy_url: str, extra: Mapping[str, str] | None) -> dict[str, str]:
     """Headers for the proxy: credentials from the proxy URL, then the caller's own."""
     headers: dict[str, str] = {}
-    auth = urllib3.util.parse_url(proxy_url).auth
+    auth = parse_url(proxy_url).auth
     if auth:
         from urllib.parse import unquote
 
@@ -322,7 +522,7 @@ def _bypasses_proxy(host: str, no_proxy: str | None) -> bool:
     """Whether ``host`` matches ``no_proxy`` (comma-separated names, ``.suffix`` or ``*``)."""
     if not no_proxy:
         return False
-    hostname = (urllib3.util.parse_url(host).host or "").lower().strip("[]")
+    hostname = (parse_url(host).host or "").lower().strip("[]")
     for entry in (item.strip().lower() for item in no_proxy.split(",")):
         if not entry:
             continue
@@ -387,5 +587,6 @@ __all__ = [
     "ApiException",
     "attempts_of",
     "build_pool_manager",
+    "read_bounded",
     "transport_error",
 ]

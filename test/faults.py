@@ -3,7 +3,8 @@
 The package's ``MockServer`` covers faults that happen after a request arrives (hang, reset,
 truncated body, error statuses). What it cannot imitate lives here: a port nobody listens on,
 a listener whose accept queue is full (connect never completes), a server that closes idle
-keep-alive connections, the mock behind TLS, and a forward/CONNECT proxy.
+keep-alive connections, the mock behind TLS, a forward/CONNECT proxy, and servers that stream
+a huge answer or drip one byte at a time.
 Every server runs on daemon threads, bounds its socket waits and stops by itself.
 """
 
@@ -380,3 +381,43 @@ class RawReplyServer(LoopbackServer):
                 return
             self.record(request)
             conn.sendall(self.reply)
+
+
+class StreamingServer(LoopbackServer):
+    """Answers every request with ``head``, then ``chunk`` ``count`` times, ``pause`` s apart
+    (the pause and count are bounded, so it stops by itself)."""
+
+    def __init__(self, head: bytes, chunk: bytes, count: int, pause: float = 0.0) -> None:
+        super().__init__()
+        self.head, self.chunk, self.count, self.pause = head, chunk, count, pause
+
+    def handle(self, conn: socket.socket) -> None:
+        with conn.makefile("rb") as stream:
+            request = read_request(stream)
+            if request is None:
+                return
+            self.record(request)
+            conn.sendall(self.head)
+            for _ in range(self.count):
+                if self._stopping.wait(self.pause):
+                    return
+                conn.sendall(self.chunk)
+
+
+class DripServer(LoopbackServer):
+    """Sends ``head`` at once, then ``drip`` one byte every ``pause`` seconds: never slow
+    enough for a read timeout, and as long as ``len(drip) * pause`` in all."""
+
+    def __init__(self, head: bytes, drip: bytes, pause: float) -> None:
+        super().__init__()
+        self.head, self.drip, self.pause = head, drip, pause
+
+    def handle(self, conn: socket.socket) -> None:
+        with conn.makefile("rb") as stream:
+            if read_request(stream) is None:
+                return
+            conn.sendall(self.head)
+            for byte in self.drip:
+                if self._stopping.wait(self.pause):
+                    return
+                conn.sendall(bytes([byte]))

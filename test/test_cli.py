@@ -361,6 +361,9 @@ def test_timeout_is_one_line(
         (["--base-url", "ftp://example.com"], "host must be an http:// or https:// URL"),
         (["--retries", "-1"], "retries must be 0 or more"),
         (["--timeout", "0"], "timeout"),
+        (["--timeout", "nan"], "timeout must be a finite number of seconds"),
+        (["--timeout", "inf"], "timeout must be a finite number of seconds"),
+        (["--mock", "--timeout=-inf"], "timeout must be a finite number of seconds"),
     ],
 )
 def test_bad_values_are_usage_errors(

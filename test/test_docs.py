@@ -31,7 +31,12 @@ DOC_FILES = [README, *sorted(DOCS.glob("*.md"))]
 TEST_COMMAND = (
     "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/python -m pytest"
 )
-SETUP_COMMAND = "pip install . && openapiopenai sessions create --mock"
+#: The first command: its own virtual environment, so it works where the system Python refuses
+#: ``pip install`` (externally managed); .ci/run runs it on a clean copy.
+SETUP_COMMAND = (
+    "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/openapiopenai client-secrets"
+    " create --mock"
+)
 
 API_KEY = "sk-docs-0123456789abcdefghijklmnopqrstuvwxyz"
 NOT_RUN = re.compile(r"<!--\s*not-run:\s*(?P<reason>[^>]*?)\s*-->\s*\Z")
@@ -176,6 +181,14 @@ def test_readme_first_screen_has_the_two_commands() -> None:
     first_screen = "\n".join(README.read_text(encoding="utf-8").splitlines()[:40])
     assert SETUP_COMMAND in first_screen
     assert TEST_COMMAND in first_screen
+
+
+@pytest.mark.parametrize("command", [SETUP_COMMAND, TEST_COMMAND])
+def test_readme_commands_install_only_into_their_own_venv(command: str) -> None:
+    # No bare pip or python: on an externally managed system Python those refuse to install.
+    steps = [step.split() for step in command.split("&&")]
+    assert steps[0] == ["python3", "-m", "venv", ".venv"]
+    assert all(step[0].startswith(".venv/bin/") for step in steps[1:])
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -541,3 +542,61 @@ def test_concurrent_requests_are_all_answered_and_recorded(openai_mock: MockServ
 
     assert len(set(results)) == 8
     assert len(openai_mock.requests) == 8
+
+
+# -- hostile clients -------------------------------------------------------------------------
+
+
+def _raw_exchange(base_url: str, request: bytes) -> bytes:
+    """Send ``request`` as is and read the whole answer (the mock closes the connection)."""
+    host, port = base_url.removeprefix("http://").split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "1e3", " ", "\u0661"])
+def test_400_for_a_bad_content_length(openai_mock: MockServer, length: str) -> None:
+    request = (
+        "POST /v1/realtime/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-x\r\n"
+        f"Content-Length: {length}\r\n\r\n{{}}"
+    ).encode()
+
+    answer = _raw_exchange(openai_mock.url, request)
+
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:80]
+    assert b"Content-Length must be a non-negative integer" in answer
+    assert openai_mock.requests == []
+
+
+def test_413_for_a_body_too_large_to_read(openai_mock: MockServer) -> None:
+    request = (
+        "POST /v1/realtime/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-x\r\n"
+        f"Content-Length: {10**12}\r\n\r\n{{}}"
+    ).encode()
+
+    answer = _raw_exchange(openai_mock.url, request)
+
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:80]
+    assert openai_mock.requests == []
+
+
+def test_history_is_bounded() -> None:
+    mock = MockServer(history=3)
+    url = mock.start()
+    try:
+        configuration = openapiopenai.Configuration(host=url, access_token="sk-x", retries=0)
+        with openapiopenai.ApiClient(configuration) as client:
+            api = openapiopenai.RealtimeApi(client)
+            for index in range(5):
+                api.create_realtime_session({"instructions": str(index)})
+    finally:
+        mock.stop()
+
+    assert [request.json()["instructions"] for request in mock.requests] == ["2", "3", "4"]
+    assert MockServer().history == 10_000
+    with pytest.raises(ValueError, match="history"):
+        MockServer(history=0)

@@ -350,62 +350,63 @@ def other_origin() -> Iterator[MockServer]:
     server.stop()
 
 
-@pytest.mark.parametrize("status", [307, 308])
-def test_redirect_to_another_origin_drops_the_key(
-    api: RealtimeApi, openai_mock: MockServer, other_origin: MockServer, status: int
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirect_to_another_origin_is_not_followed(
+    openai_mock: MockServer, other_origin: MockServer, status: int
 ) -> None:
-    openai_mock.respond_next(
-        status, b"", {"Location": other_origin.url + "/realtime/sessions", "Content-Length": "0"}
+    # Everything a gateway setup may send: org/project headers, an extra key-bearing header,
+    # a header-style per-call auth, and the body.
+    config = Configuration(
+        host=openai_mock.url, access_token=API_KEY, organization="org-x", project="proj-y"
     )
+    target = other_origin.url + "/realtime/sessions"
+    openai_mock.respond_next(status, b"", {"Location": target, "Content-Length": "0"})
 
-    # The other origin got no key, so it answers 401.
-    with pytest.raises(UnauthorizedException):
-        api.create_realtime_session({"instructions": "follow me"})
+    with ApiClient(config) as client, pytest.raises(ApiException) as raised:
+        RealtimeApi(client).create_realtime_session(
+            {"instructions": "follow me"},
+            _headers={"X-Api-Key": "sk-extra-0123456789abcdef"},
+            _request_auth={"in": "header", "key": "api-key", "value": "gateway-secret-42"},
+        )
 
-    assert openai_mock.requests[0].headers["Authorization"] == f"Bearer {API_KEY}"
-    assert len(other_origin.requests) == 1
-    forwarded = other_origin.requests[0]
-    assert "Authorization" not in forwarded.headers
-    assert forwarded.method == "POST"
-    assert forwarded.json() == {"instructions": "follow me"}  # 307/308 keep the body
+    assert raised.value.status == status
+    assert type(raised.value) is ApiException
+    assert f"Redirect not followed, to: {target}" in str(raised.value)
+    assert len(openai_mock.requests) == 1
+    assert other_origin.requests == []
 
 
-@pytest.mark.parametrize("status", [301, 302, 303])
-def test_other_redirects_to_another_origin_drop_the_key(
-    api: RealtimeApi, openai_mock: MockServer, other_origin: MockServer, status: int
+@pytest.mark.parametrize(
+    "location", ["/v1/realtime/sessions", "{same}/realtime/sessions", ""], ids=str
+)
+def test_same_origin_and_relative_redirects_are_not_followed_either(
+    api: RealtimeApi, openai_mock: MockServer, location: str
 ) -> None:
-    openai_mock.respond_next(
-        status, b"", {"Location": other_origin.url + "/realtime/sessions", "Content-Length": "0"}
-    )
+    headers = {"Location": location.format(same=openai_mock.url)} if location else {}
+    openai_mock.respond_next(307, b"", headers)
 
-    with pytest.raises(ApiException):
+    with pytest.raises(ApiException) as raised:
         api.create_realtime_session({})
 
-    assert len(other_origin.requests) == 1
-    assert "Authorization" not in other_origin.requests[0].headers
+    assert raised.value.status == 307
+    assert raised.value.attempts == 1
+    assert (location.format(same=openai_mock.url) or "(no Location header)") in str(raised.value)
+    assert len(openai_mock.requests) == 1
 
 
-@pytest.mark.parametrize("status", [307, 308])
-def test_same_origin_redirect_keeps_the_key(
-    api: RealtimeApi, openai_mock: MockServer, status: int
+def test_redirect_location_is_named_without_credentials_or_keys(
+    api: RealtimeApi, openai_mock: MockServer
 ) -> None:
-    openai_mock.respond_next(
-        status, b"", {"Location": openai_mock.url + "/realtime/sessions", "Content-Length": "0"}
-    )
+    location = "https://user:hunter2@evil.example/steal?key=sk-leaked-0123456789abcdef"
+    openai_mock.respond_next(302, b"", {"Location": location})
 
-    session = api.create_realtime_session({"instructions": "same place"})
+    with pytest.raises(ApiException) as raised:
+        api.create_realtime_session({})
 
-    assert session.instructions == "same place"
-    assert len(openai_mock.requests) == 2
-    assert openai_mock.requests[1].headers["Authorization"] == f"Bearer {API_KEY}"
-    assert openai_mock.requests[1].body == openai_mock.requests[0].body
-
-
-def test_relative_redirect_keeps_the_key(api: RealtimeApi, openai_mock: MockServer) -> None:
-    openai_mock.respond_next(307, b"", {"Location": "/v1/realtime/sessions"})
-
-    assert api.create_realtime_session({}).client_secret.value.startswith("ek_")
-    assert openai_mock.requests[1].headers["Authorization"] == f"Bearer {API_KEY}"
+    text = str(raised.value)
+    assert "https://***@evil.example/steal?key=sk-***" in text
+    assert "hunter2" not in text
+    assert "sk-leaked" not in text
 
 
 def test_every_sdk_error_is_an_openapi_exception() -> None:
@@ -462,3 +463,75 @@ def test_credentials_in_host_refused_without_echoing_them(host: str) -> None:
     with pytest.raises(ApiValueError, match="access_token"):
         configuration.host = host
     assert "hunter2" not in repr(configuration)
+
+
+# -- header values the HTTP client cannot send -------------------------------------------------
+
+UNSENDABLE = {
+    "byte-order mark": "\ufeffsk-bom-0123456789abcdefghij",
+    "trailing newline": "sk-newline-0123456789abcdef\n",
+    "terminal escape": "sk-escape-0123456789abcdef\x1b[2J",
+    "emoji": "sk-emoji-0123456789abcdef\U0001f511",
+}
+
+
+@pytest.mark.parametrize("value", UNSENDABLE.values(), ids=UNSENDABLE.keys())
+@pytest.mark.parametrize("setting", ["access_token", "organization", "project"])
+def test_unsendable_credentials_are_refused_naming_the_setting(setting: str, value: str) -> None:
+    with pytest.raises(ApiValueError) as raised:
+        Configuration(**{setting: value})  # type: ignore[arg-type]
+
+    assert setting in str(raised.value)
+    for text in _renderings(raised.value):
+        _assert_absent(value.strip(), text)
+        _assert_absent(value[:10].lstrip("\ufeff"), text)
+
+
+@pytest.mark.parametrize("value", UNSENDABLE.values(), ids=UNSENDABLE.keys())
+def test_unsendable_proxy_header_is_refused_naming_the_header(value: str) -> None:
+    with pytest.raises(ApiValueError) as raised:
+        Configuration(proxy="http://127.0.0.1:3128", proxy_headers={"Proxy-Authorization": value})
+
+    assert "proxy_headers['Proxy-Authorization']" in str(raised.value)
+    for text in _renderings(raised.value):
+        _assert_absent(value[:10].lstrip("\ufeff"), text)
+
+
+def test_unsendable_proxy_credentials_are_refused_without_quoting_them() -> None:
+    # Built here so that the traceback's source line does not quote it either.
+    proxy = "http://user:p%E2%82%AC" + "ss-secret@127.0.0.1:3128"
+    with pytest.raises(ApiValueError) as raised:
+        Configuration(proxy=proxy)
+
+    assert "proxy credentials" in str(raised.value)
+    for text in _renderings(raised.value):
+        _assert_absent("ss-secret", text)
+
+
+@pytest.mark.parametrize("value", UNSENDABLE.values(), ids=UNSENDABLE.keys())
+def test_unsendable_per_call_values_are_refused_before_sending(
+    api: RealtimeApi, openai_mock: MockServer, value: str
+) -> None:
+    attempts = [
+        lambda: api.create_realtime_session({}, _request_auth=value),
+        lambda: api.create_realtime_session(
+            {}, _request_auth={"in": "header", "key": "api-key", "value": value}
+        ),
+        lambda: api.create_realtime_session({}, _headers={"X-Api-Key": value}),
+        lambda: api.api_client.set_default_header("X-Api-Key", value),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ApiValueError) as raised:
+            attempt()
+        for text in _renderings(raised.value):
+            _assert_absent(value[:10].lstrip("\ufeff"), text)
+
+    assert openai_mock.requests == []
+
+
+def test_a_tab_in_a_header_value_is_still_allowed(
+    api: RealtimeApi, openai_mock: MockServer
+) -> None:
+    api.create_realtime_session({}, _headers={"X-Note": "a\tb"})
+
+    assert openai_mock.requests[0].headers["X-Note"] == "a\tb"

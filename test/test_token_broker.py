@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import importlib.util
 import json
@@ -153,24 +154,24 @@ TEST_SETTINGS: dict[str, Any] = {
 
 
 @contextmanager
-def running_broker(upstream_url: str, **settings: Any) -> Iterator[RunningBroker]:
+def running_broker(
+    upstream_url: str, options: Any = None, **settings: Any
+) -> Iterator[RunningBroker]:
     """A broker in this process on a free loopback port, in front of ``upstream_url``."""
     config = tb.BrokerConfig(**{**TEST_SETTINGS, **settings})
     configuration = Configuration(host=upstream_url, access_token=API_KEY, ignore_environment=True)
     with capture_logs() as log:
         app, client = tb.create_app(config, configuration)
-        server = tb.create_server(app, "127.0.0.1", 0)
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        server = tb.create_server(app, "127.0.0.1", 0, options)
+        thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         try:
-            yield RunningBroker(f"http://127.0.0.1:{server.server_address[1]}", config, log)
+            yield RunningBroker(server.url, config, log)
         finally:
-            server.shutdown()
-            server.server_close()
+            server.stop()
             thread.join(timeout=10)
             client.close()
+        assert not thread.is_alive(), "the broker did not stop"
 
 
 @pytest.fixture
@@ -692,3 +693,272 @@ def test_script_uses_openai_settings_from_the_environment(
     assert minted.status == 200
     assert openai_mock.requests[-1].headers["Authorization"] == f"Bearer {API_KEY}"
     assert_no_secrets(log, minted.json()["client_secret"]["value"])
+
+
+# -- hostile clients -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("POST", "/session", {"Host": "evil.example", "Origin": "http://evil.example"}),
+        ("POST", "/session", {"Host": "evil.example:8000", "Origin": "http://evil.example:8000"}),
+        ("GET", "/", {"Host": "evil.example"}),
+        ("GET", "/config", {"Host": "127.0.0.1.evil.example"}),
+    ],
+)
+def test_dns_rebinding_host_is_refused_before_anything_else(
+    broker: RunningBroker, openai_mock: MockServer, method: str, path: str, headers: dict[str, str]
+) -> None:
+    answer = call(broker.url, method, path, {} if method == "POST" else None, headers)
+
+    assert answer.status == 400
+    assert answer.error["type"] == "host_not_allowed"
+    assert "Access-Control-Allow-Origin" not in answer.headers
+    assert b"ek_" not in answer.body
+    assert openai_mock.requests == []
+
+
+def test_own_origin_comes_from_configuration_not_from_host(broker: RunningBroker) -> None:
+    port = broker.url.rsplit(":", 1)[1]
+    # Another loopback name of this broker is its own origin, whatever Host says.
+    answer = broker.post(
+        headers={"Host": f"127.0.0.1:{port}", "Origin": f"http://localhost:{port}"}
+    )
+    # An allowed Host does not make a matching Origin on another port acceptable.
+    other_port = broker.post(
+        headers={"Host": f"localhost:{port}9", "Origin": f"http://localhost:{port}9"}
+    )
+
+    assert answer.status == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == f"http://localhost:{port}"
+    assert other_port.status == 403
+
+
+def test_configured_hosts_replace_the_loopback_names(openai_mock: MockServer) -> None:
+    args = tb.parse_args(["--allow-host", "voice.example", "--allow-host", "VOICE2.example"])
+    config = tb.config_from_args(args)
+    with running_broker(openai_mock.url, allowed_hosts=config.allowed_hosts) as running:
+        port = running.url.rsplit(":", 1)[1]
+        named = running.post(headers={"Host": f"voice2.example:{port}"})
+        loopback = running.post()
+
+    assert config.allowed_hosts == ("voice.example", "voice2.example")
+    assert named.status == 200
+    assert loopback.status == 400
+    with pytest.raises(ValueError, match="allowed_hosts"):
+        tb.BrokerConfig(allowed_hosts=())
+
+
+@pytest.mark.parametrize("retry_after", ["nan", "inf", "-30", "1e400", "soon"])
+def test_unusable_upstream_retry_after_gets_the_default_wait(
+    broker: RunningBroker, openai_mock: MockServer, retry_after: str
+) -> None:
+    openai_mock.fail_next(status=429, headers={"Retry-After": retry_after})
+
+    answer = broker.post()
+
+    assert answer.status == 503
+    assert answer.error["retry_after"] == tb.FALLBACK_RETRY_SECONDS
+    assert answer.headers["Retry-After"] == str(tb.FALLBACK_RETRY_SECONDS)
+
+
+def test_huge_upstream_retry_after_is_capped(
+    broker: RunningBroker, openai_mock: MockServer
+) -> None:
+    openai_mock.fail_next(status=429, headers={"Retry-After": "1e12"})
+
+    answer = broker.post()
+
+    assert answer.status == 503
+    assert answer.error["retry_after"] == tb.MAX_RETRY_SECONDS
+
+
+@pytest.mark.parametrize("raw", [b"[" * 1000, b'{"voice": ' + b"[" * 1000])
+def test_deeply_nested_body_is_a_400(
+    broker: RunningBroker, openai_mock: MockServer, raw: bytes
+) -> None:
+    answer = call(broker.url, "POST", "/session", raw=raw[:1024], headers={"Content-Type": JSON})
+
+    assert answer.status == 400
+    assert answer.error["type"] == "invalid_request"
+    assert openai_mock.requests == []
+
+
+JSON = "application/json"
+
+
+def raw_exchange(base_url: str, request: bytes) -> bytes:
+    """Send ``request`` byte for byte and read the answer until the broker closes."""
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        chunks = []
+        with contextlib.suppress(TimeoutError):
+            while chunk := conn.recv(65536):
+                chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [b"/%1b[31mred%0d%0aFAKE%20LINE", b"/\x1b[2Jclear", b"/caf%C3%A9%E2%80%AE"],
+    ids=["percent-encoded", "raw", "unicode"],
+)
+def test_log_lines_escape_what_the_client_sent(broker: RunningBroker, target: bytes) -> None:
+    request = b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
+    raw_exchange(broker.url, request)
+
+    log = broker.log.text
+    assert "\x1b" not in log
+    assert "\u202e" not in log
+    assert not any(line.startswith("FAKE") for line in log.splitlines())
+    assert all(line.isprintable() for line in log.splitlines())
+
+
+def test_upstream_dripping_bytes_is_cut_at_the_deadline() -> None:
+    from test.faults import DripServer, http_response, session_body
+
+    reply = http_response(200, "OK", session_body(), Content_Type=JSON)
+    # One byte every 0.2 s: no read ever times out; the whole answer would take 60 s.
+    with (
+        DripServer(reply[:20], reply[20:320], pause=0.2) as upstream,
+        running_broker(
+            upstream.url + "/v1", upstream_timeout_seconds=5, upstream_deadline_seconds=1
+        ) as running,
+    ):
+        answer = running.post()
+
+    assert answer.status == 504
+    assert answer.error["type"] == "upstream_timeout"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("upstream_deadline_seconds", 0), ("upstream_timeout_seconds", float("nan"))],
+)
+def test_upstream_times_must_be_positive(setting: str, value: float) -> None:
+    with pytest.raises(ValueError, match=setting):
+        tb.BrokerConfig(**{setting: value})
+
+
+# -- the server under a connection flood ---------------------------------------------------
+
+FLOOD = 600
+
+
+def test_server_limits_are_set_deliberately() -> None:
+    options = tb.ServeOptions()
+    settings = options.waitress_settings()
+
+    # Room for the flood below and real clients; a silent connection is gone within 60 s.
+    assert settings["connection_limit"] >= FLOOD + 100
+    assert settings["channel_timeout"] + settings["cleanup_interval"] <= 60
+    assert settings["backlog"] >= 1024
+    assert 1 <= settings["threads"] <= 32
+    assert settings["max_request_body_size"] <= 1024 * 1024
+    assert settings["asyncore_use_poll"] is True  # select() breaks past 1024 descriptors
+
+
+@contextmanager
+def enough_file_descriptors(needed: int) -> Iterator[None]:
+    """Raise this process's soft limit of open files (within the hard limit) if it is low."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_idle_connection_flood_does_not_starve_other_clients(openai_mock: MockServer) -> None:
+    attackers: list[socket.socket] = []
+    with enough_file_descriptors(4 * FLOOD + 256), running_broker(openai_mock.url) as running:
+        host, port = running.url.removeprefix("http://").split(":")
+        try:
+            for _ in range(FLOOD):
+                attacker = socket.create_connection((host, int(port)), timeout=10)
+                attacker.sendall(b"POST /sess")  # a request line that never ends
+                attackers.append(attacker)
+            # Another client, from another loopback address, mints keys as usual.
+            answers = [running.post(source="127.0.0.2") for _ in range(5)]
+            # The attackers' connections are still open: nothing was dropped to make room.
+            still_open = sum(1 for a in attackers if _is_open(a))
+        finally:
+            for attacker in attackers:
+                attacker.close()
+
+    assert [answer.status for answer in answers] == [200] * 5
+    assert still_open == FLOOD
+
+
+def _is_open(conn: socket.socket) -> bool:
+    """True while the peer has not closed ``conn`` (nothing to read, no EOF)."""
+    conn.setblocking(False)
+    try:
+        return conn.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        conn.setblocking(True)
+
+
+def test_silent_connections_are_closed_after_the_idle_timeout(openai_mock: MockServer) -> None:
+    quick = tb.ServeOptions(idle_timeout_seconds=1, cleanup_interval_seconds=0.5)
+    with running_broker(openai_mock.url, quick) as running:
+        host, port = running.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=15) as silent:
+            with socket.create_connection((host, int(port)), timeout=15) as half:
+                half.sendall(b"GET / HT")
+                # recv returns b"" once the broker closes; a socket timeout would fail here.
+                assert half.recv(1) == b""
+            assert silent.recv(1) == b""
+        assert running.post().status == 200
+
+
+def test_make_wsgi_app_runs_under_another_wsgi_server(
+    openai_mock: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_mock.url)
+    monkeypatch.setenv("TOKEN_BROKER_CONFIG", str(BROKER_DIR / "config.json"))
+    app = tb.make_wsgi_app()
+    server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        answer = call(f"http://127.0.0.1:{server.server_port}", "POST", "/session", {})
+    finally:
+        thread.join(timeout=10)
+        server.server_close()
+        app.api.api_client.close()
+
+    assert answer.status == 200
+    assert answer.json()["client_secret"]["value"].startswith("ek_")
+    assert openai_mock.requests[-1].headers["Authorization"] == f"Bearer {API_KEY}"
+
+
+def test_log_lines_escape_what_the_upstream_sent(
+    broker: RunningBroker, openai_mock: MockServer
+) -> None:
+    openai_mock.fail_next(status=500, headers={"x-request-id": "req_\x1b[2J\x07FAKE"})
+
+    answer = broker.post()
+
+    assert answer.status == 502
+    log = broker.log.text
+    assert "req_\\x1b[2J\\x07FAKE" in log
+    assert all(line.isprintable() for line in log.splitlines())

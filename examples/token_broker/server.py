@@ -2,7 +2,8 @@
 """A token broker: browsers ask it for an ephemeral Realtime key, it asks OpenAI with its API key.
 
 The session (model, instructions, key lifetime) is fixed here, on the server; the browser may only
-pick a voice from an allowlist. Standard library plus ``openapiopenai``; see README.md.
+pick a voice from an allowlist. A plain WSGI application served by waitress (or any WSGI server,
+e.g. gunicorn); needs ``openapiopenai`` and ``waitress``; see README.md.
 
     python examples/token_broker/server.py --mock --port 8000     # offline, against a fake OpenAI
     OPENAI_API_KEY=sk-... python examples/token_broker/server.py  # the real service
@@ -16,6 +17,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import signal
 import sys
 import threading
@@ -25,11 +27,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import waitress
+from waitress import wasyncore
 
 from openapiopenai import (
     ApiClient,
@@ -54,6 +57,10 @@ ACCESS_LOG = logging.getLogger("token_broker.access")
 BROWSER_FIELDS = frozenset({"voice"})
 #: Told to the browser when OpenAI rate limits us without saying for how long.
 FALLBACK_RETRY_SECONDS = 5
+#: The longest wait passed on to the browser, whatever OpenAI asks.
+MAX_RETRY_SECONDS = 3600
+#: Host names the broker answers to unless configured otherwise: loopback only.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 JSON_TYPE = "application/json"
 STATIC_FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -76,12 +83,14 @@ class BrokerConfig:
     voices: tuple[str, ...] = ("marin", "cedar")
     default_voice: str = ""
     key_lifetime_seconds: int | None = None
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
     allowed_origins: tuple[str, ...] = ()
     require_origin: bool = False
     rate_limit_burst: int = 5
     rate_limit_per_minute: float = 10.0
     max_body_bytes: int = 1024
     upstream_timeout_seconds: float = 15.0
+    upstream_deadline_seconds: float = 20.0
     upstream_retries: int = 1
     max_retry_wait_seconds: float = 2.0
     realtime_url: str = "https://api.openai.com/v1/realtime"
@@ -89,6 +98,9 @@ class BrokerConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "voices", tuple(self.voices))
         object.__setattr__(self, "allowed_origins", tuple(self.allowed_origins))
+        object.__setattr__(self, "allowed_hosts", tuple(h.lower() for h in self.allowed_hosts))
+        if not self.allowed_hosts:
+            raise ValueError("allowed_hosts must list at least one host name")
         if not self.voices:
             raise ValueError("voices must list at least one voice")
         if not self.default_voice:
@@ -102,6 +114,10 @@ class BrokerConfig:
             raise ValueError("rate_limit_burst must be >= 1 and rate_limit_per_minute > 0")
         if self.max_body_bytes < 2 or self.upstream_retries < 0:
             raise ValueError("max_body_bytes must be >= 2 and upstream_retries >= 0")
+        for name in ("upstream_timeout_seconds", "upstream_deadline_seconds"):
+            seconds = getattr(self, name)
+            if not math.isfinite(seconds) or seconds <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds")
         if urlsplit(self.realtime_url).scheme != "https":
             raise ValueError("realtime_url must be an https:// URL")
 
@@ -247,15 +263,31 @@ class Broker:
             for path, (name, kind) in STATIC_FILES.items()
         }
         self._page_policy = _content_security_policy(config.realtime_url)
+        self.own_origins: frozenset[str] = frozenset()
+
+    def serve_on(self, scheme: str, port: int) -> None:
+        """Record where this app is served: its own origins are the allowed hosts on ``port``
+        (from configuration, never from a request's ``Host``)."""
+        self.own_origins = frozenset(
+            f"{scheme}://{_bracketed(host)}:{port}" for host in self.config.allowed_hosts
+        )
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> list[bytes]:
         try:
+            self.check_host(environ)
             reply = self.route(environ)
         except Refusal as refusal:
             reply = refusal.reply
         except Exception:
             LOG.exception("unexpected failure")
             reply = error_reply(500, "broker_error", "The broker failed; see its log.")
+        ACCESS_LOG.info(
+            "%s %s %s %d",
+            _client(environ),
+            printable(str(environ.get("REQUEST_METHOD", "")), 16),
+            printable(str(environ.get("PATH_INFO", "")), 200),
+            reply.status,
+        )
         headers = [
             ("Cache-Control", "no-store"),
             ("X-Content-Type-Options", "nosniff"),
@@ -266,6 +298,14 @@ class Broker:
             headers.append(("Content-Type", reply.content_type))
         start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", headers + reply.headers)
         return [reply.body]
+
+    def check_host(self, environ: WSGIEnviron) -> None:
+        """Refuse a ``Host`` that is not one of ``allowed_hosts``: a page on another name that
+        resolves here (DNS rebinding) must not be served, let alone get a key."""
+        host = str(environ.get("HTTP_HOST", ""))
+        if _host_name(host) not in self.config.allowed_hosts:
+            LOG.warning("refused host %s from %s", printable(host, 100), _client(environ))
+            raise Refusal(error_reply(400, "host_not_allowed", "This host name is not served."))
 
     def route(self, environ: WSGIEnviron) -> Reply:
         """Dispatch on path and method."""
@@ -330,10 +370,9 @@ class Broker:
             if self.config.require_origin:
                 raise Refusal(error_reply(403, "origin_required", "An Origin header is required."))
             return None
-        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
-        if origin == own or origin in self.config.allowed_origins:
+        if origin in self.own_origins or origin in self.config.allowed_origins:
             return str(origin)
-        LOG.warning("refused origin %.100r from %s", origin, _client(environ))
+        LOG.warning("refused origin %s from %s", printable(str(origin), 100), _client(environ))
         raise Refusal(error_reply(403, "origin_not_allowed", "This origin may not request keys."))
 
     def preflight(self, environ: WSGIEnviron) -> Reply:
@@ -373,9 +412,7 @@ class Broker:
         secret = session.client_secret
         LOG.info(
             "minted key request_id=%s model=%s voice=%s expires_at=%s client=%s",
-            answer.request_id,
-            session.model,
-            session.voice,
+            *(_shown(value) for value in (answer.request_id, session.model, session.voice)),
             secret.expires_at,
             client,
         )
@@ -452,7 +489,7 @@ def _read_json_object(environ: WSGIEnviron, limit: int) -> dict[str, Any]:
     raw = environ["wsgi.input"].read(length)
     try:
         parsed = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested too deeply
         parsed = None
     if not isinstance(parsed, dict):
         raise Refusal(error_reply(400, "invalid_request", "The body must be a JSON object."))
@@ -464,14 +501,14 @@ def _upstream_failure(failed: ApiException) -> Reply:
     LOG.warning(
         "upstream refused status=%s type=%s code=%s request_id=%s attempts=%s",
         failed.status,
-        failed.type,
-        failed.code,
-        failed.request_id,
+        *(_shown(value) for value in (failed.type, failed.code, failed.request_id)),
         failed.attempts,
     )
     if isinstance(failed, TooManyRequestsException):
-        wait = failed.retry_after
-        seconds = math.ceil(wait) if wait is not None else FALLBACK_RETRY_SECONDS
+        wait = failed.retry_after  # finite and not negative, or None
+        seconds = (
+            FALLBACK_RETRY_SECONDS if wait is None else min(MAX_RETRY_SECONDS, math.ceil(wait))
+        )
         return error_reply(
             503,
             "upstream_rate_limited",
@@ -489,7 +526,7 @@ def _upstream_failure(failed: ApiException) -> Reply:
 
 def _transport_failure(failed: ApiTransportError) -> Reply:
     """No answer from OpenAI: 504 for a timeout, 502 otherwise."""
-    LOG.warning("upstream unreachable: %s", failed)
+    LOG.warning("upstream unreachable: %s", _shown(failed))
     if isinstance(failed, ApiTimeoutError):
         return error_reply(504, "upstream_timeout", "OpenAI did not answer in time; try again.")
     return error_reply(502, "upstream_unreachable", "Could not reach OpenAI; try again later.")
@@ -503,7 +540,32 @@ def _method_not_allowed(allow: str) -> Reply:
 
 def _client(environ: WSGIEnviron) -> str:
     """The peer address. Behind a reverse proxy, derive it from a header your proxy sets."""
-    return str(environ.get("REMOTE_ADDR", "unknown"))
+    return printable(str(environ.get("REMOTE_ADDR", "unknown")), 64)
+
+
+def printable(text: str, limit: int) -> str:
+    """``text`` safe for a log line: control and non-ASCII characters escaped, at most
+    ``limit`` characters, so a client cannot forge lines or send terminal escapes."""
+    escaped = text[:limit].encode("ascii", "backslashreplace").decode("ascii")
+    escaped = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in escaped)
+    return escaped + ("..." if len(text) > limit else "")
+
+
+def _shown(value: object) -> str:
+    """A value from upstream (ids, names, error text) made safe for the log."""
+    return printable(str(value), 200)
+
+
+def _host_name(host: str) -> str:
+    """The name part of a ``Host`` header (``[::1]:8000`` -> ``::1``), lower case."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _content_security_policy(realtime_url: str) -> str:
@@ -520,23 +582,78 @@ def _content_security_policy(realtime_url: str) -> str:
 # -- serving ---------------------------------------------------------------------------------
 
 
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    """wsgiref's server, one thread per request, so a slow upstream call blocks no one else."""
+@dataclass(frozen=True)
+class ServeOptions:
+    """How waitress serves the broker. Every limit is set here on purpose, not left to
+    waitress's defaults (100 connections, 120 s idle timeout checked every 30 s).
 
-    daemon_threads = True
+    Idle connections cost waitress a socket, not a thread: only complete requests reach the
+    ``threads``. A connection silent for ``idle_timeout_seconds`` is closed at the next
+    sweep, at most ``cleanup_interval_seconds`` later (35 s by default). Beyond
+    ``connection_limit`` open connections new ones wait in the ``backlog``. Keep
+    ``ulimit -n`` above ``connection_limit``; ``poll()`` is used, as ``select()`` cannot
+    watch more than 1024 descriptors.
+    """
+
+    threads: int = 8
+    connection_limit: int = 1000
+    idle_timeout_seconds: float = 30.0
+    cleanup_interval_seconds: float = 5.0
+    backlog: int = 1024
+    max_request_header_bytes: int = 16 * 1024
+    max_request_body_bytes: int = 64 * 1024
+
+    def waitress_settings(self) -> dict[str, Any]:
+        """The same limits under waitress's names."""
+        return {
+            "threads": self.threads,
+            "connection_limit": self.connection_limit,
+            "channel_timeout": self.idle_timeout_seconds,
+            "cleanup_interval": self.cleanup_interval_seconds,
+            "backlog": self.backlog,
+            "max_request_header_size": self.max_request_header_bytes,
+            "max_request_body_size": self.max_request_body_bytes,
+            # select(), waitress's default, fails on descriptors above 1023: poll() does not.
+            "asyncore_use_poll": True,
+            "ident": "token-broker",
+            "expose_tracebacks": False,
+        }
 
 
-class LoggingRequestHandler(WSGIRequestHandler):
-    """Access lines through :mod:`logging` (method, path, status; never a body or header)."""
+class BrokerServer:
+    """The broker on waitress: bound on creation, serving in :meth:`run` until :meth:`stop`."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        ACCESS_LOG.info("%s %s", self.address_string(), format % args)
+    def __init__(self, app: Broker, host: str, port: int, options: ServeOptions) -> None:
+        self._map: dict[int, Any] = {}
+        self._server = waitress.create_server(
+            app, map=self._map, host=host, port=port, **options.waitress_settings()
+        )
+        self.host = str(self._server.effective_host)
+        self.port = int(self._server.effective_port)
+        app.serve_on("http", self.port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{_bracketed(self.host)}:{self.port}"
+
+    def run(self) -> None:
+        """Serve until :meth:`stop` (from another thread), Ctrl-C or SIGTERM."""
+        try:
+            self._server.run()
+        finally:
+            self._server.task_dispatcher.shutdown()
+
+    def stop(self) -> None:
+        """Close the listener and every connection; :meth:`run` then returns."""
+        # The loop's own thread closes everything, so no socket is closed under its feet.
+        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
 
 
 def create_app(config: BrokerConfig, configuration: Configuration) -> tuple[Broker, ApiClient]:
     """The application and the SDK client it uses (close it when done)."""
     upstream = copy.copy(configuration)
     upstream.timeout = config.upstream_timeout_seconds
+    upstream.deadline = config.upstream_deadline_seconds
     upstream.retries = RetryPolicy(
         total=config.upstream_retries, max_retry_after=config.max_retry_wait_seconds
     )
@@ -544,13 +661,24 @@ def create_app(config: BrokerConfig, configuration: Configuration) -> tuple[Brok
     return Broker(config, RealtimeApi(client)), client
 
 
-def create_server(app: Broker, host: str, port: int) -> ThreadingWSGIServer:
-    """A bound, not yet serving, HTTP server for ``app``."""
-    server = make_server(
-        host, port, app, server_class=ThreadingWSGIServer, handler_class=LoggingRequestHandler
-    )
-    assert isinstance(server, ThreadingWSGIServer)
-    return server
+def create_server(
+    app: Broker, host: str, port: int, options: ServeOptions | None = None
+) -> BrokerServer:
+    """A bound, not yet serving, waitress server for ``app``."""
+    return BrokerServer(app, host, port, options or ServeOptions())
+
+
+def make_wsgi_app() -> Broker:
+    """The broker for another WSGI server, e.g. ``gunicorn 'server:make_wsgi_app()'``.
+
+    Reads ``$TOKEN_BROKER_CONFIG`` (default: config.json here) and the ``OPENAI_*``
+    variables. Its own origins are unknown there: list the page's in ``allowed_origins``.
+    """
+    config = BrokerConfig.load(Path(os.environ.get("TOKEN_BROKER_CONFIG", DEFAULT_CONFIG)))
+    configuration = Configuration()
+    if not configuration.access_token:
+        raise SystemExit("set OPENAI_API_KEY")
+    return create_app(config, configuration)[0]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -564,6 +692,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--instructions", help="instructions of every session")
     parser.add_argument("--voices", help="comma-separated voices the browser may choose from")
     parser.add_argument("--allow-origin", action="append", help="another allowed origin")
+    parser.add_argument(
+        "--allow-host", action="append", help="a host name to serve (replaces the loopback ones)"
+    )
     parser.add_argument("--retries", type=int, help="retries of a failed call to OpenAI")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ...")
     return parser.parse_args(argv)
@@ -582,6 +713,8 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         changes["default_voice"] = ""
     if args.allow_origin:
         changes["allowed_origins"] = (*config.allowed_origins, *args.allow_origin)
+    if args.allow_host:
+        changes["allowed_hosts"] = tuple(args.allow_host)
     if args.retries is not None:
         changes["upstream_retries"] = args.retries
     return dataclasses.replace(config, **changes) if changes else config
@@ -616,16 +749,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     app, client = create_app(config, configuration)
     server = create_server(app, args.host, args.port)
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    host, port = server.server_address[:2]
     upstream = "a local mock" if mock else configuration.host
-    print(f"Token broker on http://{host!s}:{port}/ (upstream: {upstream})", flush=True)
+    print(f"Token broker on {server.url}/ (upstream: {upstream})", flush=True)
     LOG.info("model=%s voices=%s", config.model, ",".join(config.voices))
     try:
-        server.serve_forever(poll_interval=0.2)
+        server.run()  # waitress stops on Ctrl-C or SIGTERM (SystemExit) by itself
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
         client.close()
         if mock is not None:
             mock.stop()

@@ -75,6 +75,8 @@ TRANSCRIPTION_SESSIONS_PATH = "/v1/realtime/transcription_sessions"
 TRANSLATION_CLIENT_SECRETS_PATH = "/v1/realtime/translations/client_secrets"
 #: What can be done to a call: ``POST /v1/realtime/calls/{call_id}/<action>``.
 CALL_ACTIONS = ("accept", "hangup", "refer", "reject")
+#: Largest request body the mock reads; a longer one gets 413.
+MAX_BODY_BYTES = 1024 * 1024
 
 #: Lifetime of a key from ``/realtime/sessions`` and ``/realtime/transcription_sessions``.
 DEFAULT_KEY_LIFETIME = 60
@@ -837,18 +839,22 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
     error_content_type = "application/json"
+
+    @property
+    def mock(self) -> MockServer:
+        """The mock this handler answers for."""
+        server = self.server
+        assert isinstance(server, _Server)
+        return server.mock
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Quiet: tests and benchmarks do not want a line per request."""
 
     def _handle(self) -> None:
-        mock = self.server.mock
+        mock = self.mock
         body = self._read_body()
         if body is None:
-            self.close_connection = True
-            self._send(*_error(400, "Invalid Content-Length header.", "invalid_request_error"))
             return
         mock._record(RecordedRequest(self.command, self.path, dict(self.headers.items()), body))
         behaviour = mock._next_behaviour()
@@ -868,22 +874,39 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, headers, payload)
 
     def _read_body(self) -> bytes | None:
-        """The request body: by Content-Length, or chunked; ``None`` if it cannot be framed."""
+        """The request body, by Content-Length or chunked; ``None`` after answering 400 (it
+        cannot be framed) or 413 (it is too large), closing the connection."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        declared = self.headers.get("Content-Length") or "0"
-        if not declared.isdigit():
+            body = self._read_chunked()
+            if body is None:
+                self._refuse(400, "Invalid chunked body.")
+            return body
+        declared = self.headers.get("Content-Length", "0").strip()
+        if not (declared.isascii() and declared.isdigit()):
+            self._refuse(400, "Content-Length must be a non-negative integer.")
             return None
         length = int(declared)
+        if length > MAX_BODY_BYTES:
+            self._refuse(413, f"The body may be at most {MAX_BODY_BYTES} bytes.")
+            return None
         return self.rfile.read(length) if length else b""
+
+    def _refuse(self, status: int, message: str) -> None:
+        self.close_connection = True
+        status, headers, payload = _error(status, message, "invalid_request_error")
+        self._send(status, {**headers, "Connection": "close"}, payload)
 
     def _read_chunked(self) -> bytes | None:
         chunks: list[bytes] = []
+        total = 0
         while True:
             size_line = self.rfile.readline(1024).split(b";")[0].strip()
             try:
                 size = int(size_line, 16)
             except ValueError:
+                return None
+            total += size
+            if size < 0 or total > MAX_BODY_BYTES:
                 return None
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
@@ -908,7 +931,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _misbehave(self, behaviour: Scripted) -> None:
         self.close_connection = True
         if behaviour.action == "hang":
-            self.server.mock._stopping.wait(30)
+            self.mock._stopping.wait(30)
         elif behaviour.action == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         elif behaviour.action == "truncate":

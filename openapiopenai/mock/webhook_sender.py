@@ -18,6 +18,7 @@ from typing import Any
 
 import urllib3
 from urllib3.exceptions import HTTPError, LocationParseError
+from urllib3.util import parse_url
 
 from openapiopenai.exceptions import ApiTypeError, ApiValueError
 from openapiopenai.rest import transport_error
@@ -101,7 +102,7 @@ def _sip_header_list(sip_headers: SipHeaders | None) -> list[dict[str, str]]:
 
 def _check_url(url: str) -> None:
     try:
-        parsed = urllib3.util.parse_url(url) if isinstance(url, str) else None
+        parsed = parse_url(url) if isinstance(url, str) else None
     except LocationParseError:
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:

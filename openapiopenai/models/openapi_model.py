@@ -329,7 +329,7 @@ class RequestModel(OpenApiModel):
 
     #: The ``type`` tag of a union member, sent even when the caller leaves it out, so that
     #: the server (and this SDK) can tell the members apart.
-    __constants__: ClassVar[Mapping[str, Any]] = {}
+    __constants__: ClassVar[dict[str, str]] = {}
 
     @model_validator(mode="before")
     @classmethod
