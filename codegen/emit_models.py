@@ -110,7 +110,9 @@ class Module:
         return name
 
     def imports(self) -> str:
-        lines = ["from __future__ import annotations", ""]
+        # No ``from __future__ import annotations``: annotations evaluated when the class is
+        # made cost far less than strings that pydantic has to compile and evaluate later.
+        lines: list[str] = []
         if self.typing:
             lines.append(f"from typing import {', '.join(sorted(self.typing))}")
         if self.pydantic:

@@ -3,8 +3,6 @@
 #   /components/schemas/AudioTranscription
 """Generated from realtime-ga.openapi.yaml#/components/schemas/AudioTranscription."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from pydantic import Field

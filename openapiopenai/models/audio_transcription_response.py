@@ -3,8 +3,6 @@
 #   /components/schemas/AudioTranscriptionResponse
 """Generated from realtime-ga.openapi.yaml#/components/schemas/AudioTranscriptionResponse."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel

@@ -3,8 +3,6 @@
 #   /components/schemas/CallableToolAllowedCaller
 """Generated from realtime-ga.openapi.yaml#/components/schemas/CallableToolAllowedCaller."""
 
-from __future__ import annotations
-
 from typing import Literal, TypeAlias
 
 CallableToolAllowedCaller: TypeAlias = Literal["direct", "programmatic"]

@@ -3,8 +3,6 @@
 #   /components/schemas/FileInputDetail
 """Generated from realtime-ga.openapi.yaml#/components/schemas/FileInputDetail."""
 
-from __future__ import annotations
-
 from typing import Literal, TypeAlias
 
 FileInputDetail: TypeAlias = Literal["auto", "low", "high"]

@@ -3,8 +3,6 @@
 #   /components/schemas/ImageDetail
 """Generated from realtime-ga.openapi.yaml#/components/schemas/ImageDetail."""
 
-from __future__ import annotations
-
 from typing import Literal, TypeAlias
 
 ImageDetail: TypeAlias = Literal["low", "high", "auto", "original"]

@@ -3,8 +3,6 @@
 #   /components/schemas/InputFileContent
 """A file input to the model."""
 
-from __future__ import annotations
-
 from typing import Annotated, ClassVar, Literal
 
 from openapiopenai.models.file_input_detail import FileInputDetail

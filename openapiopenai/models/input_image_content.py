@@ -6,8 +6,6 @@ An image input to the model. Learn about [image
 inputs](https://platform.openai.com/docs/guides/vision).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, ClassVar, Literal
 
 from openapiopenai.models.image_detail import ImageDetail

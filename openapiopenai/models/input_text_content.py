@@ -3,8 +3,6 @@
 #   /components/schemas/InputTextContent
 """A text input to the model."""
 
-from __future__ import annotations
-
 from typing import Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional

@@ -6,8 +6,6 @@ Give the model access to additional tools via remote Model Context Protocol (MCP
 [Learn more about MCP](https://platform.openai.com/docs/guides/tools-remote-mcp).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field

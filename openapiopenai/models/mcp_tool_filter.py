@@ -3,8 +3,6 @@
 #   /components/schemas/MCPToolFilter
 """A filter object to specify which tools are allowed."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import RequestModel, optional
 
 

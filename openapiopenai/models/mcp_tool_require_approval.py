@@ -6,8 +6,6 @@ Specify which of the MCP server's tools require approval. Can be `always`, `neve
 object associated with tools that require approval.
 """
 
-from __future__ import annotations
-
 from openapiopenai.models.mcp_tool_filter import MCPToolFilter
 from openapiopenai.models.openapi_model import RequestModel, optional
 

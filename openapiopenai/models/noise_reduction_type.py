@@ -6,8 +6,6 @@ Type of noise reduction. `near_field` is for close-talking microphones such as h
 `far_field` is for far-field microphones such as laptop or conference room microphones.
 """
 
-from __future__ import annotations
-
 from typing import Literal, TypeAlias
 
 NoiseReductionType: TypeAlias = Literal["near_field", "far_field"]

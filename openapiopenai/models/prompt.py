@@ -6,8 +6,6 @@ Reference to a prompt template and its variables. [Learn
 more](https://platform.openai.com/docs/guides/text?api-mode=responses#reusable-prompts).
 """
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import RequestModel, nullable
 from openapiopenai.models.response_prompt_variables import ResponsePromptVariables
 

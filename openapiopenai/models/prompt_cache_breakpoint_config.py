@@ -6,8 +6,6 @@ Marks the exact end of a reusable prompt prefix. The breakpoint inherits its TTL
 request's `prompt_cache_options.ttl`; the boundary is not rounded to a token block.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel

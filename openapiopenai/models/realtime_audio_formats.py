@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeAudioFormats
 """The PCM audio format. Only a 24kHz sample rate is supported."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, TypeAlias
 
 from pydantic import Tag

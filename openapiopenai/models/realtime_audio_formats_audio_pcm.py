@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeAudioFormatsAudioPcm after its path
 """The PCM audio format. Only a 24kHz sample rate is supported."""
 
-from __future__ import annotations
-
 from typing import Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional

@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeAudioFormatsAudioPcmu after its path
 """The G.711 μ-law format."""
 
-from __future__ import annotations
-
 from typing import Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel

@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeCallReferRequest
 """Parameters required to transfer a SIP call to a new destination using the Realtime API."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import RequestModel
 
 

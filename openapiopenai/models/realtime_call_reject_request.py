@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeCallRejectRequest
 """Parameters used to decline an incoming SIP call handled by the Realtime API."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import RequestModel, optional
 
 

@@ -7,8 +7,6 @@ realtime or a transcription session configuration. [Learn more about the Realtim
 API](https://platform.openai.com/docs/guides/realtime).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import Tag

@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeCreateClientSecretResponse
 """Response from creating a session and client secret for the Realtime API."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Any
 

@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeFunctionTool
 """Generated from realtime-ga.openapi.yaml#/components/schemas/RealtimeFunctionTool."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional

@@ -6,8 +6,6 @@ The Realtime model that runs the session. The service keeps adding models: any s
 accepted, and the ones known to this release are offered to type checkers.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Literal, TypeAlias, get_args
 
 #: Values known to this release; the service may add more, and any string is valid.

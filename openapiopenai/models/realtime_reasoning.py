@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeReasoning
 """Configuration for reasoning-capable Realtime models such as `gpt-realtime-2`."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional

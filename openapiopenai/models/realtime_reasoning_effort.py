@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeReasoningEffort
 """Constrains effort on reasoning for reasoning-capable Realtime models such as `gpt-realtime-2`."""
 
-from __future__ import annotations
-
 from typing import Literal, TypeAlias
 
 RealtimeReasoningEffort: TypeAlias = Literal["minimal", "low", "medium", "high", "xhigh"]

@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeSessionCreateRequest
 """Realtime session object configuration."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import Field

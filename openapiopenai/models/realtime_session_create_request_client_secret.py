@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeSessionCreateRequestClientSecret after its path
 """Configuration options for the generated client secret."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import RequestModel, optional
 from openapiopenai.models.realtime_session_create_request_client_secret_expires_after import (
     RealtimeSessionCreateRequestClientSecretExpiresAfter,

@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeSessionCreateRequestClientSecretExpiresAfter after its path
 """Configuration for the ephemeral token expiration."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import Field

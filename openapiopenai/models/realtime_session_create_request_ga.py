@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeSessionCreateRequestGA
 """Realtime session object configuration."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, Tag

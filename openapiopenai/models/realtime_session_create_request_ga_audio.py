@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeSessionCreateRequestGAAudio after its path
 """Configuration for input and output audio."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import RequestModel, optional
 from openapiopenai.models.realtime_session_create_request_ga_audio_input import (
     RealtimeSessionCreateRequestGAAudioInput,

@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeSessionCreateRequestGAAudioInput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeSessionCreateRequestGAAudioInput."""
 
-from __future__ import annotations
-
 from openapiopenai.models.audio_transcription import AudioTranscription
 from openapiopenai.models.openapi_model import RequestModel, nullable, optional
 from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats

@@ -8,8 +8,6 @@ Filtering the audio can improve VAD and turn detection accuracy (reducing false 
 model performance by improving perception of the input audio.
 """
 
-from __future__ import annotations
-
 from openapiopenai.models.noise_reduction_type import NoiseReductionType
 from openapiopenai.models.openapi_model import RequestModel, optional
 

@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeSessionCreateRequestGAAudioOutput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeSessionCreateRequestGAAudioOutput."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import Field

@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeSessionCreateRequestGATracing after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeSessionCreateRequestGATracing."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from openapiopenai.models.openapi_model import RequestModel, optional

@@ -11,8 +11,6 @@ client can optionally set the language and prompt for transcription, these offer
 guidance to the transcription service.
 """
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import RequestModel, optional
 
 

@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeSessionCreateRequestToolsInner after its path
 """Generated from realtime-sessions.openapi.yaml:RealtimeSessionCreateRequestToolsInner."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from openapiopenai.models.openapi_model import RequestModel, optional

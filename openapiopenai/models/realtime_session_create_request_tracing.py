@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeSessionCreateRequestTracing after its path
 """Granular configuration for tracing."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from openapiopenai.models.openapi_model import RequestModel, optional

@@ -12,8 +12,6 @@ model will score a low probability of turn end and wait longer for the user to c
 speaking. This can be useful for more natural conversations, but may have a higher latency.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import Field

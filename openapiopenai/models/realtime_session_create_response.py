@@ -6,8 +6,6 @@ A new Realtime session configuration, with an ephermeral key. Default TTL for ke
 minute.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel

@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeSessionCreateResponseClientSecret after its path
 """Ephemeral key returned by the API."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from openapiopenai.models.openapi_model import ResponseModel, unix_datetime

@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeSessionCreateResponseGA
 """A Realtime session configuration object."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Any, Literal
 

@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeSessionCreateResponseGAAudio after its path
 """Configuration for input and output audio."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import ResponseModel
 from openapiopenai.models.realtime_session_create_response_ga_audio_input import (
     RealtimeSessionCreateResponseGAAudioInput,

@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeSessionCreateResponseGAAudioInput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeSessionCreateResponseGAAudioInput."""
 
-from __future__ import annotations
-
 from openapiopenai.models.audio_transcription_response import AudioTranscriptionResponse
 from openapiopenai.models.openapi_model import ResponseModel
 from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats

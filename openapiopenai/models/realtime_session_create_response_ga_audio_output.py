@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeSessionCreateResponseGAAudioOutput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeSessionCreateResponseGAAudioOutput."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel

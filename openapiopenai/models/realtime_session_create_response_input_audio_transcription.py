@@ -8,8 +8,6 @@ audio directly. Transcription runs asynchronously and should be treated as rough
 than the representation understood by the model.
 """
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import ResponseModel
 
 

@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeSessionCreateResponseToolsInner after its path
 """Generated from realtime-sessions.openapi.yaml:RealtimeSessionCreateResponseToolsInner."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel

@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeTranscriptionSessionCreateRequest
 """Realtime transcription session object configuration."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from openapiopenai.models.audio_transcription import AudioTranscription

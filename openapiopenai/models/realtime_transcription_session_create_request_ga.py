@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeTranscriptionSessionCreateRequestGA
 """Realtime transcription session object configuration."""
 
-from __future__ import annotations
-
 from typing import ClassVar, Literal
 
 from openapiopenai.models.openapi_model import RequestModel, optional

@@ -7,8 +7,6 @@ model will detect the start and end of speech based on audio volume and respond 
 user speech.
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from openapiopenai.models.openapi_model import RequestModel, optional

@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeTranscriptionSessionCreateResponse
 """A new Realtime transcription session configuration."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from openapiopenai.models.audio_transcription_response import AudioTranscriptionResponse

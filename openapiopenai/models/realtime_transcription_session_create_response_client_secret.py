@@ -6,8 +6,6 @@ Ephemeral key returned by the API. Only present when the session is created on t
 REST API.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from openapiopenai.models.openapi_model import ResponseModel, unix_datetime

@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeTranscriptionSessionCreateResponseGA
 """A Realtime transcription session configuration object."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Literal
 

@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeTranscriptionSessionCreateResponseGAAudio after its path
 """Configuration for input audio for the session."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import ResponseModel
 from openapiopenai.models.realtime_transcription_session_create_response_ga_audio_input import (
     RealtimeTranscriptionSessionCreateResponseGAAudioInput,

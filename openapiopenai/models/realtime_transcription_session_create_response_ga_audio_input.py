@@ -5,8 +5,6 @@
 Generated from realtime-ga.openapi.yaml:RealtimeTranscriptionSessionCreateResponseGAAudioInput.
 """
 
-from __future__ import annotations
-
 from openapiopenai.models.audio_transcription_response import AudioTranscriptionResponse
 from openapiopenai.models.openapi_model import ResponseModel
 from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats

@@ -7,8 +7,6 @@ model will detect the start and end of speech based on audio volume and respond 
 user speech. For `gpt-realtime-whisper`, this must be `null`; VAD is not supported.
 """
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import ResponseModel
 
 

@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeTranslationClientSecretCreateRequest
 """Create a translation session and client secret for the Realtime API."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import RequestModel, optional
 from openapiopenai.models.realtime_translation_client_secret_create_request_expires_after import (
     RealtimeTranslationClientSecretCreateRequestExpiresAfter,

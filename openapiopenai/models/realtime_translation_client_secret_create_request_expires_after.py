@@ -7,8 +7,6 @@ client secret will no longer be valid for creating sessions. The session itself 
 after that time once started. A secret can be used to create multiple sessions until it expires.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import Field

@@ -3,8 +3,6 @@
 #   /components/schemas/RealtimeTranslationClientSecretCreateResponse
 """Response from creating a translation session and client secret for the Realtime API."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from openapiopenai.models.openapi_model import ResponseModel, unix_datetime

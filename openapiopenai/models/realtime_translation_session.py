@@ -6,8 +6,6 @@ A Realtime translation session. Translation sessions continuously translate inpu
 configured output language.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Literal
 

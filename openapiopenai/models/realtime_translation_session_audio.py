@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeTranslationSessionAudio after its path
 """Configuration for translation input and output audio."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import ResponseModel
 from openapiopenai.models.realtime_translation_session_audio_input import (
     RealtimeTranslationSessionAudioInput,

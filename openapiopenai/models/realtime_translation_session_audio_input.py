@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeTranslationSessionAudioInput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeTranslationSessionAudioInput."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import ResponseModel
 from openapiopenai.models.realtime_translation_session_audio_input_noise_reduction import (
     RealtimeTranslationSessionAudioInputNoiseReduction,

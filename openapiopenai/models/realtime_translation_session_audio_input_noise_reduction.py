@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeTranslationSessionAudioInputNoiseReduction after its path
 """Optional input noise reduction."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from openapiopenai.models.noise_reduction_type import NoiseReductionType

@@ -7,8 +7,6 @@ Optional source-language transcription. When configured, the server emits
 stream.
 """
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import ResponseModel
 
 

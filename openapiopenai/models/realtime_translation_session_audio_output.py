@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeTranslationSessionAudioOutput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeTranslationSessionAudioOutput."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import ResponseModel
 
 

@@ -6,8 +6,6 @@ Realtime translation session configuration. Translation sessions stream source a
 translated audio plus transcript deltas out continuously.
 """
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import RequestModel, optional
 from openapiopenai.models.realtime_translation_session_create_request_audio import (
     RealtimeTranslationSessionCreateRequestAudio,

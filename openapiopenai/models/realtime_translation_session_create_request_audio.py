@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeTranslationSessionCreateRequestAudio after its path
 """Configuration for translation input and output audio."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import RequestModel, optional
 from openapiopenai.models.realtime_translation_session_create_request_audio_input import (
     RealtimeTranslationSessionCreateRequestAudioInput,

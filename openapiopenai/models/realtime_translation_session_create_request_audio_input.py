@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeTranslationSessionCreateRequestAudioInput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeTranslationSessionCreateRequestAudioInput."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import RequestModel, nullable
 from openapiopenai.models.realtime_translation_session_create_request_audio_input_noise_reduction import (
     RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction,

@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction after its path
 """Optional input noise reduction. Set to `null` to disable it."""
 
-from __future__ import annotations
-
 from openapiopenai.models.noise_reduction_type import NoiseReductionType
 from openapiopenai.models.openapi_model import RequestModel
 

@@ -3,8 +3,6 @@
 #   an inline object, named RealtimeTranslationSessionCreateRequestAudioOutput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeTranslationSessionCreateRequestAudioOutput."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import RequestModel, optional
 
 

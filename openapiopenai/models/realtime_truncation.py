@@ -8,8 +8,6 @@ the model's context. A 32k context model with 4,096 max output tokens can only i
 tokens in the context before truncation occurs.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import Tag

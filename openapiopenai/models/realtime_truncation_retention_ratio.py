@@ -7,8 +7,6 @@ limit. This allows you to amortize truncations across multiple turns, which can 
 cached token usage.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field

@@ -6,8 +6,6 @@ Optional custom token limits for this truncation strategy. If not provided, the 
 token limits will be used.
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from pydantic import Field

@@ -6,8 +6,6 @@ Configuration for turn detection, ether Server VAD or Semantic VAD. This can be 
 turn off, in which case the client must manually trigger model response.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, TypeAlias
 
 from pydantic import Tag

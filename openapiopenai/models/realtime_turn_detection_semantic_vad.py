@@ -6,8 +6,6 @@ Server-side semantic turn detection which uses a model to determine when the use
 speaking.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional

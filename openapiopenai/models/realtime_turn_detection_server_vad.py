@@ -6,8 +6,6 @@ Server-side voice activity detection (VAD) which flips on when user speech is de
 after a period of silence.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field

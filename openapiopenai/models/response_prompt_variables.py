@@ -6,8 +6,6 @@ Optional map of values to substitute in for variables in your prompt. The substi
 can either be strings, or other Response input types like images or files.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, TypeAlias
 
 from pydantic import Tag

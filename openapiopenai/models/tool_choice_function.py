@@ -3,8 +3,6 @@
 #   /components/schemas/ToolChoiceFunction
 """Use this option to force the model to call a specific function."""
 
-from __future__ import annotations
-
 from typing import Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel

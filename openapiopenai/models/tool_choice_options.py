@@ -3,8 +3,6 @@
 #   /components/schemas/ToolChoiceOptions
 """Controls which (if any) tool is called by the model."""
 
-from __future__ import annotations
-
 from typing import Literal, TypeAlias
 
 ToolChoiceOptions: TypeAlias = Literal["none", "auto", "required"]

@@ -3,8 +3,6 @@
 #   /components/schemas/VoiceIdsOrCustomVoice
 """A built-in voice name or a custom voice reference."""
 
-from __future__ import annotations
-
 from typing import TypeAlias
 
 from openapiopenai.models.voice_ids_or_custom_voice_any_of import VoiceIdsOrCustomVoiceAnyOf

@@ -3,8 +3,6 @@
 #   an inline object, named VoiceIdsOrCustomVoiceAnyOf after its path
 """Custom voice reference."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import RequestModel
 
 

@@ -3,8 +3,6 @@
 #   /components/schemas/VoiceIdsShared
 """Generated from realtime-sessions.openapi.yaml#/components/schemas/VoiceIdsShared."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Literal, TypeAlias, get_args
 
 #: Values known to this release; the service may add more, and any string is valid.

@@ -7,8 +7,6 @@ session can also emit `live.call.incoming`; the first successful Realtime or Liv
 endpoint selects the runtime surface.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Literal
 

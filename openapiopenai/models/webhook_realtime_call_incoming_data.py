@@ -3,8 +3,6 @@
 #   an inline object, named WebhookRealtimeCallIncomingData after its path
 """Event data payload."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import ResponseModel
 from openapiopenai.models.webhook_realtime_call_incoming_data_sip_headers_inner import (
     WebhookRealtimeCallIncomingDataSipHeadersInner,

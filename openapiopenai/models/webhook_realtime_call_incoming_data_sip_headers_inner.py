@@ -3,8 +3,6 @@
 #   an inline object, named WebhookRealtimeCallIncomingDataSipHeadersInner after its path
 """A header from the SIP Invite."""
 
-from __future__ import annotations
-
 from openapiopenai.models.openapi_model import ResponseModel
 
 
