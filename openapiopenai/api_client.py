@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from openapiopenai.models.openapi_model import OpenApiModel
 
 M = TypeVar("M", bound="OpenApiModel")
+T = TypeVar("T")
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -298,14 +299,9 @@ class ApiClient:
 
     def deserialize(self, response: BaseHTTPResponse, response_type: type[M]) -> ApiResponse[M]:
         """Parse a 2xx body into ``response_type``; raise :class:`ApiException` otherwise."""
-        data = self.deserialize_data(response, response_type)
-        return ApiResponse(
-            status_code=response.status,
-            headers=response.headers,
-            data=data,
-            raw_data=response.data,
-            attempts=attempts_of(response),
-        )
+        return api_response(response, self.deserialize_data(response, response_type))
+
+    # -- answers ---------------------------------------------------------------------------
 
     def raise_for_status(self, response: BaseHTTPResponse) -> None:
         """Raise the :class:`ApiException` subclass for a response that is not a 2xx."""
@@ -504,3 +500,14 @@ def _merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[st
             if name.lower() == "authorization" and name != "Authorization":
                 merged["Authorization"] = merged.pop(name)
     return merged
+
+
+def api_response(response: BaseHTTPResponse, data: T) -> ApiResponse[T]:
+    """What ``*_with_http_info`` returns: ``data`` with the HTTP details of ``response``."""
+    return ApiResponse(
+        status_code=response.status,
+        headers=response.headers,
+        data=data,
+        raw_data=response.data,
+        attempts=attempts_of(response),
+    )

@@ -96,14 +96,10 @@ def _add_client_secrets(groups: Any) -> None:
     actions = _group(
         groups, "client-secrets", "Ephemeral keys (client secrets) for browsers and apps"
     )
-    create = actions.add_parser(
-        "create",
-        help="mint an ephemeral key and print it",
-        description=(
-            "Mint an ephemeral key (POST /v1/realtime/client_secrets) and print it with its "
-            "session. The key is masked unless --json is given. The API key comes from "
-            "OPENAI_API_KEY, the server from --base-url or OPENAI_BASE_URL; --mock needs neither."
-        ),
+    create = _create_parser(
+        actions,
+        "mint an ephemeral key and print it",
+        "Mint an ephemeral key (POST /v1/realtime/client_secrets) and print it with its session.",
     )
     create.add_argument(
         "--type",
@@ -150,14 +146,11 @@ def _add_sessions(groups: Any) -> None:
     actions = _group(
         groups, "sessions", "Realtime sessions of the older beta endpoint, each with a key"
     )
-    create = actions.add_parser(
-        "create",
-        help="create a session and print its ephemeral key",
-        description=(
-            "Create a Realtime session (POST /v1/realtime/sessions, the older beta endpoint) "
-            "and print it. The key is masked unless --json is given. The API key comes from "
-            "OPENAI_API_KEY, the server from --base-url or OPENAI_BASE_URL; --mock needs neither."
-        ),
+    create = _create_parser(
+        actions,
+        "create a session and print its ephemeral key",
+        "Create a Realtime session (POST /v1/realtime/sessions, the older beta endpoint) "
+        "and print it.",
     )
     create.add_argument("--model", help="Realtime model, e.g. gpt-realtime")
     create.add_argument("--voice", help="output voice, e.g. marin")
@@ -168,6 +161,19 @@ def _add_sessions(groups: Any) -> None:
     _add_expiry(create, "the service's default is 60")
     _add_connection(create)
     create.set_defaults(handler=_create_session)
+
+
+def _create_parser(actions: Any, help_text: str, what: str) -> argparse.ArgumentParser:
+    """A ``create`` command that prints a key: masked unless --json, from the API or --mock."""
+    parser: argparse.ArgumentParser = actions.add_parser(
+        "create",
+        help=help_text,
+        description=(
+            f"{what} The key is masked unless --json is given. The API key comes from "
+            "OPENAI_API_KEY, the server from --base-url or OPENAI_BASE_URL; --mock needs neither."
+        ),
+    )
+    return parser
 
 
 def _add_expiry(parser: argparse.ArgumentParser, default: str) -> None:

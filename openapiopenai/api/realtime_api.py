@@ -15,11 +15,10 @@ from typing_extensions import Self, Unpack
 from urllib3.filepost import encode_multipart_formdata
 from urllib3.response import BaseHTTPResponse
 
-from openapiopenai.api_client import JSON, ApiClient, RequestOptions
+from openapiopenai.api_client import JSON, ApiClient, RequestOptions, api_response
 from openapiopenai.api_response import ApiResponse
 from openapiopenai.configuration import TimeoutSetting
 from openapiopenai.exceptions import ApiTypeError, ApiValueError
-from openapiopenai.rest import attempts_of
 
 if TYPE_CHECKING:
     from openapiopenai.models import (
@@ -483,14 +482,7 @@ class RealtimeApi:
         self, endpoint: Endpoint[T], call_id: str | None, body: _Body, options: RequestArgs
     ) -> ApiResponse[T]:
         response = self._send(endpoint, call_id, body, options, preload=True)
-        data = self._read(endpoint, response)
-        return ApiResponse(
-            status_code=response.status,
-            headers=response.headers,
-            data=data,
-            raw_data=response.data,
-            attempts=attempts_of(response),
-        )
+        return api_response(response, self._read(endpoint, response))
 
     def _raw(
         self, endpoint: Endpoint[Any], call_id: str | None, body: _Body, options: RequestArgs
