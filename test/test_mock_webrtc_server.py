@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,13 +32,10 @@ class Clock:
     """The mock's clock, which a test can move forward to age its keys."""
 
     def __init__(self) -> None:
-        import time
-
-        self._time = time.time
         self.offset = 0.0
 
     def __call__(self) -> float:
-        return self._time() + self.offset
+        return time.time() + self.offset
 
 
 @pytest.fixture
@@ -140,7 +138,7 @@ def test_a_call_ends_when_its_key_expires_and_an_expired_key_is_refused(
     mock: MockServer, api: RealtimeApi, clock: Clock
 ) -> None:
     secret = mint(api, seconds=10)
-    clock.offset = 9.5  # half a second of the key's life is left
+    clock.offset = secret.expires_at - 1.0 - time.time()  # a second of the key's life is left
     http = HttpAnswerer(api, secret.value)
 
     async def scenario() -> None:
