@@ -742,7 +742,12 @@ class BrokerServer:
     def stop(self) -> None:
         """Close the listener and every connection; :meth:`run` then returns."""
         # The loop's own thread closes everything, so no socket is closed under its feet.
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        try:
+            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        except OSError:
+            # Its wake-up pipe is already closed (seen, rarely, when many servers start and
+            # stop in one process): close from here; the loop ends once its map is empty.
+            wasyncore.close_all(self._map)
 
 
 def create_app(config: BrokerConfig, configuration: Configuration) -> tuple[Broker, ApiClient]:
