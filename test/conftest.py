@@ -14,6 +14,7 @@ import pytest
 import openapiopenai
 from openapiopenai.configuration import Configuration
 from openapiopenai.mock import MockServer
+from test import browser
 from test.faults import TLSMaterial, TLSMockServer
 
 # The same plugin module users get through the pytest11 entry point; pyproject's addopts blocks
@@ -21,6 +22,14 @@ from test.faults import TLSMaterial, TLSMockServer
 pytest_plugins = ["openapiopenai.mock.pytest_plugin"]
 
 API_KEY = "sk-test-0123456789abcdefghijklmnopqrstuv"
+
+# Chromium tests run inside a loopback-only network namespace where one can be made:
+# test_browser_e2e.py runs this module there, so the suite itself does not collect it.
+collect_ignore = (
+    ["test_mock_webrtc_browser.py"]
+    if not browser.isolated() and not browser.missing() and browser.namespace_refused() is None
+    else []
+)
 
 
 @pytest.fixture(autouse=True)

@@ -197,20 +197,24 @@ def test_session_returns_key_and_the_servers_fixed_config(
     answer = broker.post({})
 
     assert answer.status == 200
-    session = answer.json()
-    assert session["client_secret"]["value"].startswith("ek_")
-    assert session["model"] == "gpt-realtime-mini"
-    assert session["voice"] == "marin"
-    assert 250 <= session["expires_in"] <= 300
-    assert session["request_id"].startswith("req_")
+    secret = answer.json()
+    assert set(secret) == {"value", "expires_at"}  # nothing else: the session is the server's
+    assert secret["value"].startswith("ek_")
+    assert 250 <= secret["expires_at"] - time.time() <= 300
     sent = openai_mock.requests[-1]
+    assert sent.path == "/v1/realtime/client_secrets"
     assert sent.headers["Authorization"] == f"Bearer {API_KEY}"
     assert sent.json() == {
-        "model": "gpt-realtime-mini",
-        "instructions": "Only talk about the bakery.",
-        "voice": "marin",
-        "client_secret": {"expires_after": {"anchor": "created_at", "seconds": 300}},
+        "expires_after": {"anchor": "created_at", "seconds": 300},
+        "session": {
+            "type": "realtime",
+            "model": "gpt-realtime-mini",
+            "instructions": "Only talk about the bakery.",
+            "audio": {"output": {"voice": "marin"}},
+        },
     }
+    minted = openai_mock.minted(secret["value"])
+    assert minted is not None and minted.expires_at == secret["expires_at"]
 
 
 def test_browser_may_choose_a_voice_from_the_allowlist(
@@ -219,8 +223,9 @@ def test_browser_may_choose_a_voice_from_the_allowlist(
     answer = broker.post({"voice": "cedar"})
 
     assert answer.status == 200
-    assert answer.json()["voice"] == "cedar"
-    assert openai_mock.requests[-1].json()["voice"] == "cedar"
+    minted = openai_mock.minted(answer.json()["value"])
+    assert minted is not None and minted.session["audio"]["output"]["voice"] == "cedar"
+    assert openai_mock.requests[-1].json()["session"]["audio"]["output"]["voice"] == "cedar"
 
 
 @pytest.mark.parametrize("voice", ["shimmer", "", 7, None, ["marin"]])
@@ -442,15 +447,18 @@ def test_page_script_holds_the_webrtc_connection_code(broker: RunningBroker) -> 
     script = call(broker.url, "GET", "/app.js").body.decode()
 
     for needle in (
-        "new RTCPeerConnection()",
+        "new RTCPeerConnection({ iceServers: [] })",
         'createDataChannel("oai-events")',
         "getUserMedia({ audio: true })",
+        "fetch(`${state.settings.realtime_url}/calls`",
         "Authorization: `Bearer ${key}`",
         '"Content-Type": "application/sdp"',
-        "?model=${encodeURIComponent(state.model)}",
+        'response.headers.get("Location")',
         'setRemoteDescription({ type: "answer"',
+        'fetch("/hangup"',
     ):
         assert needle in script
+    assert "?model=" not in script  # the beta URL, switched off
 
 
 def test_public_config_shows_what_the_page_may_offer(broker: RunningBroker) -> None:
@@ -555,10 +563,9 @@ def test_log_holds_request_ids_but_no_secret(
     broker.post({"voice": "shimmer"})
 
     log = broker.log.text
-    assert all(key["request_id"] in log for key in keys)
-    assert "model=gpt-realtime-mini" in log
+    assert len(re.findall(r"minted key request_id=req_\w+ voice=(marin|cedar) ", log)) == 2
     assert "expires_at=" in log
-    assert_no_secrets(log, *(key["client_secret"]["value"] for key in keys))
+    assert_no_secrets(log, *(key["value"] for key in keys))
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -657,14 +664,19 @@ def test_script_with_mock_flag_serves_keys_without_network_or_key(tmp_path: Path
     with broker_process(tmp_path, "--mock") as running:
         page = call(running.url, "GET", "/")
         minted = call(running.url, "POST", "/session", {"voice": "cedar"})
+        settings = call(running.url, "GET", "/config").json()
         log = running.stop()
 
     assert page.status == 200
-    assert b"Realtime voice session" in page.body
+    assert b"Realtime voice call" in page.body
     assert minted.status == 200
-    key = minted.json()["client_secret"]["value"]
+    key = minted.json()["value"]
     assert key.startswith("ek_")
-    assert minted.json()["request_id"] in log
+    assert "minted key request_id=req_" in log
+    # Pages post their offers to the mock, which the page's policy lets them reach.
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1/realtime", settings["realtime_url"])
+    policy = page.headers["Content-Security-Policy"]
+    assert f"connect-src 'self' {settings['realtime_url'].removesuffix('/v1/realtime')}" in policy
     assert_no_secrets(log, key, "sk-mock-local-only")
     assert running.process.returncode == 0
 
@@ -692,7 +704,7 @@ def test_script_uses_openai_settings_from_the_environment(
 
     assert minted.status == 200
     assert openai_mock.requests[-1].headers["Authorization"] == f"Bearer {API_KEY}"
-    assert_no_secrets(log, minted.json()["client_secret"]["value"])
+    assert_no_secrets(log, minted.json()["value"])
 
 
 # -- hostile clients -------------------------------------------------------------------------
@@ -947,7 +959,7 @@ def test_make_wsgi_app_runs_under_another_wsgi_server(
         app.api.api_client.close()
 
     assert answer.status == 200
-    assert answer.json()["client_secret"]["value"].startswith("ek_")
+    assert answer.json()["value"].startswith("ek_")
     assert openai_mock.requests[-1].headers["Authorization"] == f"Bearer {API_KEY}"
 
 
@@ -962,3 +974,135 @@ def test_log_lines_escape_what_the_upstream_sent(
     log = broker.log.text
     assert "req_\\x1b[2J\\x07FAKE" in log
     assert all(line.isprintable() for line in log.splitlines())
+
+
+# -- the server-side call flow and hangup ----------------------------------------------------
+
+OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+SDP = {"Content-Type": "application/sdp"}
+
+
+def post_offer(broker: RunningBroker, query: str = "", **kwargs: Any) -> Answer:
+    kwargs.setdefault("raw", OFFER.encode())
+    kwargs["headers"] = {**SDP, **kwargs.get("headers", {})}
+    return call(broker.url, "POST", "/call" + query, **kwargs)
+
+
+def test_call_posts_the_pages_offer_with_the_servers_key_and_session(
+    broker: RunningBroker, openai_mock: MockServer
+) -> None:
+    answer = post_offer(broker, "?voice=cedar")
+
+    assert answer.status == 201
+    assert answer.headers["Content-Type"] == "application/sdp"
+    assert answer.body.startswith(b"v=0")
+    call_id = answer.headers["X-Call-Id"]
+    record = openai_mock.calls[call_id]
+    assert record.offer == OFFER
+    sent = openai_mock.requests[-1]
+    assert sent.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert sent.headers["Content-Type"].startswith("multipart/form-data")
+    assert record.session is not None
+    assert record.session["audio"]["output"]["voice"] == "cedar"
+    assert record.session["model"] == "gpt-realtime-mini"
+    assert record.session["instructions"] == "Only talk about the bakery."
+    assert f"opened call call_id={call_id}" in broker.log.text
+    assert_no_secrets(broker.log.text)
+
+
+@pytest.mark.parametrize(
+    ("query", "raw", "content_type", "status", "param"),
+    [
+        ("?voice=shimmer", OFFER.encode(), "application/sdp", 400, "voice"),
+        ("?model=gpt-realtime", OFFER.encode(), "application/sdp", 400, "model"),
+        ("?voice", OFFER.encode(), "application/sdp", 400, None),
+        ("", b"hello", "application/sdp", 400, "sdp"),
+        ("", OFFER.encode(), "application/json", 415, None),
+        ("", OFFER.encode() + b"a=x\r\n" * 5000, "application/sdp", 413, None),
+    ],
+)
+def test_call_refuses_bad_offers_and_choices_before_asking_openai(
+    broker: RunningBroker,
+    openai_mock: MockServer,
+    query: str,
+    raw: bytes,
+    content_type: str,
+    status: int,
+    param: str | None,
+) -> None:
+    answer = post_offer(broker, query, raw=raw, headers={"Content-Type": content_type})
+
+    assert answer.status == status
+    assert answer.error["param"] == param
+    assert openai_mock.requests == []
+
+
+def test_call_shares_the_origin_check_and_the_rate_limit(openai_mock: MockServer) -> None:
+    with running_broker(openai_mock.url, rate_limit_burst=1, rate_limit_per_minute=1) as broker:
+        foreign = post_offer(broker, headers={"Origin": "https://evil.example"})
+        first = post_offer(broker, headers={"Origin": "https://shop.example"})
+        second = post_offer(broker)
+
+    assert foreign.status == 403
+    assert first.status == 201
+    assert first.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert "X-Call-Id" in first.headers["Access-Control-Expose-Headers"]
+    assert second.status == 429
+    assert len(openai_mock.calls) == 1
+
+
+def test_upstream_refusing_the_call_is_a_502_with_its_request_id(
+    broker: RunningBroker, openai_mock: MockServer
+) -> None:
+    openai_mock.fail_next(status=400, headers={"x-request-id": "req_badcall"})
+    answer = post_offer(broker)
+
+    assert answer.status == 502
+    assert answer.error["message"] == "OpenAI refused to open the call (HTTP 400)."
+    assert answer.error["request_id"] == "req_badcall"
+
+
+def test_hangup_ends_a_call_with_the_servers_key(
+    broker: RunningBroker, openai_mock: MockServer
+) -> None:
+    call_id = post_offer(broker).headers["X-Call-Id"]
+    ended = call(broker.url, "POST", "/hangup", {"call_id": call_id})
+    again = call(broker.url, "POST", "/hangup", {"call_id": "rtc_unknown"})
+
+    assert ended.status == 204
+    assert openai_mock.calls[call_id].hung_up
+    assert openai_mock.requests[-2].headers["Authorization"] == f"Bearer {API_KEY}"
+    assert again.status == 404
+    assert again.error["type"] == "call_not_found"
+    assert f"hung up call_id={call_id}" in broker.log.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"call_id": 7}, {"call_id": "../../v1/x"}, {"call_id": "rtc_1", "more": 1}, {"id": "x"}],
+)
+def test_hangup_refuses_anything_but_a_call_id(
+    broker: RunningBroker, openai_mock: MockServer, body: dict[str, Any]
+) -> None:
+    answer = call(broker.url, "POST", "/hangup", body)
+
+    assert answer.status == 400
+    assert answer.error["param"] == "call_id"
+    assert openai_mock.requests == []
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("http://127.0.0.1:9000/v1/realtime", True),
+        ("http://localhost:9000/v1/realtime", True),
+        ("http://api.openai.com/v1/realtime", False),
+        ("http://127.0.0.2/v1/realtime", False),
+    ],
+)
+def test_plain_http_realtime_url_only_on_loopback(url: str, ok: bool) -> None:
+    if ok:
+        assert tb.BrokerConfig(realtime_url=url).realtime_url == url
+    else:
+        with pytest.raises(ValueError, match="https:// URL"):
+            tb.BrokerConfig(realtime_url=url)

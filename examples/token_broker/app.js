@@ -1,143 +1,207 @@
 "use strict";
-// Fetches an ephemeral key from this page's server and, on request, opens a WebRTC call to the
-// Realtime API with it. The key lives in memory only; the page shows a masked form.
+// A voice call with the Realtime API over WebRTC, in one of two flows:
+//  - "key": this page asks its server for a short-lived key and posts its SDP offer to
+//    {realtime_url}/calls itself, with the key as Bearer token;
+//  - "server": this page posts its offer to its server's /call, which opens the call with the
+//    server's own key: no key ever reaches the page.
+// Events arrive on the "oai-events" data channel; the call ends when that channel closes.
 
-const state = { key: null, model: null, realtimeUrl: null, deadline: 0, timer: null, pc: null };
+const state = {
+  settings: null, pc: null, channel: null, callId: null, deadline: 0, timer: null, meter: null,
+  failed: false,
+};
 const $ = (id) => document.getElementById(id);
+// Moments of the current call (performance.now() ms), for whoever wants to time the page.
+window.callTimes = {};
 
-function showStatus(text, kind = "") {
-  $("status").textContent = text;
+function setState(name, message = "", kind = "") {
+  $("state").textContent = name;
+  $("state").dataset.state = name;
+  $("status").textContent = message;
   $("status").className = kind;
+  const busy = name === "getting a key" || name === "connecting" || name === "connected";
+  $("call").disabled = busy;
+  $("hangup").disabled = !busy;
+  $("send-update").disabled = name !== "connected";
+  $("respond").disabled = name !== "connected";
+}
+
+async function loadSettings() {
+  const response = await fetch("/config", { cache: "no-store" });
+  state.settings = await response.json();
+  $("model").textContent = state.settings.model;
+  for (const voice of state.settings.voices) {
+    $("voice").add(new Option(voice, voice, false, voice === state.settings.default_voice));
+  }
+  setState("idle", "Choose a voice and a flow, then start a call.");
+}
+
+function chosenFlow() {
+  return document.querySelector("input[name=flow]:checked").value;
+}
+
+// -- the broker --------------------------------------------------------------------------------
+
+async function brokerRefusal(response) {
+  const payload = await response.json().catch(() => ({}));
+  const error = payload.error || {};
+  let text = error.message || `The server answered HTTP ${response.status}.`;
+  if (error.request_id) {
+    text += ` (request id ${error.request_id})`;
+  }
+  return new Error(text);
+}
+
+async function getKey() {
+  const response = await fetch("/session", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ voice: $("voice").value }),
+    cache: "no-store",
+  });
+  if (!response.ok) {
+    throw await brokerRefusal(response);
+  }
+  const secret = await response.json();
+  $("key").textContent = maskKey(secret.value);
+  state.deadline = secret.expires_at * 1000;
+  clearInterval(state.timer);
+  tick();
+  state.timer = setInterval(tick, 250);
+  return secret.value;
 }
 
 function maskKey(key) {
   return key.length > 16 ? `${key.slice(0, 3)}••••••••${key.slice(-4)}` : "••••";
 }
 
-async function loadSettings() {
-  const response = await fetch("/config", { cache: "no-store" });
-  const settings = await response.json();
-  state.realtimeUrl = settings.realtime_url;
-  $("model").textContent = settings.model;
-  for (const voice of settings.voices) {
-    const option = new Option(voice, voice, false, voice === settings.default_voice);
-    $("voice").add(option);
-  }
-}
-
-async function getKey() {
-  $("get-key").disabled = true;
-  showStatus("Asking the server for a key…");
-  let holdSeconds = 0;
-  try {
-    const response = await fetch("/session", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ voice: $("voice").value }),
-      cache: "no-store",
-    });
-    const payload = await response.json().catch(() => ({}));
-    if (response.ok) {
-      useKey(payload);
-    } else {
-      holdSeconds = showRefusal(response, payload);
-    }
-  } catch (error) {
-    showStatus(`Could not reach the server: ${error.message}`, "error");
-  } finally {
-    // After "try again in N s", keep the button off for those N seconds.
-    setTimeout(() => { $("get-key").disabled = false; }, holdSeconds * 1000);
-  }
-}
-
-function showRefusal(response, payload) {
-  const error = payload.error || {};
-  let text = error.message || `The server answered HTTP ${response.status}.`;
-  if (error.request_id) {
-    text += ` (request id ${error.request_id})`;
-  }
-  showStatus(text, "error");
-  const wait = Number(error.retry_after || response.headers.get("Retry-After") || 0);
-  return Number.isFinite(wait) && wait > 0 ? wait : 0;
-}
-
-function useKey(payload) {
-  state.key = payload.client_secret.value;
-  state.model = payload.model;
-  state.deadline = performance.now() + payload.expires_in * 1000;
-  $("model").textContent = payload.model;
-  $("voice-used").textContent = payload.voice;
-  $("key").textContent = maskKey(state.key);
-  $("request-id").textContent = payload.request_id || "–";
-  $("connect").disabled = state.pc !== null;
-  showStatus("Key ready: connect before it expires.", "ok");
-  clearInterval(state.timer);
-  tick();
-  state.timer = setInterval(tick, 250);
-}
-
 function tick() {
-  const left = Math.max(0, Math.ceil((state.deadline - performance.now()) / 1000));
-  const countdown = $("countdown");
-  countdown.dataset.seconds = String(left);
-  countdown.textContent = left > 0 ? `${left} s` : "expired";
-  countdown.className = left > 0 ? "" : "expired";
+  const left = Math.max(0, Math.ceil((state.deadline - Date.now()) / 1000));
+  $("countdown").dataset.seconds = String(left);
+  $("countdown").textContent = left > 0 ? `${left} s` : "expired";
   if (left === 0) {
     clearInterval(state.timer);
-    state.key = null;
-    $("connect").disabled = state.pc === null;
   }
 }
 
-// The only part that needs the internet: WebRTC to the Realtime API, authorised by the key.
-async function connect() {
-  if (state.pc) {
-    hangUp();
-    showStatus("Call ended.");
-    return;
-  }
-  const key = state.key;
-  if (!key) {
-    return;
-  }
-  $("connect").disabled = true;
-  showStatus("Connecting…");
-  const pc = new RTCPeerConnection();
-  state.pc = pc;
+// -- the call ----------------------------------------------------------------------------------
+
+async function startCall() {
+  resetCall();
+  window.callTimes = { start: performance.now() };
+  const flow = chosenFlow();
   try {
-    const speaker = new Audio();
-    speaker.autoplay = true;
-    pc.ontrack = (event) => { speaker.srcObject = event.streams[0]; };
+    let key = null;
+    if (flow === "key") {
+      setState("getting a key", "Asking this page's server for a key…");
+      key = await getKey();
+    }
+    setState("connecting", "Connecting…");
+    // No STUN or TURN server: the Realtime API's answer carries candidates the browser can reach.
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    state.pc = pc;
+    pc.ontrack = (event) => { $("remote").srcObject = event.streams[0]; };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed") {
+        fail("The connection failed: no network path to the Realtime API.");
+      }
+    };
     const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
     for (const track of microphone.getTracks()) {
       pc.addTrack(track, microphone);
     }
-    const events = pc.createDataChannel("oai-events");
-    events.addEventListener("message", (message) => logEvent(JSON.parse(message.data)));
-    const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
-    const url = `${state.realtimeUrl}?model=${encodeURIComponent(state.model)}`;
-    const answer = await fetch(url, {
-      method: "POST",
-      body: offer.sdp,
-      headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/sdp" },
-    });
-    if (!answer.ok) {
-      throw new Error(`the Realtime API answered HTTP ${answer.status}`);
-    }
-    await pc.setRemoteDescription({ type: "answer", sdp: await answer.text() });
-    state.key = null;  // a key opens one call
-    $("connect").textContent = "Hang up";
-    showStatus("Connected: speak to the assistant.", "ok");
+    const channel = pc.createDataChannel("oai-events");
+    state.channel = channel;
+    channel.onopen = () => connected(pc);
+    channel.onmessage = (message) => onEvent(JSON.parse(message.data));
+    channel.onclose = () => ended(pc);
+    await pc.setLocalDescription(await pc.createOffer());
+    const answer = flow === "key" ? await offerWithKey(pc, key) : await offerThroughServer(pc);
+    $("call-id").textContent = state.callId || "unknown";
+    await pc.setRemoteDescription({ type: "answer", sdp: answer });
   } catch (error) {
-    hangUp();
-    showStatus(`Could not connect: ${error.message}`, "error");
-  } finally {
-    $("connect").disabled = false;
+    fail(`Could not connect: ${error.message}`);
   }
 }
 
-function hangUp() {
+async function offerWithKey(pc, key) {
+  const response = await fetch(`${state.settings.realtime_url}/calls`, {
+    method: "POST",
+    body: pc.localDescription.sdp,
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/sdp" },
+  });
+  if (!response.ok) {
+    const payload = await response.json().catch(() => ({}));
+    const detail = (payload.error && payload.error.message) || "no reason given";
+    const advice = response.status === 401 ? " Get a new key and try again." : "";
+    throw new Error(`the Realtime API refused the call (HTTP ${response.status}): ${detail}${advice}`);
+  }
+  // Location: /v1/realtime/calls/rtc_...; readable only if the API exposes it to pages.
+  const location = response.headers.get("Location");
+  state.callId = location ? location.split("/").pop() : null;
+  return response.text();
+}
+
+async function offerThroughServer(pc) {
+  const response = await fetch(`/call?voice=${encodeURIComponent($("voice").value)}`, {
+    method: "POST",
+    body: pc.localDescription.sdp,
+    headers: { "Content-Type": "application/sdp" },
+  });
+  if (!response.ok) {
+    throw await brokerRefusal(response);
+  }
+  state.callId = response.headers.get("X-Call-Id");
+  return response.text();
+}
+
+function connected(pc) {
+  if (state.pc !== pc) {
+    return;
+  }
+  window.callTimes.connected = performance.now();
+  setState("connected", "Connected: speak to the assistant.", "ok");
+  state.meter = setInterval(() => showLevel(pc), 200);
+}
+
+function ended(pc) {
+  if (state.pc !== pc) {
+    return;
+  }
+  window.callTimes.ended = performance.now();
+  closePeer();
+  if (!state.failed) {
+    setState("ended", "The call has ended.");
+  }
+}
+
+function fail(message) {
+  state.failed = true;
+  closePeer();
+  setState("error", message, "error");
+}
+
+async function hangUp() {
+  const pc = state.pc;
+  window.callTimes.hangup = performance.now();
+  setState("ending", "Hanging up…");
+  if (state.callId) {
+    // The server ends the call at OpenAI; the data channel then closes by itself.
+    const response = await fetch("/hangup", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ call_id: state.callId }),
+    }).catch(() => null);
+    $("hangup-result").textContent = response ? `HTTP ${response.status}` : "unreachable";
+  }
+  if (state.pc === pc && pc) {
+    ended(pc);
+  }
+}
+
+function closePeer() {
+  clearInterval(state.meter);
+  clearInterval(state.timer);
   if (state.pc) {
     for (const sender of state.pc.getSenders()) {
       if (sender.track) {
@@ -145,21 +209,80 @@ function hangUp() {
       }
     }
     state.pc.close();
-    state.pc = null;
   }
-  $("connect").textContent = "Connect (microphone)";
-  $("connect").disabled = state.key === null;
+  state.pc = null;
+  state.channel = null;
 }
 
-function logEvent(event) {
+function resetCall() {
+  closePeer();
+  state.failed = false;
+  state.callId = null;
+  for (const id of ["session-model", "session-voice", "call-id", "key", "countdown", "hangup-result"]) {
+    $(id).textContent = "–";
+  }
+  $("events").replaceChildren();
+  $("level").value = 0;
+  $("packets").textContent = "0";
+  $("packets").dataset.packets = "0";
+}
+
+// -- what arrives ------------------------------------------------------------------------------
+
+function onEvent(event) {
   const item = document.createElement("li");
-  item.textContent = event.type;
-  $("events").prepend(item);
-  while ($("events").children.length > 20) {
-    $("events").lastChild.remove();
+  item.dataset.type = event.type;
+  item.textContent = event.type + describe(event);
+  $("events").append(item);
+  while ($("events").children.length > 100) {
+    $("events").firstChild.remove();
+  }
+  $("events").scrollTop = $("events").scrollHeight;
+  if (event.type === "session.created" || event.type === "session.updated") {
+    const session = event.session || {};
+    $("session-model").textContent = session.model || "–";
+    const voice = session.audio && session.audio.output && session.audio.output.voice;
+    $("session-voice").textContent = voice || "–";
   }
 }
 
-$("get-key").addEventListener("click", getKey);
-$("connect").addEventListener("click", connect);
-loadSettings().catch((error) => showStatus(`Could not load settings: ${error.message}`, "error"));
+function describe(event) {
+  if (event.type === "error") {
+    return `: ${(event.error && event.error.message) || "no message"}`;
+  }
+  if (typeof event.delta === "string") {
+    return `: ${event.delta}`;
+  }
+  return "";
+}
+
+function send(event) {
+  if (state.channel && state.channel.readyState === "open") {
+    state.channel.send(JSON.stringify(event));
+  }
+}
+
+async function showLevel(pc) {
+  let packets = 0;
+  let level = 0;
+  (await pc.getStats()).forEach((report) => {
+    if (report.type === "inbound-rtp" && report.kind === "audio") {
+      packets += report.packetsReceived || 0;
+      level = Math.max(level, report.audioLevel || 0);
+    }
+  });
+  if (state.pc === pc) {
+    $("level").value = level;
+    $("packets").textContent = String(packets);
+    $("packets").dataset.packets = String(packets);
+  }
+}
+
+$("call").addEventListener("click", startCall);
+$("hangup").addEventListener("click", hangUp);
+$("send-update").addEventListener("click", () => send({
+  type: "session.update",
+  session: { type: "realtime", instructions: "Answer in one short sentence." },
+}));
+$("respond").addEventListener("click", () => send({ type: "response.create" }));
+loadSettings().catch((error) => setState("error", `Could not load settings: ${error.message}`, "error"));

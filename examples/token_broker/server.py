@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""A token broker: browsers ask it for an ephemeral Realtime key, it asks OpenAI with its API key.
+"""A token broker: it lets browsers hold voice calls with the Realtime API, using its API key.
 
-The session (model, instructions, key lifetime) is fixed here, on the server; the browser may only
-pick a voice from an allowlist. A plain WSGI application served by waitress (or any WSGI server,
-e.g. gunicorn); needs ``openapiopenai`` and ``waitress``; see README.md.
+Two flows, both behind the same checks (Host and Origin allowlists, rate limit, size limits):
+``POST /session`` mints a short-lived client secret the page uses to post its SDP offer to
+OpenAI itself; ``POST /call`` takes the page's offer and opens the call from here, so no key
+reaches the browser. ``POST /hangup`` ends a call. The session (model, instructions, key
+lifetime) is fixed here, on the server; the browser may only pick a voice from an allowlist.
+A plain WSGI application served by waitress (or any WSGI server, e.g. gunicorn); needs
+``openapiopenai`` and ``waitress`` (and the ``webrtc`` extra for real calls with ``--mock``);
+see README.md.
 
     python examples/token_broker/server.py --mock --port 8000     # offline, against a fake OpenAI
     OPENAI_API_KEY=sk-... python examples/token_broker/server.py  # the real service
@@ -18,6 +23,7 @@ import json
 import logging
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -29,7 +35,7 @@ from http import HTTPStatus
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import waitress
 from waitress import wasyncore
@@ -40,13 +46,12 @@ from openapiopenai import (
     ApiTimeoutError,
     ApiTransportError,
     Configuration,
+    NotFoundException,
     RealtimeApi,
-    RealtimeSessionCreateRequest,
-    RealtimeSessionCreateRequestClientSecret,
-    RealtimeSessionCreateRequestClientSecretExpiresAfter,
     RetryPolicy,
     TooManyRequestsException,
 )
+from openapiopenai.models import RealtimeCreateClientSecretRequest, RealtimeSessionCreateRequestGA
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE / "config.json"
@@ -62,6 +67,9 @@ MAX_RETRY_SECONDS = 3600
 #: Host names the broker answers to unless configured otherwise: loopback only.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 JSON_TYPE = "application/json"
+SDP_TYPE = "application/sdp"
+#: What a call id from the page must look like before it is sent on to OpenAI.
+CALL_ID_SHAPE = re.compile(r"rtc_[A-Za-z0-9_-]{1,128}")
 STATIC_FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
@@ -89,6 +97,7 @@ class BrokerConfig:
     rate_limit_burst: int = 5
     rate_limit_per_minute: float = 10.0
     max_body_bytes: int = 1024
+    max_offer_bytes: int = 16 * 1024
     upstream_timeout_seconds: float = 15.0
     upstream_deadline_seconds: float = 20.0
     upstream_retries: int = 1
@@ -114,12 +123,16 @@ class BrokerConfig:
             raise ValueError("rate_limit_burst must be >= 1 and rate_limit_per_minute > 0")
         if self.max_body_bytes < 2 or self.upstream_retries < 0:
             raise ValueError("max_body_bytes must be >= 2 and upstream_retries >= 0")
+        if self.max_offer_bytes < 256:
+            raise ValueError("max_offer_bytes must be >= 256 (an SDP offer is a few KiB)")
         for name in ("upstream_timeout_seconds", "upstream_deadline_seconds"):
             seconds = getattr(self, name)
             if not math.isfinite(seconds) or seconds <= 0:
                 raise ValueError(f"{name} must be a positive number of seconds")
-        if urlsplit(self.realtime_url).scheme != "https":
-            raise ValueError("realtime_url must be an https:// URL")
+        realtime = urlsplit(self.realtime_url)
+        local = realtime.scheme == "http" and realtime.hostname in LOOPBACK_HOSTS
+        if realtime.scheme != "https" and not local:
+            raise ValueError("realtime_url must be an https:// URL (or http:// on loopback)")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> BrokerConfig:
@@ -250,7 +263,8 @@ def error_reply(
 
 
 class Broker:
-    """The WSGI application: the page, its public settings, and ``POST /session``."""
+    """The WSGI application: the page, its public settings, ``POST /session``, ``POST /call``
+    and ``POST /hangup``."""
 
     def __init__(
         self, config: BrokerConfig, api: RealtimeApi, limiter: RateLimiter | None = None
@@ -311,8 +325,9 @@ class Broker:
         """Dispatch on path and method."""
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "/")
-        if path == "/session":
-            return self.session_endpoint(method, environ)
+        action = {"/session": self.mint, "/call": self.open_call, "/hangup": self.hangup}
+        if path in action:
+            return self.browser_endpoint(method, environ, action[path])
         if path in self._static or path == "/config":
             if method != "GET":
                 return _method_not_allowed("GET")
@@ -328,7 +343,8 @@ class Broker:
         return Reply(200, body, kind, headers)
 
     def public_config(self) -> Reply:
-        """What the page needs to know: the fixed model, the voices it may offer, where to go."""
+        """What the page needs to know: the fixed model, the voices it may offer, where to call
+        (the page posts its offer to ``{realtime_url}/calls``)."""
         config = self.config
         return json_reply(
             200,
@@ -340,17 +356,22 @@ class Broker:
             },
         )
 
-    def session_endpoint(self, method: str, environ: WSGIEnviron) -> Reply:
-        """``POST /session`` and its CORS preflight, behind the origin check."""
+    def browser_endpoint(
+        self, method: str, environ: WSGIEnviron, action: Callable[[WSGIEnviron], Reply]
+    ) -> Reply:
+        """A ``POST`` endpoint for the page and its CORS preflight, behind the origin check and
+        the rate limit."""
         cors = [("Vary", "Origin")]
         try:
             origin = self.check_origin(environ)
             if origin is not None:
                 cors.append(("Access-Control-Allow-Origin", origin))
+                cors.append(("Access-Control-Expose-Headers", "X-Call-Id"))
             if method == "OPTIONS":
                 reply = self.preflight(environ)
             elif method == "POST":
-                reply = self.mint(environ)
+                self.check_rate(environ)
+                reply = action(environ)
             else:
                 reply = _method_not_allowed("POST, OPTIONS")
         except Refusal as refusal:
@@ -373,7 +394,7 @@ class Broker:
         if origin in self.own_origins or origin in self.config.allowed_origins:
             return str(origin)
         LOG.warning("refused origin %s from %s", printable(str(origin), 100), _client(environ))
-        raise Refusal(error_reply(403, "origin_not_allowed", "This origin may not request keys."))
+        raise Refusal(error_reply(403, "origin_not_allowed", "This origin may not call here."))
 
     def preflight(self, environ: WSGIEnviron) -> Reply:
         """Answer the browser's CORS preflight for a JSON POST."""
@@ -388,49 +409,96 @@ class Broker:
             ],
         )
 
-    def mint(self, environ: WSGIEnviron) -> Reply:
-        """Rate limit, read the browser's choice, ask OpenAI for a key, return it."""
+    def check_rate(self, environ: WSGIEnviron) -> None:
+        """Spend one of the client's tokens, or refuse with 429 and when to try again."""
         client = _client(environ)
         wait = self.limiter.take(client)
         if wait > 0:
             seconds = math.ceil(wait)
             LOG.info("rate limited client=%s for %s s", client, seconds)
-            return error_reply(
-                429,
-                "rate_limited",
-                f"Too many key requests; try again in {seconds} s.",
-                retry_after=seconds,
+            raise Refusal(
+                error_reply(
+                    429,
+                    "rate_limited",
+                    f"Too many requests; try again in {seconds} s.",
+                    retry_after=seconds,
+                )
             )
-        voice = self.read_voice(environ)
+
+    def mint(self, environ: WSGIEnviron) -> Reply:
+        """Read the browser's choice, ask OpenAI for a client secret, return only the key and
+        its expiry: the session stays the server's business (the call reports it)."""
+        voice = self.read_voice(_read_json_object(environ, self.config.max_body_bytes))
+        asked: dict[str, Any] = {"session": self.session_request(voice).to_dict()}
+        if self.config.key_lifetime_seconds is not None:
+            lifetime = self.config.key_lifetime_seconds
+            asked["expires_after"] = {"anchor": "created_at", "seconds": lifetime}
+        request = RealtimeCreateClientSecretRequest.from_dict(asked)
         try:
-            answer = self.api.create_realtime_session_with_http_info(self.session_request(voice))
+            answer = self.api.create_realtime_client_secret_with_http_info(request)
         except ApiException as failed:
-            return _upstream_failure(failed)
+            return _upstream_failure(failed, "create the key")
         except ApiTransportError as failed:
             return _transport_failure(failed)
-        session = answer.data
-        secret = session.client_secret
+        secret = answer.data
         LOG.info(
-            "minted key request_id=%s model=%s voice=%s expires_at=%s client=%s",
-            *(_shown(value) for value in (answer.request_id, session.model, session.voice)),
+            "minted key request_id=%s voice=%s expires_at=%s client=%s",
+            *(_shown(value) for value in (answer.request_id, voice)),
             secret.expires_at,
-            client,
+            _client(environ),
         )
-        return json_reply(
-            200,
-            {
-                "client_secret": {"value": secret.value, "expires_at": secret.expires_at},
-                "expires_in": max(0, secret.expires_at - int(time.time())),
-                "model": session.model,
-                "voice": session.voice,
-                "session_id": session.id,
-                "request_id": answer.request_id,
-            },
-        )
+        return json_reply(200, {"value": secret.value, "expires_at": secret.expires_at})
 
-    def read_voice(self, environ: WSGIEnviron) -> str:
+    def open_call(self, environ: WSGIEnviron) -> Reply:
+        """The server-side flow: post the page's SDP offer to OpenAI with the server's key and
+        session, and hand back the SDP answer and the call id. No key reaches the page."""
+        voice = self.read_voice(_query(environ))
+        offer = _read_offer(environ, self.config.max_offer_bytes)
+        try:
+            answer = self.api.create_realtime_call_with_http_info(
+                offer, session=self.session_request(voice)
+            )
+        except ApiException as failed:
+            return _upstream_failure(failed, "open the call")
+        except ApiTransportError as failed:
+            return _transport_failure(failed)
+        call_id = str(answer.data.call_id or "")
+        LOG.info(
+            "opened call call_id=%s request_id=%s voice=%s client=%s",
+            *(_shown(value) for value in (call_id, answer.request_id, voice)),
+            _client(environ),
+        )
+        return Reply(201, str(answer.data).encode(), SDP_TYPE, [("X-Call-Id", call_id)])
+
+    def hangup(self, environ: WSGIEnviron) -> Reply:
+        """End a call by its id (from ``Location`` or ``X-Call-Id``) with the server's key."""
+        body = _read_json_object(environ, self.config.max_body_bytes)
+        call_id = body.get("call_id")
+        if set(body) != {"call_id"} or not isinstance(call_id, str):
+            raise Refusal(
+                error_reply(400, "invalid_request", 'Send {"call_id": ...}.', param="call_id")
+            )
+        if not CALL_ID_SHAPE.fullmatch(call_id):
+            raise Refusal(
+                error_reply(400, "invalid_request", "That is not a call id.", param="call_id")
+            )
+        try:
+            answer = self.api.hangup_realtime_call_with_http_info(call_id)
+        except NotFoundException:
+            return error_reply(404, "call_not_found", "No such call (it may have ended).")
+        except ApiException as failed:
+            return _upstream_failure(failed, "hang up")
+        except ApiTransportError as failed:
+            return _transport_failure(failed)
+        LOG.info(
+            "hung up call_id=%s request_id=%s client=%s",
+            *(_shown(value) for value in (call_id, answer.request_id)),
+            _client(environ),
+        )
+        return Reply(204)
+
+    def read_voice(self, choice: Mapping[str, Any]) -> str:
         """The voice the browser chose (or the default); refuses any other field or voice."""
-        choice = _read_json_object(environ, self.config.max_body_bytes)
         unknown = sorted(set(choice) - BROWSER_FIELDS)
         if unknown:
             raise Refusal(
@@ -455,21 +523,15 @@ class Broker:
             )
         return voice
 
-    def session_request(self, voice: str) -> RealtimeSessionCreateRequest:
-        """The session to mint: everything fixed by the server except the chosen voice."""
-        config = self.config
-        client_secret = None
-        if config.key_lifetime_seconds is not None:
-            client_secret = RealtimeSessionCreateRequestClientSecret(
-                expires_after=RealtimeSessionCreateRequestClientSecretExpiresAfter(
-                    anchor="created_at", seconds=config.key_lifetime_seconds
-                )
-            )
-        return RealtimeSessionCreateRequest(
-            model=config.model,
-            instructions=config.instructions,
-            voice=voice,
-            client_secret=client_secret,
+    def session_request(self, voice: str) -> RealtimeSessionCreateRequestGA:
+        """The session of every call: everything fixed by the server except the chosen voice."""
+        return RealtimeSessionCreateRequestGA.from_dict(
+            {
+                "type": "realtime",
+                "model": self.config.model,
+                "instructions": self.config.instructions,
+                "audio": {"output": {"voice": voice}},
+            }
         )
 
 
@@ -496,7 +558,41 @@ def _read_json_object(environ: WSGIEnviron, limit: int) -> dict[str, Any]:
     return parsed
 
 
-def _upstream_failure(failed: ApiException) -> Reply:
+def _query(environ: WSGIEnviron) -> dict[str, str]:
+    """The query string's parameters (the last of each name); a malformed one is a 400."""
+    text = str(environ.get("QUERY_STRING", ""))
+    try:
+        parsed = parse_qs(text, strict_parsing=bool(text), max_num_fields=10)
+    except ValueError:
+        raise Refusal(error_reply(400, "invalid_request", "Bad query string.")) from None
+    return {name: values[-1] for name, values in parsed.items()}
+
+
+def _read_offer(environ: WSGIEnviron, limit: int) -> str:
+    """The page's SDP offer: ``application/sdp``, at most ``limit`` bytes, starting ``v=0``."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise Refusal(error_reply(400, "invalid_request", "Bad Content-Length.")) from None
+    if length > limit:
+        raise Refusal(
+            error_reply(413, "body_too_large", f"The offer may be at most {limit} bytes.")
+        )
+    content_type = str(environ.get("CONTENT_TYPE", "")).split(";")[0].strip().lower()
+    if content_type != SDP_TYPE:
+        raise Refusal(
+            error_reply(415, "unsupported_media_type", "Send the offer as application/sdp.")
+        )
+    raw = environ["wsgi.input"].read(length) if length > 0 else b""
+    offer = raw.decode("utf-8", "replace")
+    if not offer.startswith("v=0"):
+        raise Refusal(
+            error_reply(400, "invalid_request", "The body must be an SDP offer.", param="sdp")
+        )
+    return offer
+
+
+def _upstream_failure(failed: ApiException, doing: str) -> Reply:
     """OpenAI answered with an error: tell the browser what it can act on, never the key."""
     LOG.warning(
         "upstream refused status=%s type=%s code=%s request_id=%s attempts=%s",
@@ -519,7 +615,7 @@ def _upstream_failure(failed: ApiException) -> Reply:
     return error_reply(
         502,
         "upstream_error",
-        f"OpenAI refused to create the session (HTTP {failed.status}).",
+        f"OpenAI refused to {doing} (HTTP {failed.status}).",
         request_id=failed.request_id,
     )
 
@@ -646,7 +742,12 @@ class BrokerServer:
     def stop(self) -> None:
         """Close the listener and every connection; :meth:`run` then returns."""
         # The loop's own thread closes everything, so no socket is closed under its feet.
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        try:
+            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        except OSError:
+            # Its wake-up pipe is already closed (seen, rarely, when many servers start and
+            # stop in one process): close from here; the loop ends once its map is empty.
+            wasyncore.close_all(self._map)
 
 
 def create_app(config: BrokerConfig, configuration: Configuration) -> tuple[Broker, ApiClient]:
@@ -696,6 +797,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--allow-host", action="append", help="a host name to serve (replaces the loopback ones)"
     )
     parser.add_argument("--retries", type=int, help="retries of a failed call to OpenAI")
+    parser.add_argument(
+        "--realtime-url", help="where pages post their offers: {realtime_url}/calls"
+    )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ...")
     return parser.parse_args(argv)
 
@@ -717,6 +821,8 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         changes["allowed_hosts"] = tuple(args.allow_host)
     if args.retries is not None:
         changes["upstream_retries"] = args.retries
+    if args.realtime_url:
+        changes["realtime_url"] = args.realtime_url.rstrip("/")
     return dataclasses.replace(config, **changes) if changes else config
 
 
@@ -733,14 +839,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     mock = None
     if args.mock:
-        from openapiopenai.mock import MockServer
-
-        mock = MockServer()
+        mock = _start_mock()
         configuration = Configuration(
-            host=mock.start(),
+            host=mock.url,
             access_token="sk-mock-local-only",  # noqa: S106 (the mock accepts any key)
             ignore_environment=True,
         )
+        config = dataclasses.replace(config, realtime_url=f"{mock.url}/realtime")
     else:
         configuration = Configuration()
         if not configuration.access_token:
@@ -761,6 +866,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if mock is not None:
             mock.stop()
     return 0
+
+
+def _start_mock() -> Any:
+    """A local fake OpenAI; with the ``webrtc`` extra its calls are real WebRTC calls."""
+    import importlib.util
+
+    from openapiopenai.mock import MockServer
+
+    webrtc = importlib.util.find_spec("aiortc") is not None
+    if not webrtc:
+        LOG.warning("no aiortc: calls get a canned answer; pip install 'openapiopenai[webrtc]'")
+    mock = MockServer(webrtc=webrtc)
+    mock.start()
+    return mock
 
 
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:

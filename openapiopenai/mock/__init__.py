@@ -23,10 +23,17 @@ It remembers what it did, for assertions: ``requests`` (the last ``history`` req
 is played with ``incoming_call()`` or ``send_incoming_call(url, secret=...)``, which also posts
 the signed ``realtime.call.incoming`` webhook. Faults can be scripted for the next requests:
 error statuses with ``Retry-After``, delays, a hang, a reset connection or a truncated body.
+
+``MockServer(webrtc=True)`` (needs the ``webrtc`` extra) answers ``POST /realtime/calls`` with a
+real WebRTC peer (:mod:`openapiopenai.mock.webrtc`) instead of a canned SDP answer: a browser can
+then hold a call with it on loopback. ``session.created`` reports the session the key was minted
+for (or the one sent with the offer), ``hangup`` and the key's expiry end the call. Like the
+service, that endpoint answers a browser's CORS preflight, so a page on another origin can call it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import secrets
 import socket
@@ -39,7 +46,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
 
 from pydantic import ValidationError
@@ -67,6 +74,9 @@ from openapiopenai.models.realtime_transcription_session_create_request import (
 from openapiopenai.models.realtime_translation_client_secret_create_request import (
     RealtimeTranslationClientSecretCreateRequest,
 )
+
+if TYPE_CHECKING:
+    from openapiopenai.mock.webrtc import WebRtcAnswerer
 
 SESSIONS_PATH = "/v1/realtime/sessions"
 CLIENT_SECRETS_PATH = "/v1/realtime/client_secrets"
@@ -223,6 +233,8 @@ class MockServer:
         non-empty one, except an ``ek_`` key on ``/realtime/calls`` that it did not issue.
     :param answerer: makes the SDP answer of ``POST /realtime/calls`` from
         ``(offer_sdp, session, call_id)``; the default is a canned, well-formed answer.
+    :param webrtc: answer ``POST /realtime/calls`` with a real WebRTC call instead (the
+        ``webrtc`` extra); ``hangup`` and the key's expiry end it. Excludes ``answerer``.
     :param history: how many requests, issued keys and calls to remember (the oldest go first).
     :param clock: the time source (seconds since the epoch) for expiry: tests can move it on.
     """
@@ -234,11 +246,21 @@ class MockServer:
         api_key: str | None = None,
         *,
         answerer: Answerer | None = None,
+        webrtc: bool = False,
         history: int = DEFAULT_HISTORY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if isinstance(history, bool) or not isinstance(history, int) or history < 1:
             raise ApiValueError(f"history must be a positive int, not {history!r}")
+        if webrtc and answerer is not None:
+            raise ApiValueError("pass either answerer or webrtc=True, not both")
+        if webrtc and importlib.util.find_spec("aiortc") is None:
+            raise ApiValueError(
+                "webrtc=True needs the 'webrtc' extra: pip install 'openapiopenai[webrtc]'"
+            )
+        self.webrtc = webrtc
+        self._rtc: WebRtcAnswerer | None = None
+        self._rtc_lock = threading.Lock()
         self.api_key = api_key
         self.answerer: Answerer = answerer or canned_answer
         self.history = history
@@ -283,6 +305,10 @@ class MockServer:
             self._thread.join(timeout=5)
             self._thread = None
         self._httpd.server_close()
+        with self._rtc_lock:
+            rtc, self._rtc = self._rtc, None
+        if rtc is not None:
+            rtc.close()
 
     def __enter__(self) -> str:
         return self.start()
@@ -423,12 +449,22 @@ class MockServer:
         if route is None:
             return _error(404, f"Invalid URL ({method} {path!s})", "invalid_request_error")
         handler_name, call_id = route
+        lowered = {name.lower(): value for name, value in headers.items()}
+        cors = _cors(lowered) if handler_name == "_create_call" else {}
+        if cors and method == "OPTIONS" and "access-control-request-method" in lowered:
+            return 204, {**cors, **CORS_PREFLIGHT}, b""
         if method != "POST":
             status, extra, payload = _error(
                 405, f"Method {method} not allowed", "invalid_request_error"
             )
             return status, {**extra, "Allow": "POST"}, payload
-        lowered = {name.lower(): value for name, value in headers.items()}
+        status, extra, payload = self._dispatch(handler_name, lowered, body, call_id)
+        return status, {**extra, **cors}, payload
+
+    def _dispatch(
+        self, handler_name: str, lowered: Mapping[str, str], body: bytes, call_id: str | None
+    ) -> Answer:
+        """Authenticate, then run the operation's handler; any failure becomes an error body."""
         token = _bearer_token(lowered.get("authorization", ""))
         try:
             self._check_auth(token, ephemeral_ok=handler_name == "_create_call")
@@ -502,7 +538,9 @@ class MockServer:
             session = _shapes.ga_session({"type": "realtime"})
         call_id = _shapes.new_id("rtc_")
         try:
-            answer = self.answerer(offer, session, call_id)
+            answer = self._answer_offer(offer, session, call_id, incoming.token)
+        except _Refused:
+            raise
         except Exception:  # a plugged-in answerer failed: the service's side of the exchange
             raise _Refused(
                 500, "The server had an error while processing your request.", kind="server_error"
@@ -510,6 +548,35 @@ class MockServer:
         self._remember_call(MockCall(call_id, "webrtc", session, offer, answer))
         headers = {"Content-Type": "application/sdp", "Location": f"{CALLS_PATH}/{call_id}"}
         return 201, headers, answer.encode()
+
+    def _answer_offer(
+        self, offer: str, session: Mapping[str, Any], call_id: str, token: str
+    ) -> str:
+        """The SDP answer: from the plugged-in answerer, or from a real call with ``webrtc``."""
+        if not self.webrtc:
+            return self.answerer(offer, session, call_id)
+        from openapiopenai.mock.webrtc import InvalidOfferError
+
+        key = self.minted(token) if token.startswith("ek_") else None
+        # The answerer counts in real time; the key's expiry is on this mock's clock.
+        expires_at = None if key is None else time.time() + (key.expires_at - self.clock())
+        try:
+            return self._webrtc_answerer().answer(
+                offer, session, call_id=call_id, expires_at=expires_at
+            )
+        except InvalidOfferError as invalid:
+            raise _Refused(
+                400, f"Invalid SDP offer: {invalid}", param="sdp", code="invalid_offer"
+            ) from None
+
+    def _webrtc_answerer(self) -> WebRtcAnswerer:
+        """The one WebRTC answerer of this mock, started on first use, closed by ``stop``."""
+        from openapiopenai.mock.webrtc import WebRtcAnswerer
+
+        with self._rtc_lock:
+            if self._rtc is None:
+                self._rtc = WebRtcAnswerer()
+            return self._rtc
 
     def _keys_session(self, token: str) -> Mapping[str, Any]:
         key = self.minted(token)
@@ -527,6 +594,10 @@ class MockServer:
         with self._known_call(incoming) as call:
             call.hung_up = True
             call.actions.append(("hangup", None))
+        with self._rtc_lock:
+            rtc = self._rtc
+        if rtc is not None:
+            rtc.hangup(call.call_id)  # ends the real call, if it is still on
         return _empty_ok()
 
     def _refer_call(self, incoming: _Incoming) -> Answer:
@@ -780,6 +851,24 @@ def _bounded_put(store: OrderedDict[str, Any], key: str, value: Any, limit: int)
     store[key] = value
     while len(store) > limit:
         store.popitem(last=False)
+
+
+#: What a CORS preflight for ``POST /realtime/calls`` is told: a page may send its offer.
+CORS_PREFLIGHT = {
+    "Access-Control-Allow-Methods": "POST",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+
+
+def _cors(lowered: Mapping[str, str]) -> dict[str, str]:
+    """CORS headers for a browser's request (one with an ``Origin``); none for others."""
+    if "origin" not in lowered:
+        return {}
+    return {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Expose-Headers": "Location, x-request-id",
+    }
 
 
 def _json(status: int, body: Any) -> Answer:

@@ -20,8 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")
     parser.add_argument("--api-key", default=None, help="accept only this Bearer token")
+    parser.add_argument(
+        "--webrtc",
+        action="store_true",
+        help="answer POST /realtime/calls with a real WebRTC call (needs the 'webrtc' extra)",
+    )
     args = parser.parse_args(argv)
-    server = MockServer(args.host, args.port, api_key=args.api_key)
+    try:
+        server = MockServer(args.host, args.port, api_key=args.api_key, webrtc=args.webrtc)
+    except ValueError as invalid:
+        parser.error(str(invalid))
     stop = threading.Event()
     _stop_on_sigterm(stop)
     url = server.start()
