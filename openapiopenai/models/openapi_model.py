@@ -184,7 +184,8 @@ class OpenApiModel(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as error:
-            raise self._validation_error(error) from error
+            # from None: pydantic's own error quotes the input, which may hold a key.
+            raise self._validation_error(error) from None
 
     # Only keyword construction by callers goes through __init__ above; pydantic's core keeps
     # validating nested data itself (faster, strict mode intact, errors keep their location).
@@ -194,7 +195,8 @@ class OpenApiModel(BaseModel):
         try:
             super().__setattr__(name, value)
         except ValidationError as error:
-            raise self._validation_error(error) from error
+            # from None: pydantic's own error quotes the input, which may hold a key.
+            raise self._validation_error(error) from None
 
     def to_dict(self) -> dict[str, Any]:
         """The fields that were set (by the caller or the server), as plain Python values."""

@@ -133,3 +133,29 @@ def test_equality_by_value() -> None:
         {"voice": "ash"}
     )
     assert RealtimeSessionCreateRequest(voice="ash") != RealtimeSessionCreateRequest(voice="echo")
+
+
+def test_keyword_construction_errors_never_show_a_key_in_the_traceback() -> None:
+    import traceback
+
+    from openapiopenai.models import RealtimeSessionCreateResponseClientSecret
+
+    for build in (
+        # a missing field: pydantic's own message quotes the whole input, key included
+        lambda: RealtimeSessionCreateResponseClientSecret(value=EPHEMERAL_KEY),  # type: ignore[call-arg]
+        lambda: RealtimeSessionCreateRequest(instructions=EPHEMERAL_KEY, speed=99),
+    ):
+        with pytest.raises(ApiValidationError) as caught:
+            build()
+        formatted = "".join(traceback.format_exception(caught.value))
+        assert EPHEMERAL_KEY not in formatted
+        assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_assignment_errors_never_show_a_key_in_the_traceback() -> None:
+    import traceback
+
+    request = RealtimeSessionCreateRequest()
+    with pytest.raises(ApiValidationError) as caught:
+        request.speed = EPHEMERAL_KEY  # type: ignore[assignment]
+    assert EPHEMERAL_KEY not in "".join(traceback.format_exception(caught.value))
