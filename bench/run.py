@@ -342,9 +342,15 @@ def _bytecode_environment(cache: str) -> dict[str, str]:
 
 def _import_seconds(statement: str, environment: dict[str, str]) -> float:
     """Seconds ``statement`` takes in a fresh interpreter (start-up itself not counted)."""
-    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    return _timed_block(statement + "\n", environment)
+
+
+def _timed_block(code: str, environment: dict[str, str]) -> float:
+    """Seconds a block of code takes in a fresh interpreter (start-up itself not counted)."""
+    timed = "import time as _t\n_start = _t.perf_counter()\n" + code
+    timed += "print(_t.perf_counter() - _start)\n"
     output = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", timed],
         cwd=ROOT,
         env=environment,
         check=True,
@@ -465,21 +471,6 @@ def bench_cold_start(base_url: str, sizes: Sizes) -> dict[str, Any]:
             results[f"{prefix}raw_ms"] = raw_s * 1e3
             results[f"{prefix}ratio"] = sdk_s / raw_s
     return results
-
-
-def _timed_block(code: str, environment: dict[str, str]) -> float:
-    """Seconds a block of code takes in a fresh interpreter (start-up itself not counted)."""
-    timed = "import time as _t\n_start = _t.perf_counter()\n" + code
-    timed += "print(_t.perf_counter() - _start)\n"
-    output = subprocess.run(
-        [sys.executable, "-c", timed],
-        cwd=ROOT,
-        env=environment,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return float(output)
 
 
 def _throughput(call: Callable[[], object], threads: int, calls: int) -> float:
