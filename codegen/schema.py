@@ -348,11 +348,8 @@ class Reader:
     ) -> ClassDef:
         required = set(schema.get("required") or ())
         definition = ClassDef(name, clean(description or schema.get("description")), source, [])
-        # Defined before its fields, so a name collision is reported where it happens.
-        self.registry.define(_Placeholder(name))  # type: ignore[arg-type]
         for prop, prop_schema in (schema.get("properties") or {}).items():
             definition.fields.append(self._field(name, prop, prop_schema, prop in required))
-        del self.registry.classes[name]
         return definition
 
     def _field(self, owner: str, prop: str, schema: dict[str, Any], required: bool) -> FieldDef:
@@ -384,13 +381,6 @@ class Reader:
             has_default="default" in schema and default is not None,
             secret=bool(schema.get("x-oo-secret")),
         )
-
-
-class _Placeholder(ClassDef):
-    """Reserves a class name while its fields are read."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name, "", "", [])
 
 
 def _split_null(schema: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:

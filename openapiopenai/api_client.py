@@ -243,11 +243,13 @@ class ApiClient:
         configured auth, timeout and retries."""
         prepared = self._current()
         headers = prepared.headers_for(content_type, accept)
+        auth = None
         if options is None:
             url, timeout = prepared.url(path), prepared.timeout
         else:
-            url, headers, timeout = self._apply_options(prepared, path, options, headers)
-        if "Authorization" not in headers and (options is None or options.auth is None):
+            auth = _auth_header(options.auth) if options.auth is not None else None
+            url, headers, timeout = self._apply_options(prepared, path, options, headers, auth)
+        if "Authorization" not in headers and auth is None:
             raise ApiValueError(NO_API_KEY_MESSAGE)
         logged = prepared.debug or logger.isEnabledFor(logging.DEBUG)
         started = _log_request(method, url, headers, body) if logged else 0.0
@@ -269,9 +271,9 @@ class ApiClient:
             raise
         if logged:
             _log_response(method, url, started, response)
-        if options is not None and options.auth is not None:
+        if auth is not None:
             # An error body may echo the per-call key: the exception built from it masks it.
-            self._call_secrets[response] = _auth_secrets(_auth_header(options.auth))
+            self._call_secrets[response] = _auth_secrets(auth)
         return response
 
     def call_api(
@@ -384,15 +386,19 @@ class ApiClient:
             return self._prepared
 
     def _apply_options(
-        self, prepared: _Prepared, path: str, options: RequestOptions, headers: dict[str, str]
+        self,
+        prepared: _Prepared,
+        path: str,
+        options: RequestOptions,
+        headers: dict[str, str],
+        auth: dict[str, str] | None,
     ) -> tuple[str, dict[str, str], Timeout]:
         url = prepared.url(path)
         if options.host_index is not None:
             url = self.configuration.get_host_from_settings(options.host_index) + path
         extra: dict[str, str] = {}
-        if options.auth is not None:
+        if auth is not None:
             # The per-call auth replaces the configured one, whatever header it uses.
-            auth = _auth_header(options.auth)
             headers = {name: value for name, value in headers.items() if name != "Authorization"}
             extra.update(auth)
         if options.content_type is not None:

@@ -518,10 +518,13 @@ class RealtimeApi:
         return self.api_client.deserialize_data(response, endpoint.model(endpoint.response))  # type: ignore[return-value]
 
 
+_OPTION_NAMES = frozenset(RequestArgs.__annotations__)
+
+
 def _request_options(options: RequestArgs) -> RequestOptions | None:
     if not options:
         return None
-    unknown = set(options) - set(RequestArgs.__annotations__)
+    unknown = options.keys() - _OPTION_NAMES
     if unknown:
         raise ApiTypeError(
             f"unexpected keyword argument {sorted(unknown)[0]!r}; per-call options are "
