@@ -62,6 +62,10 @@ class RealtimeCallAnswer(str):
         answer.call_id = call_id
         return answer
 
+    def __getnewargs__(self) -> tuple[str, str | None]:  # type: ignore[override]
+        """What ``copy`` and ``pickle`` pass to ``__new__``: the text and the call id."""
+        return (str(self), self.call_id)
+
 
 class Endpoint(Generic[T]):
     """One operation: a POST to ``path`` sending ``request`` and returning ``response``.
