@@ -485,6 +485,11 @@ class ApiResponseTooLargeError(ApiTransportError):
     abandoned; never retried."""
 
 
+class ApiResponseDecodeError(ApiTransportError):
+    """The response body could not be decoded as its ``Content-Encoding`` says (e.g. a corrupt
+    gzip stream); never retried."""
+
+
 __all__ = [
     "ApiAttributeError",
     "ApiConnectionError",
@@ -493,6 +498,7 @@ __all__ = [
     "ApiIncompleteResponseError",
     "ApiKeyError",
     "ApiProxyError",
+    "ApiResponseDecodeError",
     "ApiResponseTooLargeError",
     "ApiTLSError",
     "ApiTimeoutError",

@@ -21,6 +21,7 @@ from typing_extensions import Self
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool, port_by_scheme
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    DecodeError,
     EmptyPoolError,
     HTTPError,
     MaxRetryError,
@@ -41,6 +42,7 @@ from openapiopenai.exceptions import (
     ApiException,
     ApiIncompleteResponseError,
     ApiProxyError,
+    ApiResponseDecodeError,
     ApiResponseTooLargeError,
     ApiTimeoutError,
     ApiTLSError,
@@ -551,6 +553,8 @@ def _transport_class(reason: BaseException) -> type[ApiTransportError]:
         return ApiTLSError
     if isinstance(reason, NewConnectionError):
         return ApiConnectionError
+    if isinstance(reason, DecodeError):
+        return ApiResponseDecodeError
     if isinstance(reason, (ConnectTimeoutError, ReadTimeoutError, TimeoutError)):
         return ApiTimeoutError
     if isinstance(reason, ProtocolError):
@@ -564,6 +568,7 @@ _DESCRIPTIONS: dict[type[ApiTransportError], str] = {
     ApiProxyError: "the proxy failed",
     ApiTLSError: "TLS handshake failed",
     ApiConnectionError: "could not connect",
+    ApiResponseDecodeError: "the response body could not be decoded",
     ApiTimeoutError: "timed out",
     ApiIncompleteResponseError: "the response ended before its declared length",
     ApiConnectionResetError: "the connection was closed before a complete response arrived",

@@ -576,16 +576,17 @@ def _offer(endpoint: Endpoint[Any], path: str, sdp: object, session: _Body) -> _
         raise ApiTypeError(f"sdp must be the SDP offer as a str, not {type(sdp).__name__}")
     if not sdp.strip():
         raise ApiValueError("sdp must not be empty: pass the SDP offer of the peer connection")
+    offer = _utf8(sdp, "sdp")
     if session is None:
-        return _Request(path, sdp.encode("utf-8"), SDP, SDP)
+        return _Request(path, offer, SDP, SDP)
     settings = _json(endpoint, session, "session").decode("utf-8")
     body, content_type = encode_multipart_formdata(
-        [_part("sdp", sdp, SDP), _part("session", settings, JSON)]
+        [_part("sdp", offer, SDP), _part("session", settings, JSON)]
     )
     return _Request(path, body, content_type, SDP)
 
 
-def _part(name: str, data: str, content_type: str) -> Any:
+def _part(name: str, data: bytes | str, content_type: str) -> Any:
     from urllib3.fields import RequestField
 
     field = RequestField(name=name, data=data)
@@ -599,9 +600,20 @@ def _segment(call_id: object) -> str:
         raise ApiTypeError(f"call_id must be a str, not {type(call_id).__name__}")
     if not call_id:
         raise ApiValueError("call_id must not be empty")
-    segment = quote(call_id, safe="")
+    segment = quote(_utf8(call_id, "call_id"), safe="")
     # "." and ".." would be removed from the URL as dot segments: encode them too.
     return segment.replace(".", "%2E") if not segment.strip(".") else segment
+
+
+def _utf8(text: str, argument: str) -> bytes:
+    """``text`` as UTF-8, or an error naming ``argument`` (a lone surrogate has no encoding)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as bad:
+        raise ApiValueError(
+            f"{argument} is not valid UTF-8 text: character {bad.start} is a lone surrogate "
+            f"({ascii(text[bad.start])})"
+        ) from None
 
 
 def _sdp_answer(api_client: ApiClient, response: BaseHTTPResponse) -> RealtimeCallAnswer:

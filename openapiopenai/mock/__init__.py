@@ -663,7 +663,7 @@ def _parse(model: type[_Model], body: bytes, prefix: str = "") -> _Model:
     """``body`` read as JSON into the strict request ``model``, or a 400 naming the field."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
         raise _Refused(
             400, "We could not parse the JSON body of your request.", param=prefix or None
         ) from None
