@@ -43,6 +43,23 @@ logger = logging.getLogger(LOGGER_NAME)
 
 JSON = "application/json"
 
+#: Headers that frame the message or manage the connection: the HTTP client sets them from the
+#: body and the URL, and a caller's value would desynchronise a kept-alive connection.
+FRAMING_HEADERS = frozenset(
+    {
+        "connection",
+        "content-length",
+        "expect",
+        "host",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
 NO_API_KEY_MESSAGE = (
     "No API key: set the OPENAI_API_KEY environment variable, or pass "
     "Configuration(access_token=...), before making a call."
@@ -485,6 +502,11 @@ def _check_header(name: object, value: object) -> None:
         raise ApiTypeError(f"header {_shown_name(name)} must have a str name and a str value")
     if has_line_break(name) or header_value_problem(name) or not name.strip():
         raise ApiValueError(f"header {_shown_name(name)} contains CR, LF or NUL, or has no name")
+    if name.strip().lower() in FRAMING_HEADERS:
+        raise ApiValueError(
+            f"header {_shown_name(name)} is a framing or connection header, which the HTTP "
+            "client sets itself from the body and URL; leave it out"
+        )
     problem = header_value_problem(value)
     if problem is not None:
         raise ApiValueError(f"the value of header {_shown_name(name)} {problem}")

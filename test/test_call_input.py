@@ -130,3 +130,31 @@ def test_the_mock_answers_deeply_nested_json_with_a_400(
 
     assert answer.status == 400
     assert payload["error"]["type"] == "invalid_request_error"
+
+
+# -- headers that would break the connection -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Content-Length", "transfer-encoding", "HOST", "Connection", "Keep-Alive", "TE", "Upgrade"],
+)
+def test_framing_headers_are_refused_before_anything_is_sent(
+    api: RealtimeApi, openai_mock: MockServer, name: str
+) -> None:
+    with pytest.raises(ApiValueError, match=name) as refused:
+        api.create_realtime_client_secret({}, _headers={name: "10"})
+
+    assert "framing" in str(refused.value)
+    assert openai_mock.requests == []
+    api.create_realtime_client_secret({})  # the kept-alive connection is still in step
+    assert len(openai_mock.requests) == 1
+
+
+@pytest.mark.parametrize("name", ["Content-Length", "Transfer-Encoding", "Host"])
+def test_framing_headers_are_refused_as_default_headers(name: str) -> None:
+    with ApiClient(Configuration(ignore_environment=True)) as client:
+        with pytest.raises(ApiValueError, match=name):
+            client.set_default_header(name, "10")
+
+        assert name not in client.default_headers
