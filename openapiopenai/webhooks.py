@@ -19,7 +19,6 @@ by ``import openapiopenai``: import it where webhooks are received.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
@@ -51,6 +50,8 @@ _ID, _TIMESTAMP, _SIGNATURE = "webhook-id", "webhook-timestamp", "webhook-signat
 _HEADERS = (_ID, _TIMESTAMP, _SIGNATURE)
 _CALL_INCOMING = "realtime.call.incoming"
 _NOT_JSON = object()
+#: Digits a ``webhook-timestamp`` may have: Unix seconds need 10 until the year 2286.
+_MAX_TIMESTAMP_DIGITS = 12
 
 
 class SupportsItems(Protocol):
@@ -221,19 +222,25 @@ def _text(value: object) -> str:
 
 
 def _check_timestamp(timestamp: str, tolerance: int) -> None:
+    """Refuse a timestamp further than ``tolerance`` whole seconds from now, either way."""
     if not (timestamp.isascii() and timestamp.isdigit()):
         raise InvalidWebhookSignatureError(
             "the webhook-timestamp header is not a Unix time in whole seconds"
         )
-    offset = int(timestamp) - time.time()
+    if len(timestamp) > _MAX_TIMESTAMP_DIGITS:
+        raise InvalidWebhookSignatureError(
+            "the webhook-timestamp header is not a Unix time: it has too many digits"
+        )
+    # Whole seconds on both sides: a webhook signed this second is 0 s old, not -0.4 s.
+    offset = int(timestamp) - int(time.time())
     if offset < -tolerance:
         raise InvalidWebhookSignatureError(
-            f"the webhook is too old: its webhook-timestamp is {-offset:.0f} s in the past, "
+            f"the webhook is too old: its webhook-timestamp is {-offset} s in the past, "
             f"more than the {tolerance} s allowed (a replay, or a clock that is off)"
         )
     if offset > tolerance:
         raise InvalidWebhookSignatureError(
-            f"the webhook is from the future: its webhook-timestamp is {offset:.0f} s ahead, "
+            f"the webhook is from the future: its webhook-timestamp is {offset} s ahead, "
             f"more than the {tolerance} s allowed (a clock that is off)"
         )
 
@@ -279,8 +286,15 @@ def _parse_event(body: bytes) -> WebhookEvent:
     """The event model for a verified body. Errors are raised outside ``except`` blocks, so
     no chained exception carries the body along."""
     data: Any = _NOT_JSON
-    with contextlib.suppress(ValueError):  # not JSON, or not in a Unicode encoding
+    nested_too_deeply = False
+    try:
         data = json.loads(body)
+    except ValueError:  # not JSON, or not in a Unicode encoding
+        pass
+    except RecursionError:
+        nested_too_deeply = True
+    if nested_too_deeply:
+        raise WebhookVerificationError("the webhook body is JSON nested too deeply to read")
     if data is _NOT_JSON:
         raise WebhookVerificationError("the webhook body is not JSON")
     if not isinstance(data, dict):
