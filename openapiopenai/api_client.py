@@ -347,9 +347,10 @@ class ApiClient:
             return response_type.from_json(response.data)
         except ApiValidationError as invalid:
             problems = "; ".join(str(error) for error in invalid.errors) or str(invalid)
-            raise self.unexpected(
+            problem = self.unexpected(
                 response, f"The response body is not a valid {invalid.model}: {problems}"
-            ) from None
+            )
+        raise problem  # outside the except block: no __context__ holding the body
 
     def _secrets_of(self, response: BaseHTTPResponse) -> tuple[str | None, ...]:
         """The keys that may be echoed in ``response``: the configured one and the call's own."""

@@ -610,10 +610,11 @@ def _utf8(text: str, argument: str) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as bad:
-        raise ApiValueError(
+        problem = ApiValueError(
             f"{argument} is not valid UTF-8 text: character {bad.start} is a lone surrogate "
             f"({ascii(text[bad.start])})"
-        ) from None
+        )
+    raise problem  # outside the except block: no __context__ holding the whole text
 
 
 def _sdp_answer(api_client: ApiClient, response: BaseHTTPResponse) -> RealtimeCallAnswer:

@@ -183,9 +183,12 @@ class OpenApiModel(BaseModel):
     def __init__(self, /, **data: Any) -> None:
         try:
             super().__init__(**data)
+            return
         except ValidationError as error:
-            # from None: pydantic's own error quotes the input, which may hold a key.
-            raise self._validation_error(error) from None
+            problem = self._validation_error(error)
+        # Raised outside the except block: pydantic's own error quotes the input, which may
+        # hold a key, and would stay reachable as __context__ (`from None` only hides it).
+        raise problem
 
     # Only keyword construction by callers goes through __init__ above; pydantic's core keeps
     # validating nested data itself (faster, strict mode intact, errors keep their location).
@@ -194,9 +197,10 @@ class OpenApiModel(BaseModel):
     def __setattr__(self, name: str, value: Any) -> None:
         try:
             super().__setattr__(name, value)
+            return
         except ValidationError as error:
-            # from None: pydantic's own error quotes the input, which may hold a key.
-            raise self._validation_error(error) from None
+            problem = self._validation_error(error)
+        raise problem  # outside the except block: no __context__ quoting the input
 
     def to_dict(self) -> dict[str, Any]:
         """The fields that were set (by the caller or the server), as plain Python values."""
@@ -215,9 +219,8 @@ class OpenApiModel(BaseModel):
             )
         except PydanticSerializationError as error:
             # e.g. a lone surrogate in a string, or a non-JSON object inside ``metadata``
-            raise ApiValueError(
-                f"{type(self).__name__} cannot be written as JSON: {error}"
-            ) from None
+            problem = ApiValueError(f"{type(self).__name__} cannot be written as JSON: {error}")
+        raise problem  # outside the except block: no __context__ quoting the input
 
     @overload
     @classmethod
@@ -241,7 +244,8 @@ class OpenApiModel(BaseModel):
         try:
             return cls.model_validate(obj, context=cls.__context__)
         except ValidationError as error:
-            raise cls._validation_error(error) from None
+            problem = cls._validation_error(error)
+        raise problem  # outside the except block: no __context__ quoting the input
 
     @classmethod
     def from_json(cls, json_str: str | bytes | bytearray) -> Self:
@@ -249,7 +253,8 @@ class OpenApiModel(BaseModel):
         try:
             return cls.model_validate_json(json_str, context=cls.__context__)
         except ValidationError as error:
-            raise cls._validation_error(error) from None
+            problem = cls._validation_error(error)
+        raise problem  # outside the except block: no __context__ quoting the input
 
     def to_str(self) -> str:
         """A readable multi-line rendering, with credentials masked."""
@@ -381,8 +386,10 @@ class RequestModel(OpenApiModel):
         try:
             result = self.model_validate({**current, **update})
         except ValidationError as error:
-            raise self._validation_error(error) from None
-        return _with_extra(result, extra) if extra else result
+            problem = self._validation_error(error)
+        else:
+            return _with_extra(result, extra) if extra else result
+        raise problem  # outside the except block: no __context__ quoting the input
 
     def with_additional_properties(
         self, properties: Mapping[str, Any] | None = None, /, **kwargs: Any

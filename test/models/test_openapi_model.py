@@ -149,7 +149,7 @@ def test_keyword_construction_errors_never_show_a_key_in_the_traceback() -> None
             build()
         formatted = "".join(traceback.format_exception(caught.value))
         assert EPHEMERAL_KEY not in formatted
-        assert caught.value.__cause__ is None and caught.value.__suppress_context__
+        assert caught.value.__cause__ is None and caught.value.__context__ is None
 
 
 def test_assignment_errors_never_show_a_key_in_the_traceback() -> None:
