@@ -22,7 +22,7 @@ class MCPTool(RequestModel):
     [Learn more about MCP](https://platform.openai.com/docs/guides/tools-remote-mcp).
     """
 
-    __secret_fields__ = frozenset({"authorization"})
+    __secret_fields__ = frozenset({"authorization", "headers"})
     __constants__: ClassVar[dict[str, str]] = {"type": "mcp"}
 
     type: Annotated[Literal["mcp"], LENIENT_IN_RESPONSE] = "mcp"

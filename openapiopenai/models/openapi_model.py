@@ -291,11 +291,21 @@ def _masked(value: Any) -> Any:
 def _shown(model: OpenApiModel, name: str, value: Any, known: Callable[[Any], Any]) -> Any:
     """How field ``name`` of ``model`` may be shown: a secret field masked, an unknown field's
     key-shaped text masked, any other value passed to ``known``."""
-    if name in model.__secret_fields__ and isinstance(value, str):
-        return mask_secret(value)
+    if name in model.__secret_fields__:
+        return _secret_shown(value)
     if name in (model.__pydantic_extra__ or {}):
         return _redacted(value)
     return known(value)
+
+
+def _secret_shown(value: Any) -> Any:
+    """A credential field masked: a string as ``ek_***``, a mapping (headers) with its keys
+    kept and every value masked."""
+    if isinstance(value, str):
+        return mask_secret(value)
+    if isinstance(value, Mapping):
+        return {key: _secret_shown(item) for key, item in value.items()}
+    return value if value is None else "***"
 
 
 def _redacted(value: Any) -> Any:
