@@ -94,7 +94,6 @@ class _Prepared:
         "rest",
         "retries",
         "timeout",
-        "urls",
         "variants",
     )
 
@@ -122,23 +121,23 @@ class _Prepared:
         self.debug = debug
         self.max_response_bytes = max_response_bytes
         self.deadline = deadline
-        self.urls: dict[str, str] = {}
+        # One header set per kind of body the operations send: a handful, never per call.
         self.variants: dict[tuple[str | None, str], dict[str, str]] = {(JSON, JSON): headers}
 
-    def url(self, path: str) -> str:
-        url = self.urls.get(path)
-        if url is None:
-            url = self.urls[path] = self.base_url + path
-        return url
-
     def headers_for(self, content_type: str | None, accept: str) -> dict[str, str]:
-        """The headers with another body type (``None``: no body) or accepted answer type."""
+        """The headers with another body type (``None``: no body) or accepted answer type.
+
+        A media type with parameters (a multipart boundary) differs on every call: its headers
+        are built for the call and not kept.
+        """
         headers = self.variants.get((content_type, accept))
         if headers is None:
             headers = {k: v for k, v in self.headers.items() if k not in ("Content-Type", "Accept")}
             headers["Accept"] = accept
             if content_type is not None:
                 headers["Content-Type"] = content_type
+                if ";" in content_type:
+                    return headers
             self.variants[(content_type, accept)] = headers
         return headers
 
@@ -262,7 +261,7 @@ class ApiClient:
         headers = prepared.headers_for(content_type, accept)
         auth = None
         if options is None:
-            url, timeout = prepared.url(path), prepared.timeout
+            url, timeout = prepared.base_url + path, prepared.timeout
         else:
             auth = _auth_header(options.auth) if options.auth is not None else None
             url, headers, timeout = self._apply_options(prepared, path, options, headers, auth)
@@ -411,8 +410,9 @@ class ApiClient:
         headers: dict[str, str],
         auth: dict[str, str] | None,
     ) -> tuple[str, dict[str, str], Timeout]:
-        url = prepared.url(path)
-        if options.host_index is not None:
+        if options.host_index is None:
+            url = prepared.base_url + path
+        else:
             url = self.configuration.get_host_from_settings(options.host_index) + path
         extra: dict[str, str] = {}
         if auth is not None:
