@@ -7,22 +7,18 @@ becomes.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import io
-import socket
-import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import urllib3
 from typing_extensions import Self
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool, port_by_scheme
+from urllib3.connectionpool import HTTPConnectionPool, port_by_scheme
 from urllib3.exceptions import (
     ConnectTimeoutError,
     DecodeError,
-    EmptyPoolError,
     HTTPError,
     MaxRetryError,
     NewConnectionError,
@@ -36,6 +32,12 @@ from urllib3.response import BaseHTTPResponse, HTTPResponse
 from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
+from openapiopenai._deadline import (
+    WATCHED_POOLS,
+    Deadline,
+    current_deadline_expired,
+    seconds_left,
+)
 from openapiopenai.exceptions import (
     ApiConnectionError,
     ApiConnectionResetError,
@@ -51,7 +53,6 @@ from openapiopenai.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from urllib3._base_connection import BaseHTTPConnection
     from urllib3.connectionpool import ConnectionPool
     from urllib3.poolmanager import PoolKey
 
@@ -72,6 +73,9 @@ class RetryPolicy(Retry):
       followed: it backs off
       exponentially with jitter instead, capped at ``backoff_max``, as when none is given;
     * does not retry TLS failures, which do not heal by themselves;
+    * never waits past the call's ``Configuration.deadline``: when the wait before the next
+      attempt would end after it, the attempt just made is the last (its answer or error is
+      what the caller gets);
     * hands the final error response back (no exception of its own), so the caller sees it.
     """
 
@@ -103,6 +107,8 @@ class RetryPolicy(Retry):
             **kwargs,
         )
         self.max_retry_after = max_retry_after
+        # The wait before the attempt this policy counts, decided by increment().
+        self._planned_wait: float | None = None
 
     def new(self, **kw: Any) -> Self:
         kw.setdefault("max_retry_after", self.max_retry_after)
@@ -143,10 +149,41 @@ class RetryPolicy(Retry):
                 ResponseError(f"status {response.status}, final"),
             )
         try:
-            return super().increment(method, url, response, error, _pool, _stacktrace)
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
         except MaxRetryError as exhausted:
             exhausted.attempts = len(self.history) + 1  # type: ignore[attr-defined]
             raise
+        retry._planned_wait = retry._wait_before_next(response)
+        left = seconds_left()
+        if left is not None and retry._planned_wait > left:
+            # The next attempt could only start after the deadline: this one is the last.
+            final = MaxRetryError(
+                _pool,  # type: ignore[arg-type]
+                url,
+                error or ResponseError(f"status {response and response.status}, no time left"),
+            )
+            final.attempts = len(self.history) + 1  # type: ignore[attr-defined]
+            raise final
+        return retry
+
+    def _wait_before_next(self, response: BaseHTTPResponse | None) -> float:
+        """The server's ``Retry-After`` when it gave a usable one, else the backoff."""
+        if response is not None and self.respect_retry_after_header:
+            retry_after = self.get_retry_after(response)
+            if retry_after is not None:
+                return retry_after
+        return self.get_backoff_time()
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        """Wait before the next attempt, never past the call's deadline."""
+        wait = self._planned_wait
+        if wait is None:
+            wait = self._wait_before_next(response)
+        left = seconds_left()
+        if left is not None:
+            wait = min(wait, left)
+        if wait > 0:
+            time.sleep(wait)
 
     def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         """Seconds the server asked to wait, if it said and it is within ``max_retry_after``.
@@ -157,14 +194,6 @@ class RetryPolicy(Retry):
         if seconds is None or seconds > self.max_retry_after:
             return None
         return seconds
-
-    def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
-        retry_after = self.get_retry_after(response)
-        if retry_after is None:
-            return False
-        if retry_after > 0:
-            time.sleep(retry_after)
-        return True
 
     def get_backoff_time(self) -> float:
         """Exponential from the first retry (urllib3 waits nothing before it), with jitter."""
@@ -225,7 +254,7 @@ class RESTClientObject:
         read and decoded here, at most ``max_response_bytes`` of it. ``deadline`` bounds the
         whole call, retries included: past it the call's connections are shut down.
         """
-        watch = _Deadline(deadline) if deadline is not None else None
+        watch = Deadline(deadline) if deadline is not None else None
         try:
             response = self._send(
                 method, url, headers, body, timeout, retries, preload_content, max_response_bytes
@@ -273,7 +302,7 @@ class RESTClientObject:
                 return read_bounded(response, max_response_bytes)
             except (ProtocolError, ReadTimeoutError) as failure:
                 response.close()
-                if _current_deadline_expired():
+                if current_deadline_expired():
                     raise
                 retries = (response.retries or retries).increment(method, url, error=failure)
                 retries.sleep()
@@ -337,97 +366,6 @@ def read_bounded(response: BaseHTTPResponse, limit: int | None) -> BaseHTTPRespo
     )
 
 
-_active = threading.local()
-
-
-class _Deadline:
-    """The end of one call's time. Past it, the connections the calling thread holds are shut
-    down (a server dripping bytes defeats a per-read timeout) and no new attempt starts."""
-
-    __slots__ = ("_connections", "_lock", "_stopped", "_thread", "expired")
-
-    def __init__(self, seconds: float) -> None:
-        self.expired = False
-        self._connections: set[BaseHTTPConnection] = set()
-        self._lock = threading.Lock()
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(
-            target=self._watch, args=(seconds,), daemon=True, name="openapiopenai-deadline"
-        )
-        _active.deadline = self
-        self._thread.start()
-
-    def take(self, conn: BaseHTTPConnection) -> bool:
-        """Watch ``conn`` while this call uses it; ``False`` once the deadline has passed."""
-        with self._lock:
-            if self.expired:
-                return False
-            self._connections.add(conn)
-            return True
-
-    def give_back(self, conn: BaseHTTPConnection) -> None:
-        with self._lock:
-            self._connections.discard(conn)
-
-    def stop(self) -> None:
-        _active.deadline = None
-        self._stopped.set()
-
-    def _watch(self, seconds: float) -> None:
-        if self._stopped.wait(seconds):
-            return
-        with self._lock:
-            self.expired = True
-        # A connection may still be connecting (no socket yet): look again until the call ends.
-        while True:
-            with self._lock:
-                held = [getattr(conn, "sock", None) for conn in self._connections]
-            sockets: list[socket.socket] = [sock for sock in held if sock is not None]
-            for sock in sockets:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            if self._stopped.wait(0.05):
-                return
-
-
-def _current_deadline_expired() -> bool:
-    deadline: _Deadline | None = getattr(_active, "deadline", None)
-    return deadline is not None and deadline.expired
-
-
-class _WatchedPoolMixin:
-    """Lets a call's deadline see the connections it takes from the pool, and refuses new
-    attempts once it has passed."""
-
-    def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
-        conn: BaseHTTPConnection = super()._get_conn(timeout)  # type: ignore[misc]
-        deadline: _Deadline | None = getattr(_active, "deadline", None)
-        if deadline is not None and not deadline.take(conn):
-            super()._put_conn(conn)  # type: ignore[misc]
-            raise EmptyPoolError(self, "the call's deadline has passed")  # type: ignore[arg-type]
-        return conn
-
-    def _put_conn(self, conn: BaseHTTPConnection | None) -> None:
-        deadline: _Deadline | None = getattr(_active, "deadline", None)
-        if deadline is not None and conn is not None:
-            deadline.give_back(conn)
-        super()._put_conn(conn)  # type: ignore[misc]
-
-
-class _WatchedHTTPConnectionPool(_WatchedPoolMixin, HTTPConnectionPool):
-    pass
-
-
-class _WatchedHTTPSConnectionPool(_WatchedPoolMixin, HTTPSConnectionPool):
-    pass
-
-
-_WATCHED_POOLS: dict[str, type[HTTPConnectionPool]] = {
-    "http": _WatchedHTTPConnectionPool,
-    "https": _WatchedHTTPSConnectionPool,
-}
-
-
 def build_pool_manager(configuration: Any) -> urllib3.PoolManager:
     """A ``PoolManager`` (or ``ProxyManager``) with the configuration's TLS and pool settings."""
     options: dict[str, Any] = {
@@ -455,7 +393,7 @@ def build_pool_manager(configuration: Any) -> urllib3.PoolManager:
         )
     else:
         manager = _PoolManager(**options)
-    manager.pool_classes_by_scheme = _WATCHED_POOLS
+    manager.pool_classes_by_scheme = WATCHED_POOLS
     return manager
 
 
