@@ -31,7 +31,7 @@ from openapiopenai.exceptions import (
     ApiValueError,
     UnexpectedResponseException,
 )
-from openapiopenai.rest import RESTClientObject, attempts_of
+from openapiopenai.rest import RESTClientObject, at_most_once, attempts_of
 
 if TYPE_CHECKING:
     from openapiopenai.models.openapi_model import OpenApiModel
@@ -93,6 +93,7 @@ class _Prepared:
         "max_response_bytes",
         "rest",
         "retries",
+        "retries_at_most_once",
         "timeout",
         "variants",
     )
@@ -117,6 +118,7 @@ class _Prepared:
         self.headers = headers
         self.timeout = timeout
         self.retries = retries
+        self.retries_at_most_once = at_most_once(retries)
         self.rest = rest
         self.debug = debug
         self.max_response_bytes = max_response_bytes
@@ -254,9 +256,11 @@ class ApiClient:
         preload_content: bool = True,
         content_type: str | None = JSON,
         accept: str = JSON,
+        at_most_once: bool = False,
     ) -> BaseHTTPResponse:
         """Send ``body`` (of ``content_type``; ``None`` for no body) to ``path`` with the
-        configured auth, timeout and retries."""
+        configured auth, timeout and retries. ``at_most_once``: the request creates or changes
+        something, so it is sent again only when it cannot have reached the server."""
         prepared = self._current()
         headers = prepared.headers_for(content_type, accept)
         auth = None
@@ -276,7 +280,7 @@ class ApiClient:
                 headers=headers,
                 body=body,
                 timeout=timeout,
-                retries=prepared.retries,
+                retries=prepared.retries_at_most_once if at_most_once else prepared.retries,
                 preload_content=preload_content,
                 max_response_bytes=prepared.max_response_bytes,
                 deadline=prepared.deadline,

@@ -60,6 +60,10 @@ if TYPE_CHECKING:
 RESTResponse = BaseHTTPResponse
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
+#: Answers that say the request was turned away before anything was done (RFC 9110: 408 the
+#: request was not completely received, 429 too many requests, 503 the server could not
+#: handle it). A 500, 502 or 504 may come after the work was done.
+NOTHING_DONE_STATUSES = frozenset({408, 429, 503})
 
 
 class RetryPolicy(Retry):
@@ -68,6 +72,9 @@ class RetryPolicy(Retry):
     * retries POST too (minting a key twice is harmless: an unused key just expires);
     * retries connection errors, timeouts, 408, 409, 429 and 5xx, never other 4xx;
     * ``x-should-retry: true|false`` from the server overrides the status rule;
+    * a request that must not be sent twice (:func:`at_most_once`: opening or controlling a
+      call) is retried only when it cannot have reached the server (the connection was not
+      made) or the answer says nothing was done (408, 429, 503, ``x-should-retry: true``);
     * waits ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date) when given and at most
       ``max_retry_after`` seconds; a longer (or unreadable, negative or non-finite) wait is not
       followed: it backs off
@@ -116,15 +123,18 @@ class RetryPolicy(Retry):
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         # Every error status goes on to increment(), which sees the headers and decides.
-        return status_code >= 400 and self._is_method_retryable(method)
+        return status_code >= 400
 
-    def should_retry_response(self, response: BaseHTTPResponse) -> bool:
-        """Whether an error response is worth another attempt."""
+    def should_retry_response(self, response: BaseHTTPResponse, method: str | None = None) -> bool:
+        """Whether an error response is worth another attempt. For a method urllib3 may not
+        repeat (see :func:`at_most_once`), only if the answer says nothing was done."""
         verdict = response.headers.get("x-should-retry")
         if verdict == "true":
             return True
         if verdict == "false":
             return False
+        if method is not None and not self._is_method_retryable(method):
+            return response.status in NOTHING_DONE_STATUSES
         return response.status in RETRYABLE_STATUSES or response.status >= 500
 
     def increment(
@@ -140,7 +150,7 @@ class RetryPolicy(Retry):
             response is not None
             and error is None
             and not response.get_redirect_location()
-            and not self.should_retry_response(response)
+            and not self.should_retry_response(response, method)
         ):
             # urllib3 then returns this response as the final one.
             raise MaxRetryError(
@@ -150,8 +160,8 @@ class RetryPolicy(Retry):
             )
         try:
             retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        except MaxRetryError as exhausted:
-            exhausted.attempts = len(self.history) + 1  # type: ignore[attr-defined]
+        except HTTPError as final:  # exhausted, or an error urllib3 does not repeat
+            final.attempts = len(self.history) + 1  # type: ignore[attr-defined]
             raise
         retry._planned_wait = retry._wait_before_next(response)
         left = seconds_left()
@@ -216,6 +226,14 @@ class RetryPolicy(Retry):
             f"{type(self).__name__}(total={self.total}, backoff_factor={self.backoff_factor}, "
             f"backoff_max={self.backoff_max}, max_retry_after={self.max_retry_after})"
         )
+
+
+def at_most_once(retries: Retry) -> Retry:
+    """``retries`` for a request that must not reach the server twice (it creates or changes
+    something). POST leaves the methods urllib3 may repeat, so urllib3 itself sends it again
+    only after a connection error, when it cannot have arrived; a :class:`RetryPolicy` also
+    after an answer that says nothing was done."""
+    return retries.new(allowed_methods=Retry.DEFAULT_ALLOWED_METHODS)
 
 
 def attempts_of(response: BaseHTTPResponse) -> int:
@@ -528,6 +546,7 @@ __all__ = [
     "RESTResponse",
     "RetryPolicy",
     "ApiException",
+    "at_most_once",
     "attempts_of",
     "build_pool_manager",
     "read_bounded",

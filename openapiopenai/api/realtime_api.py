@@ -71,11 +71,14 @@ class Endpoint(Generic[T]):
     """One operation: a POST to ``path`` sending ``request`` and returning ``response``.
 
     ``request`` and ``response`` name models, imported on first use; ``response`` may also be
-    ``None`` (an empty answer) or :data:`SDP` (an SDP answer).
+    ``None`` (an empty answer) or :data:`SDP` (an SDP answer). ``at_most_once``: the operation
+    creates or changes something (a call), so it is sent again only when it cannot have
+    reached the server or the answer says nothing was done.
     """
 
     __slots__ = (
         "_models",
+        "at_most_once",
         "has_call_id",
         "optional_body",
         "parameter",
@@ -92,8 +95,10 @@ class Endpoint(Generic[T]):
         parameter: str = "",
         response: str | None = None,
         optional_body: bool = False,
+        at_most_once: bool = False,
     ) -> None:
         self.path = path
+        self.at_most_once = at_most_once
         self.has_call_id = "{call_id}" in path
         self.request = request
         self.parameter = parameter
@@ -122,25 +127,34 @@ CREATE_CLIENT_SECRET: Endpoint[RealtimeCreateClientSecretResponse] = Endpoint(
     parameter="realtime_create_client_secret_request",
     response="RealtimeCreateClientSecretResponse",
 )
+# Opening a call twice orphans the first; accepting, referring, rejecting or hanging up twice
+# acts twice or turns a success into an error: these are sent at most once.
 CREATE_CALL: Endpoint[RealtimeCallAnswer] = Endpoint(
-    "/realtime/calls", request="RealtimeSessionCreateRequestGA", parameter="session", response=SDP
+    "/realtime/calls",
+    request="RealtimeSessionCreateRequestGA",
+    parameter="session",
+    response=SDP,
+    at_most_once=True,
 )
 ACCEPT_CALL: Endpoint[None] = Endpoint(
     "/realtime/calls/{call_id}/accept",
     request="RealtimeSessionCreateRequestGA",
     parameter="realtime_session_create_request_ga",
+    at_most_once=True,
 )
-HANGUP_CALL: Endpoint[None] = Endpoint("/realtime/calls/{call_id}/hangup")
+HANGUP_CALL: Endpoint[None] = Endpoint("/realtime/calls/{call_id}/hangup", at_most_once=True)
 REFER_CALL: Endpoint[None] = Endpoint(
     "/realtime/calls/{call_id}/refer",
     request="RealtimeCallReferRequest",
     parameter="realtime_call_refer_request",
+    at_most_once=True,
 )
 REJECT_CALL: Endpoint[None] = Endpoint(
     "/realtime/calls/{call_id}/reject",
     request="RealtimeCallRejectRequest",
     parameter="realtime_call_reject_request",
     optional_body=True,
+    at_most_once=True,
 )
 CREATE_TRANSCRIPTION_SESSION: Endpoint[RealtimeTranscriptionSessionCreateResponse] = Endpoint(
     "/realtime/transcription_sessions",
@@ -511,6 +525,7 @@ class RealtimeApi:
             preload_content=preload,
             content_type=request.content_type,
             accept=request.accept,
+            at_most_once=endpoint.at_most_once,
         )
 
     def _read(self, endpoint: Endpoint[T], response: BaseHTTPResponse) -> T:
