@@ -160,8 +160,8 @@ class RetryPolicy(Retry):
             )
         try:
             retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        except HTTPError as final:  # exhausted, or an error urllib3 does not repeat
-            final.attempts = len(self.history) + 1  # type: ignore[attr-defined]
+        except HTTPError as stopped:  # exhausted, or an error urllib3 does not repeat
+            stopped.attempts = len(self.history) + 1  # type: ignore[attr-defined]
             raise
         retry._planned_wait = retry._wait_before_next(response)
         left = seconds_left()
