@@ -38,6 +38,9 @@ def load_broker_module() -> ModuleType:
     """Import ``examples/token_broker/server.py`` (it is a script, not a package)."""
     name = "token_broker_server"
     if name not in sys.modules:
+        # As when run as a script: its own directory first, for its sibling modules.
+        if str(BROKER_DIR) not in sys.path:
+            sys.path.insert(0, str(BROKER_DIR))
         spec = importlib.util.spec_from_file_location(name, BROKER_DIR / "server.py")
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
@@ -1006,7 +1009,7 @@ def test_call_posts_the_pages_offer_with_the_servers_key_and_session(
     assert record.session["audio"]["output"]["voice"] == "cedar"
     assert record.session["model"] == "gpt-realtime-mini"
     assert record.session["instructions"] == "Only talk about the bakery."
-    assert f"opened call call_id={call_id}" in broker.log.text
+    assert f"opened call call_id={call_id[:12]}..." in broker.log.text
     assert_no_secrets(broker.log.text)
 
 
@@ -1047,6 +1050,7 @@ def test_call_shares_the_origin_check_and_the_rate_limit(openai_mock: MockServer
     assert first.status == 201
     assert first.headers["Access-Control-Allow-Origin"] == "https://shop.example"
     assert "X-Call-Id" in first.headers["Access-Control-Expose-Headers"]
+    assert "X-Call-Token" in first.headers["Access-Control-Expose-Headers"]
     assert second.status == 429
     assert len(openai_mock.calls) == 1
 
@@ -1065,29 +1069,43 @@ def test_upstream_refusing_the_call_is_a_502_with_its_request_id(
 def test_hangup_ends_a_call_with_the_servers_key(
     broker: RunningBroker, openai_mock: MockServer
 ) -> None:
-    call_id = post_offer(broker).headers["X-Call-Id"]
-    ended = call(broker.url, "POST", "/hangup", {"call_id": call_id})
-    again = call(broker.url, "POST", "/hangup", {"call_id": "rtc_unknown"})
+    opened = post_offer(broker)
+    call_id, token = opened.headers["X-Call-Id"], opened.headers["X-Call-Token"]
+    openai_mock.respond_next(404, {"error": {"message": "Call not found"}})
+    gone = call(broker.url, "POST", "/hangup", {"call_id": call_id, "call_token": token})
+    ended = call(broker.url, "POST", "/hangup", {"call_id": call_id, "call_token": token})
 
+    assert gone.status == 404  # OpenAI no longer knows it: the broker forgets it too
+    assert gone.error["type"] == "call_not_found"
+    assert ended.status == 403
+
+    opened = post_offer(broker)
+    call_id, token = opened.headers["X-Call-Id"], opened.headers["X-Call-Token"]
+    ended = call(broker.url, "POST", "/hangup", {"call_id": call_id, "call_token": token})
     assert ended.status == 204
     assert openai_mock.calls[call_id].hung_up
-    assert openai_mock.requests[-2].headers["Authorization"] == f"Bearer {API_KEY}"
-    assert again.status == 404
-    assert again.error["type"] == "call_not_found"
-    assert f"hung up call_id={call_id}" in broker.log.text
+    assert openai_mock.requests[-1].headers["Authorization"] == f"Bearer {API_KEY}"
+    assert f"hung up call_id={call_id[:12]}..." in broker.log.text
 
 
 @pytest.mark.parametrize(
-    "body",
-    [{}, {"call_id": 7}, {"call_id": "../../v1/x"}, {"call_id": "rtc_1", "more": 1}, {"id": "x"}],
+    ("body", "param"),
+    [
+        ({}, "call_id"),
+        ({"call_id": 7, "call_token": "t"}, "call_id"),
+        ({"call_id": "../../v1/x", "call_token": "t"}, "call_id"),
+        ({"call_id": "rtc_1", "call_token": "t", "more": 1}, "more"),
+        ({"id": "x", "call_token": "t"}, "call_id"),
+        ({"call_id": "rtc_1"}, "call_token"),
+    ],
 )
-def test_hangup_refuses_anything_but_a_call_id(
-    broker: RunningBroker, openai_mock: MockServer, body: dict[str, Any]
+def test_hangup_refuses_anything_but_a_call_id_and_its_token(
+    broker: RunningBroker, openai_mock: MockServer, body: dict[str, Any], param: str
 ) -> None:
     answer = call(broker.url, "POST", "/hangup", body)
 
     assert answer.status == 400
-    assert answer.error["param"] == "call_id"
+    assert answer.error["param"] == param
     assert openai_mock.requests == []
 
 

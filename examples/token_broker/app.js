@@ -5,10 +5,12 @@
 //  - "server": this page posts its offer to its server's /call, which opens the call with the
 //    server's own key: no key ever reaches the page.
 // Events arrive on the "oai-events" data channel; the call ends when that channel closes.
+// Hang up closes the peer connection, which ends the call; a call the server opened is also
+// ended there, with the token the server gave this page for it (a call id alone ends nothing).
 
 const state = {
-  settings: null, pc: null, channel: null, callId: null, deadline: 0, timer: null, meter: null,
-  failed: false,
+  settings: null, pc: null, channel: null, callId: null, callToken: null, deadline: 0,
+  timer: null, meter: null, failed: false,
 };
 const $ = (id) => document.getElementById(id);
 // Moments of the current call (performance.now() ms), for whoever wants to time the page.
@@ -152,6 +154,7 @@ async function offerThroughServer(pc) {
     throw await brokerRefusal(response);
   }
   state.callId = response.headers.get("X-Call-Id");
+  state.callToken = response.headers.get("X-Call-Token");
   return response.text();
 }
 
@@ -185,14 +188,17 @@ async function hangUp() {
   const pc = state.pc;
   window.callTimes.hangup = performance.now();
   setState("ending", "Hanging up…");
-  if (state.callId) {
-    // The server ends the call at OpenAI; the data channel then closes by itself.
+  if (state.callId && state.callToken) {
+    // The server ends the call it opened at OpenAI; the data channel then closes by itself.
     const response = await fetch("/hangup", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ call_id: state.callId }),
+      body: JSON.stringify({ call_id: state.callId, call_token: state.callToken }),
     }).catch(() => null);
     $("hangup-result").textContent = response ? `HTTP ${response.status}` : "unreachable";
+  } else {
+    // This page opened the call itself: closing its connection ends it.
+    $("hangup-result").textContent = "connection closed";
   }
   if (state.pc === pc && pc) {
     ended(pc);
@@ -218,6 +224,7 @@ function resetCall() {
   closePeer();
   state.failed = false;
   state.callId = null;
+  state.callToken = null;
   for (const id of ["session-model", "session-voice", "call-id", "key", "countdown", "hangup-result"]) {
     $(id).textContent = "–";
   }

@@ -4,7 +4,8 @@
 Two flows, both behind the same checks (Host and Origin allowlists, rate limit, size limits):
 ``POST /session`` mints a short-lived client secret the page uses to post its SDP offer to
 OpenAI itself; ``POST /call`` takes the page's offer and opens the call from here, so no key
-reaches the browser. ``POST /hangup`` ends a call. The session (model, instructions, key
+reaches the browser. ``POST /hangup`` ends a call that ``POST /call`` opened, for the page that
+holds its token (see call_registry.py). The session (model, instructions, key
 lifetime) is fixed here, on the server; the browser may only pick a voice from an allowlist.
 A plain WSGI application served by waitress (or any WSGI server, e.g. gunicorn); needs
 ``openapiopenai`` and ``waitress`` (and the ``webrtc`` extra for real calls with ``--mock``);
@@ -38,6 +39,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import waitress
+from call_registry import CallRegistry, short_call_id
 from waitress import wasyncore
 
 from openapiopenai import (
@@ -70,6 +72,8 @@ JSON_TYPE = "application/json"
 SDP_TYPE = "application/sdp"
 #: What a call id from the page must look like before it is sent on to OpenAI.
 CALL_ID_SHAPE = re.compile(r"rtc_[A-Za-z0-9_-]{1,128}")
+#: The fields of a ``POST /hangup`` body: the call, and the token its page got with it.
+HANGUP_FIELDS = frozenset({"call_id", "call_token"})
 STATIC_FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
@@ -278,6 +282,7 @@ class Broker:
         }
         self._page_policy = _content_security_policy(config.realtime_url)
         self.own_origins: frozenset[str] = frozenset()
+        self.calls = CallRegistry()
 
     def serve_on(self, scheme: str, port: int) -> None:
         """Record where this app is served: its own origins are the allowed hosts on ``port``
@@ -366,7 +371,7 @@ class Broker:
             origin = self.check_origin(environ)
             if origin is not None:
                 cors.append(("Access-Control-Allow-Origin", origin))
-                cors.append(("Access-Control-Expose-Headers", "X-Call-Id"))
+                cors.append(("Access-Control-Expose-Headers", "X-Call-Id, X-Call-Token"))
             if method == "OPTIONS":
                 reply = self.preflight(environ)
             elif method == "POST":
@@ -465,34 +470,45 @@ class Broker:
         call_id = str(answer.data.call_id or "")
         LOG.info(
             "opened call call_id=%s request_id=%s voice=%s client=%s",
-            *(_shown(value) for value in (call_id, answer.request_id, voice)),
+            *(_shown(value) for value in (short_call_id(call_id), answer.request_id, voice)),
             _client(environ),
         )
-        return Reply(201, str(answer.data).encode(), SDP_TYPE, [("X-Call-Id", call_id)])
+        headers = [("X-Call-Id", call_id)]
+        if call_id:
+            headers.append(("X-Call-Token", self.calls.open(call_id)))
+        return Reply(201, str(answer.data).encode(), SDP_TYPE, headers)
 
     def hangup(self, environ: WSGIEnviron) -> Reply:
-        """End a call by its id (from ``Location`` or ``X-Call-Id``) with the server's key."""
-        body = _read_json_object(environ, self.config.max_body_bytes)
-        call_id = body.get("call_id")
-        if set(body) != {"call_id"} or not isinstance(call_id, str):
-            raise Refusal(
-                error_reply(400, "invalid_request", 'Send {"call_id": ...}.', param="call_id")
+        """End a call this broker opened, for the page holding its token (``X-Call-Token``):
+        a call id alone, or a call opened elsewhere (a SIP call), ends nothing."""
+        call_id, token = _read_hangup(_read_json_object(environ, self.config.max_body_bytes))
+        if not self.calls.holds(call_id, token):
+            LOG.warning(
+                "refused hangup of call_id=%s client=%s",
+                _shown(short_call_id(call_id)),
+                _client(environ),
             )
-        if not CALL_ID_SHAPE.fullmatch(call_id):
             raise Refusal(
-                error_reply(400, "invalid_request", "That is not a call id.", param="call_id")
+                error_reply(
+                    403,
+                    "call_not_yours",
+                    "This broker did not open that call for you (or it has ended).",
+                    param="call_id",
+                )
             )
         try:
             answer = self.api.hangup_realtime_call_with_http_info(call_id)
         except NotFoundException:
+            self.calls.forget(call_id)
             return error_reply(404, "call_not_found", "No such call (it may have ended).")
         except ApiException as failed:
             return _upstream_failure(failed, "hang up")
         except ApiTransportError as failed:
             return _transport_failure(failed)
+        self.calls.forget(call_id)
         LOG.info(
             "hung up call_id=%s request_id=%s client=%s",
-            *(_shown(value) for value in (call_id, answer.request_id)),
+            *(_shown(value) for value in (short_call_id(call_id), answer.request_id)),
             _client(environ),
         )
         return Reply(204)
@@ -556,6 +572,31 @@ def _read_json_object(environ: WSGIEnviron, limit: int) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise Refusal(error_reply(400, "invalid_request", "The body must be a JSON object."))
     return parsed
+
+
+def _read_hangup(body: Mapping[str, Any]) -> tuple[str, str]:
+    """``call_id`` and ``call_token`` of a hangup request, both text, nothing else."""
+    unknown = sorted(set(body) - HANGUP_FIELDS)
+    wrong = [name for name in sorted(HANGUP_FIELDS) if not isinstance(body.get(name), str)]
+    if unknown or wrong:
+        raise Refusal(
+            error_reply(
+                400,
+                "invalid_request",
+                'Send {"call_id": ..., "call_token": ...} as the call was opened with.',
+                param=(wrong or unknown)[0][:40],
+            )
+        )
+    call_id, token = str(body["call_id"]), str(body["call_token"])
+    if not CALL_ID_SHAPE.fullmatch(call_id):
+        raise Refusal(
+            error_reply(400, "invalid_request", "That is not a call id.", param="call_id")
+        )
+    if not token:
+        raise Refusal(
+            error_reply(400, "invalid_request", "The call token is empty.", param="call_token")
+        )
+    return call_id, token
 
 
 def _query(environ: WSGIEnviron) -> dict[str, str]:
