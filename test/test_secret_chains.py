@@ -89,6 +89,26 @@ MODEL_PATHS: dict[str, Callable[[], object]] = {
 }
 
 
+SETTING_PATHS: dict[str, Callable[[], object]] = {
+    "access_token": lambda: Configuration(access_token=API_KEY + "\n", ignore_environment=True),
+    "host": lambda: Configuration(host=f"http://u:{API_KEY}@h/v1", ignore_environment=True),
+    "default_header": lambda: ApiClient(Configuration(ignore_environment=True)).set_default_header(
+        "Authorization", f"Bearer {API_KEY}\u20ac"
+    ),
+    "request_auth": lambda: RealtimeApi(
+        ApiClient(
+            Configuration(access_token="x", host="http://127.0.0.1:9", ignore_environment=True)
+        )
+    ).hangup_realtime_call("rtc_1", _request_auth=API_KEY + "\x1b"),
+    "webhook_secret": lambda: webhooks.unwrap(b"{}", {}, secret=f"whsec_{API_KEY}!"),
+}
+
+
+@pytest.mark.parametrize("path", SETTING_PATHS.values(), ids=SETTING_PATHS.keys())
+def test_refused_settings_carry_no_key_in_their_chain(path: Callable[[], object]) -> None:
+    _assert_no_secret_chained(_raised(path), API_KEY)
+
+
 @pytest.mark.parametrize("path", MODEL_PATHS.values(), ids=MODEL_PATHS.keys())
 def test_model_errors_carry_no_key_in_their_chain(path: Callable[[], object]) -> None:
     _assert_no_secret_chained(_raised(path), EPHEMERAL, PLAIN_TOKEN)
