@@ -627,7 +627,7 @@ def _utf8(text: str, argument: str) -> bytes:
     except UnicodeEncodeError as bad:
         problem = ApiValueError(
             f"{argument} is not valid UTF-8 text: character {bad.start} is a lone surrogate "
-            f"({ascii(text[bad.start])})"
+            f"({text[bad.start]!a})"
         )
     raise problem  # outside the except block: no __context__ holding the whole text
 
