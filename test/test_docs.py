@@ -20,7 +20,6 @@ from pydantic import BaseModel
 
 import openapiopenai
 import openapiopenai.models
-from openapiopenai.mock import MockServer
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -123,15 +122,22 @@ def relative_links() -> Iterator[tuple[Path, str]]:
 
 
 @pytest.fixture(scope="module")
-def docs_mock() -> Iterator[MockServer]:
-    """One mock for all examples; each example is its own process, so none sees another."""
-    server = MockServer()
-    server.start()
-    # The calls that docs/RealtimeApi.md's SIP examples answer, as a phone call would bring them.
-    for action in ("accept", "hangup", "refer", "reject"):
-        server.incoming_call(call_id=f"rtc_{action}_example")
-    yield server
-    server.stop()
+def docs_mock() -> Iterator[str]:
+    """``python -m openapiopenai.mock`` as the README starts it; yields the URL it prints.
+
+    Nothing is set up behind the reader's back: the examples find only what that command
+    offers. One mock serves all examples; each example is its own process.
+    """
+    command = [sys.executable, "-m", "openapiopenai.mock"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout is not None
+            url = child.stdout.readline().strip()
+            assert url.startswith("http://127.0.0.1:"), url
+            yield url
+        finally:
+            child.terminate()
+            child.wait(timeout=30)
 
 
 def example_environment(base_url: str) -> dict[str, str]:
@@ -148,7 +154,7 @@ def example_environment(base_url: str) -> dict[str, str]:
     ids=[f"{_rel(path)}#{index}" for path, index, _, _ in BLOCKS],
 )
 def test_python_example_runs(
-    path: Path, index: int, code: str, not_run: str | None, docs_mock: MockServer, tmp_path: Path
+    path: Path, index: int, code: str, not_run: str | None, docs_mock: str, tmp_path: Path
 ) -> None:
     if not_run is not None:
         assert not_run, f"{_rel(path)} block {index}: a not-run marker needs a reason"
@@ -159,7 +165,7 @@ def test_python_example_runs(
     finished = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
-        env=example_environment(docs_mock.url),
+        env=example_environment(docs_mock),
         capture_output=True,
         text=True,
         timeout=120,
