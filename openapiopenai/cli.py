@@ -4,6 +4,7 @@
     openapiopenai client-secrets create --type transcription --mock --json
     openapiopenai calls accept rtc_123 --instructions "You are a concierge."
     openapiopenai calls reject rtc_123 --status-code 486
+    openapiopenai calls hangup rtc_mock_sip_call --mock   # the mock's waiting SIP call
     openapiopenai sessions create --mock          # the older beta endpoint
 
 Human output masks the key; ``--json`` prints the whole answer, key included, for scripts.
@@ -258,10 +259,25 @@ def _control_call(args: argparse.Namespace, out: TextIO) -> int:
     """``calls accept|hangup|refer|reject CALL_ID``."""
     if not args.call_id.strip():
         raise CommandError("invalid CALL_ID: must not be empty", EXIT_USAGE)
+    if args.mock:
+        _refuse_unknown_mock_call(args.call_id)
     _call(args, _CALL_ACTIONS[args.action](args))
     past = {"accept": "accepted", "hangup": "hung up", "refer": "referred", "reject": "rejected"}
     out.write(f"{past[args.action]} {args.call_id}\n")
     return 0
+
+
+def _refuse_unknown_mock_call(call_id: str) -> None:
+    """``--mock`` starts a fresh mock: the one call it knows is its waiting SIP call."""
+    from openapiopenai.mock import DEMO_CALL_ID
+
+    if call_id != DEMO_CALL_ID:
+        raise CommandError(
+            f"--mock starts a fresh mock whose only call is {DEMO_CALL_ID}, so {call_id} cannot"
+            " exist there; to act on a call you made on a mock, start python -m"
+            " openapiopenai.mock and pass its URL with --base-url",
+            EXIT_USAGE,
+        )
 
 
 def _accept(args: argparse.Namespace) -> Callable[[RealtimeApi], None]:
@@ -322,9 +338,11 @@ def _validated(model: type[M], body: dict[str, Any]) -> M:
 def _call(args: argparse.Namespace, operation: Callable[[RealtimeApi], T]) -> T:
     """Run ``operation`` against the configured server, or against a mock started for it."""
     if args.mock:
-        from openapiopenai.mock import MockServer
+        from openapiopenai.mock import DEMO_CALL_ID, MockServer
 
-        with MockServer() as url:
+        mock = MockServer()
+        mock.incoming_call(DEMO_CALL_ID)  # what `calls ... --mock` can act on
+        with mock as url:
             return _send(operation, _configuration(args, host=url, key="sk-mock-cli"))
     configuration = _configuration(args, host=args.base_url, key=None)
     if not configuration.access_token:

@@ -16,7 +16,7 @@ import pytest
 
 from openapiopenai import __version__
 from openapiopenai.cli import main
-from openapiopenai.mock import MockServer, Scripted
+from openapiopenai.mock import DEMO_CALL_ID, MockServer, Scripted
 
 API_KEY = "sk-cli-test-0123456789abcdefghijklmnop"
 SCRIPT = Path(sys.executable).with_name("openapiopenai")
@@ -569,3 +569,30 @@ def test_calls_empty_call_id_is_a_usage_error(capsys: pytest.CaptureFixture[str]
     code, _, err = call(capsys, "calls", "hangup", "", "--mock")
     assert code == 2
     assert "CALL_ID" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["accept", "--voice", "marin"],
+        ["hangup"],
+        ["refer", "--target-uri", "tel:+1415"],
+        ["reject"],
+    ],
+)
+def test_calls_with_mock_act_on_its_waiting_sip_call(command: list[str], args: list[str]) -> None:
+    verb, *options = args
+    result = run(command, "calls", verb, DEMO_CALL_ID, *options, "--mock")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == DEMO_CALL_ID
+
+
+@pytest.mark.parametrize("verb", ["accept", "hangup", "refer", "reject"])
+def test_calls_with_mock_refuse_another_call_and_say_why(
+    capsys: pytest.CaptureFixture[str], verb: str
+) -> None:
+    options = ["--target-uri", "tel:+1415"] if verb == "refer" else []
+    code, out, err = call(capsys, "calls", verb, "rtc_from_my_webhook", *options, "--mock")
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "--mock starts a fresh mock" in err and DEMO_CALL_ID in err and "--base-url" in err
