@@ -1,13 +1,20 @@
-"""openapiopenai: a typed client for OpenAI's ``POST /v1/realtime/sessions``.
+"""openapiopenai: a typed client for OpenAI's Realtime API over HTTP.
 
-Mint an ephemeral key on your backend and hand it to a browser::
+Mint ephemeral keys for browsers and apps (``POST /v1/realtime/client_secrets``), open and
+control calls (``POST /v1/realtime/calls``, SIP accept, refer, reject and hangup), verify the
+``realtime.call.incoming`` webhook (:mod:`openapiopenai.webhooks`), and try all of it offline
+against :mod:`openapiopenai.mock`. The older beta ``POST /v1/realtime/sessions`` is kept as
+``create_realtime_session``.
+
+Mint a key on your backend and hand only its value to a browser::
 
     import openapiopenai
 
     with openapiopenai.ApiClient() as client:
-        session = openapiopenai.RealtimeApi(client).create_realtime_session(
-            openapiopenai.RealtimeSessionCreateRequest(model="gpt-realtime", voice="marin")
+        secret = openapiopenai.RealtimeApi(client).create_realtime_client_secret(
+            {"session": {"type": "realtime", "model": "gpt-realtime"}}
         )
+    print(secret)  # value='ek_***': masked; the browser gets secret.value and .expires_at
 """
 
 from typing import TYPE_CHECKING, Any

@@ -263,3 +263,39 @@ def test_readme_errors_section_names_every_exception() -> None:
     ]
     missing = [name for name in exported if not re.search(rf"\b{name}\b", section)]
     assert not missing, f"README 'Errors' does not mention {missing}"
+
+
+def endpoint_rows(table: str) -> dict[str, str]:
+    """``method -> "POST /path"`` of each row of a Markdown endpoints table."""
+    rows = re.findall(r"\[\*\*(\w+)\*\*\]\([^)]*\) \| \*\*(\w+)\*\* (\S+) \|", table)
+    return {method: f"{verb} {path}" for method, verb, path in rows}
+
+
+def test_readme_endpoints_table_lists_every_operation() -> None:
+    operations = {
+        name
+        for name in vars(openapiopenai.RealtimeApi)
+        if not name.startswith("_") and not name.endswith(("_with_http_info", "_preload_content"))
+    }
+    documented = endpoint_rows((DOCS / "RealtimeApi.md").read_text(encoding="utf-8"))
+    listed = endpoint_rows(readme_section("Documentation for API endpoints"))
+    assert len(operations) == 9 and set(documented) == operations
+    assert listed == documented
+
+
+def test_package_summaries_describe_the_ga_surface() -> None:
+    docstring = openapiopenai.__doc__ or ""
+    description = re.search(r'^description = "(.*)"$', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert description is not None
+    for summary in (docstring, description.group(1)):
+        assert "client_secrets" in summary and "calls" in summary, summary
+    assert "create_realtime_client_secret(" in docstring
+
+
+def test_token_broker_readme_states_the_client_secret_lifetime() -> None:
+    from openapiopenai.mock import DEFAULT_CLIENT_SECRET_LIFETIME
+
+    text = (ROOT / "examples" / "token_broker" / "README.md").read_text(encoding="utf-8")
+    row = re.search(r"^\| `key_lifetime_seconds` .*$", text, re.M)
+    assert row is not None
+    assert f"OpenAI's default, {DEFAULT_CLIENT_SECRET_LIFETIME} s" in row.group(0)
