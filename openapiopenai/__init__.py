@@ -17,6 +17,8 @@ Mint a key on your backend and hand only its value to a browser::
     print(secret)  # value='ek_***': masked; the browser gets secret.value and .expires_at
 """
 
+import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from openapiopenai import models as _models
@@ -56,6 +58,9 @@ from openapiopenai.exceptions import (
 from openapiopenai.rest import RetryPolicy
 
 if TYPE_CHECKING:
+    from openapiopenai import cli as cli
+    from openapiopenai import mock as mock
+    from openapiopenai import webhooks as webhooks
     from openapiopenai.models import *  # noqa: F403
 
 __all__ = [
@@ -96,10 +101,36 @@ __all__ = [
 __all__.extend(_models.__all__)
 
 
+#: Submodules reachable as attributes; the ones not imported above load on first use.
+_SUBMODULES = frozenset(
+    {
+        "api",
+        "api_client",
+        "api_response",
+        "cli",
+        "configuration",
+        "exceptions",
+        "mock",
+        "models",
+        "rest",
+        "webhooks",
+    }
+)
+_MODEL_NAMES = frozenset(_models.__all__)
+
+
 def __getattr__(name: str) -> Any:
-    """Models load on first use (see :mod:`openapiopenai.models`)."""
-    return getattr(_models, name)
+    """Models and submodules load on first use, so ``import openapiopenai`` stays cheap."""
+    if name in _MODEL_NAMES:
+        value = getattr(_models, name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(
+        f"module {__name__!r} has no attribute {name!r}", name=name, obj=sys.modules[__name__]
+    )
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)
