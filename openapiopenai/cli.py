@@ -201,13 +201,15 @@ def _add_connection(parser: argparse.ArgumentParser, *, json_output: bool = True
 
 
 def _comma_list(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
+    """``a, b`` -> ``["a", "b"]``; empty items are kept, for :func:`_refuse_empty` to refuse."""
+    return [item.strip() for item in text.split(",")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
+        _refuse_empty(args)
         return int(args.handler(args, sys.stdout))
     except CommandError as failure:
         return _fail(str(failure), failure.status)
@@ -215,6 +217,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(_one_line(str(failure)), EXIT_FAILURE)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_INTERRUPTED)
+
+
+#: Options that take text: an empty value (often an unset shell variable) is refused, never
+#: sent or silently replaced by a default.
+_TEXT_OPTIONS = ("model", "voice", "instructions", "modalities", "target_uri", "base_url")
+
+
+def _refuse_empty(args: argparse.Namespace) -> None:
+    """Every command refuses an empty text option the same way, before anything is sent."""
+    for name in _TEXT_OPTIONS:
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        items: list[str] = value if isinstance(value, list) else [value]
+        if not all(item.strip() for item in items):
+            option = "--" + name.replace("_", "-")
+            raise CommandError(f"invalid {option}: must not be empty", EXIT_USAGE)
 
 
 def _fail(message: str, status: int) -> int:
@@ -314,11 +333,7 @@ _CALL_ACTIONS: dict[str, Callable[[argparse.Namespace], Callable[[RealtimeApi], 
 
 
 def _set(args: argparse.Namespace, *names: str) -> dict[str, Any]:
-    """The options among ``names`` that were given; an empty model or voice is refused."""
-    for name in ("model", "voice"):
-        value = getattr(args, name, None)
-        if name in names and value is not None and not value.strip():
-            raise CommandError(f"invalid {name}: must not be empty", EXIT_USAGE)
+    """The options among ``names`` that were given."""
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
@@ -419,12 +434,21 @@ def _secret_as_text(secret: RealtimeCreateClientSecretResponse) -> str:
     rows = [
         ("session", session.get("id") or "-"),
         ("type", session.get("type") or "-"),
-        ("model", session.get("model") or "-"),
+        ("model", _session_model(session) or "-"),
         ("voice", output.get("voice") or "-"),
         ("key", f"{mask_secret(secret.value)} (masked; use --json to print it)"),
         ("expires", _expiry_text(secret.expires_at)),
     ]
     return "".join(f"{name + ':':<9}{value}\n" for name, value in rows)
+
+
+def _session_model(session: dict[str, Any]) -> str | None:
+    """The realtime model, or for a transcription session the model that transcribes."""
+    if session.get("model"):
+        return str(session["model"])
+    audio_input = (session.get("audio") or {}).get("input") or {}
+    model = (audio_input.get("transcription") or {}).get("model")
+    return str(model) if model else None
 
 
 def _as_text(session: RealtimeSessionCreateResponse) -> str:
