@@ -377,7 +377,7 @@ def _configuration(args: argparse.Namespace, *, host: str | None, key: str | Non
             retries=args.retries,
             timeout=args.timeout,
         )
-    except (OpenApiException, ValueError) as invalid:  # urllib3 refuses timeouts <= 0 itself
+    except OpenApiException as invalid:
         raise CommandError(_one_line(str(invalid)), EXIT_USAGE) from None
 
 
