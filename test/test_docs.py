@@ -299,3 +299,28 @@ def test_token_broker_readme_states_the_client_secret_lifetime() -> None:
     row = re.search(r"^\| `key_lifetime_seconds` .*$", text, re.M)
     assert row is not None
     assert f"OpenAI's default, {DEFAULT_CLIENT_SECRET_LIFETIME} s" in row.group(0)
+
+
+def test_readme_examples_type_check_with_plain_mypy(tmp_path: Path) -> None:
+    """Every README example, the not-run ones too, passes mypy with its default settings."""
+    pytest.importorskip("mypy", reason="mypy comes with the dev extra")
+    blocks = [code for path, _, code, _ in BLOCKS if path == README]
+    files = []
+    for number, code in enumerate(blocks):
+        example = tmp_path / f"readme_example_{number}.py"
+        example.write_text(code, encoding="utf-8")
+        files.append(example.name)
+    defaults = tmp_path / "mypy.ini"
+    defaults.write_text("[mypy]\n", encoding="utf-8")  # plain mypy: none of the project's flags
+    environ = {**os.environ, "MYPYPATH": str(ROOT)}  # the package as this checkout has it
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(defaults), *files],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"Success: no issues found in {len(files)} source files" in checked.stdout
