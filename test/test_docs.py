@@ -324,3 +324,11 @@ def test_readme_examples_type_check_with_plain_mypy(tmp_path: Path) -> None:
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"Success: no issues found in {len(files)} source files" in checked.stdout
+
+
+def test_readme_examples_use_the_ga_endpoints() -> None:
+    """The beta endpoint is switched off for new connections: no README example teaches it."""
+    beta = [
+        i for path, i, code, _ in BLOCKS if path == README and "create_realtime_session" in code
+    ]
+    assert not beta, f"README.md examples {beta} call the beta create_realtime_session"
