@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -332,3 +333,23 @@ def test_readme_examples_use_the_ga_endpoints() -> None:
         i for path, i, code, _ in BLOCKS if path == README and "create_realtime_session" in code
     ]
     assert not beta, f"README.md examples {beta} call the beta create_realtime_session"
+
+
+def test_package_docstring_example_runs(docs_mock: str, tmp_path: Path) -> None:
+    """``help(openapiopenai)`` shows an example; it runs as written, like the pages' ones."""
+    docstring = openapiopenai.__doc__ or ""
+    indented = docstring.split("::\n", 1)[1]
+    script = tmp_path / "example.py"
+    script.write_text(textwrap.dedent(indented), encoding="utf-8")
+    finished = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=example_environment(docs_mock),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "value='ek_***'" in finished.stdout
+    assert not EPHEMERAL_KEY.search(finished.stdout)
