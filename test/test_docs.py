@@ -302,13 +302,12 @@ def test_token_broker_readme_states_the_client_secret_lifetime() -> None:
     assert f"OpenAI's default, {DEFAULT_CLIENT_SECRET_LIFETIME} s" in row.group(0)
 
 
-def test_readme_examples_type_check_with_plain_mypy(tmp_path: Path) -> None:
-    """Every README example, the not-run ones too, passes mypy with its default settings."""
+def test_examples_type_check_with_plain_mypy(tmp_path: Path) -> None:
+    """Every example of README.md and docs/, the not-run ones too, passes mypy's defaults."""
     pytest.importorskip("mypy", reason="mypy comes with the dev extra")
-    blocks = [code for path, _, code, _ in BLOCKS if path == README]
     files = []
-    for number, code in enumerate(blocks):
-        example = tmp_path / f"readme_example_{number}.py"
+    for path, index, code, _ in BLOCKS:
+        example = tmp_path / f"{path.stem.lower()}_example_{index}.py"
         example.write_text(code, encoding="utf-8")
         files.append(example.name)
     defaults = tmp_path / "mypy.ini"
