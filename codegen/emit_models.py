@@ -45,6 +45,8 @@ class Module:
     refs: set[str] = field(default_factory=set)
     known: dict[tuple[str, ...], str] = field(default_factory=dict)
     needs_datetime: bool = False
+    #: Imports for type checkers only, put under ``if TYPE_CHECKING:`` after the others.
+    checking: set[str] = field(default_factory=set)
 
     def annotation(self, expr: TypeExpr, hint: str, *, checked: bool) -> str:
         """The annotation of ``expr``; ``checked`` keeps enum and bound checks (requests)."""
@@ -121,6 +123,8 @@ class Module:
             lines.append(f"from {PACKAGE}.{BASE_MODULE} import {', '.join(sorted(self.base))}")
         for name in sorted(self.refs):
             lines.append(f"from {PACKAGE}.{snake(name)} import {name}")
+        if self.checking:
+            lines += ["", "if TYPE_CHECKING:", *(f"    {line}" for line in sorted(self.checking))]
         return "\n".join(lines) + "\n"
 
     def known_aliases(self) -> str:
@@ -203,7 +207,13 @@ def class_source(registry: Registry, definition: ClassDef) -> str:
     for f in definition.fields:
         if isinstance(f.type, Prim) and f.type.unixtime:
             lines.append(_datetime_property(module, f))
-    body = "\n".join(lines) + "\n"
+    typed_dict = ""
+    if request:
+        from codegen.emit_typing import request_typing
+
+        init, typed_dict = request_typing(module, definition)
+        lines.append(init)
+    body = "\n".join(lines) + "\n" + typed_dict
     return _assemble(module, definition.source, definition.description, body)
 
 

@@ -1,15 +1,24 @@
-"""openapiopenai: a typed client for OpenAI's ``POST /v1/realtime/sessions``.
+"""openapiopenai: a typed client for OpenAI's Realtime API over HTTP.
 
-Mint an ephemeral key on your backend and hand it to a browser::
+Mint ephemeral keys for browsers and apps (``POST /v1/realtime/client_secrets``), open and
+control calls (``POST /v1/realtime/calls``, SIP accept, refer, reject and hangup), verify the
+``realtime.call.incoming`` webhook (:mod:`openapiopenai.webhooks`), and try all of it offline
+against :mod:`openapiopenai.mock`. The older beta ``POST /v1/realtime/sessions`` is kept as
+``create_realtime_session``.
+
+Mint a key on your backend and hand only its value to a browser::
 
     import openapiopenai
 
     with openapiopenai.ApiClient() as client:
-        session = openapiopenai.RealtimeApi(client).create_realtime_session(
-            openapiopenai.RealtimeSessionCreateRequest(model="gpt-realtime", voice="marin")
+        secret = openapiopenai.RealtimeApi(client).create_realtime_client_secret(
+            {"session": {"type": "realtime", "model": "gpt-realtime"}}
         )
+    print(secret)  # value='ek_***': masked; the browser gets secret.value and .expires_at
 """
 
+import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from openapiopenai import models as _models
@@ -50,6 +59,9 @@ from openapiopenai.exceptions import (
 from openapiopenai.rest import RetryPolicy
 
 if TYPE_CHECKING:
+    from openapiopenai import cli as cli
+    from openapiopenai import mock as mock
+    from openapiopenai import webhooks as webhooks
     from openapiopenai.models import *  # noqa: F403
 
 __all__ = [
@@ -91,10 +103,36 @@ __all__ = [
 __all__.extend(_models.__all__)
 
 
+#: Submodules reachable as attributes; the ones not imported above load on first use.
+_SUBMODULES = frozenset(
+    {
+        "api",
+        "api_client",
+        "api_response",
+        "cli",
+        "configuration",
+        "exceptions",
+        "mock",
+        "models",
+        "rest",
+        "webhooks",
+    }
+)
+_MODEL_NAMES = frozenset(_models.__all__)
+
+
 def __getattr__(name: str) -> Any:
-    """Models load on first use (see :mod:`openapiopenai.models`)."""
-    return getattr(_models, name)
+    """Models and submodules load on first use, so ``import openapiopenai`` stays cheap."""
+    if name in _MODEL_NAMES:
+        value = getattr(_models, name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(
+        f"module {__name__!r} has no attribute {name!r}", name=name, obj=sys.modules[__name__]
+    )
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)

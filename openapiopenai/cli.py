@@ -4,6 +4,7 @@
     openapiopenai client-secrets create --type transcription --mock --json
     openapiopenai calls accept rtc_123 --instructions "You are a concierge."
     openapiopenai calls reject rtc_123 --status-code 486
+    openapiopenai calls hangup rtc_mock_sip_call --mock   # the mock's waiting SIP call
     openapiopenai sessions create --mock          # the older beta endpoint
 
 Human output masks the key; ``--json`` prints the whole answer, key included, for scripts.
@@ -200,13 +201,15 @@ def _add_connection(parser: argparse.ArgumentParser, *, json_output: bool = True
 
 
 def _comma_list(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
+    """``a, b`` -> ``["a", "b"]``; empty items are kept, for :func:`_refuse_empty` to refuse."""
+    return [item.strip() for item in text.split(",")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
+        _refuse_empty(args)
         return int(args.handler(args, sys.stdout))
     except CommandError as failure:
         return _fail(str(failure), failure.status)
@@ -214,6 +217,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(_one_line(str(failure)), EXIT_FAILURE)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_INTERRUPTED)
+
+
+#: Options that take text: an empty value (often an unset shell variable) is refused, never
+#: sent or silently replaced by a default.
+_TEXT_OPTIONS = ("model", "voice", "instructions", "modalities", "target_uri", "base_url")
+
+
+def _refuse_empty(args: argparse.Namespace) -> None:
+    """Every command refuses an empty text option the same way, before anything is sent."""
+    for name in _TEXT_OPTIONS:
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        items: list[str] = value if isinstance(value, list) else [value]
+        if not all(item.strip() for item in items):
+            option = "--" + name.replace("_", "-")
+            raise CommandError(f"invalid {option}: must not be empty", EXIT_USAGE)
 
 
 def _fail(message: str, status: int) -> int:
@@ -258,10 +278,25 @@ def _control_call(args: argparse.Namespace, out: TextIO) -> int:
     """``calls accept|hangup|refer|reject CALL_ID``."""
     if not args.call_id.strip():
         raise CommandError("invalid CALL_ID: must not be empty", EXIT_USAGE)
+    if args.mock:
+        _refuse_unknown_mock_call(args.call_id)
     _call(args, _CALL_ACTIONS[args.action](args))
     past = {"accept": "accepted", "hangup": "hung up", "refer": "referred", "reject": "rejected"}
     out.write(f"{past[args.action]} {args.call_id}\n")
     return 0
+
+
+def _refuse_unknown_mock_call(call_id: str) -> None:
+    """``--mock`` starts a fresh mock: the one call it knows is its waiting SIP call."""
+    from openapiopenai.mock import DEMO_CALL_ID
+
+    if call_id != DEMO_CALL_ID:
+        raise CommandError(
+            f"--mock starts a fresh mock whose only call is {DEMO_CALL_ID}, so {call_id} cannot"
+            " exist there; to act on a call you made on a mock, start python -m"
+            " openapiopenai.mock and pass its URL with --base-url",
+            EXIT_USAGE,
+        )
 
 
 def _accept(args: argparse.Namespace) -> Callable[[RealtimeApi], None]:
@@ -298,11 +333,7 @@ _CALL_ACTIONS: dict[str, Callable[[argparse.Namespace], Callable[[RealtimeApi], 
 
 
 def _set(args: argparse.Namespace, *names: str) -> dict[str, Any]:
-    """The options among ``names`` that were given; an empty model or voice is refused."""
-    for name in ("model", "voice"):
-        value = getattr(args, name, None)
-        if name in names and value is not None and not value.strip():
-            raise CommandError(f"invalid {name}: must not be empty", EXIT_USAGE)
+    """The options among ``names`` that were given."""
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
@@ -322,9 +353,11 @@ def _validated(model: type[M], body: dict[str, Any]) -> M:
 def _call(args: argparse.Namespace, operation: Callable[[RealtimeApi], T]) -> T:
     """Run ``operation`` against the configured server, or against a mock started for it."""
     if args.mock:
-        from openapiopenai.mock import MockServer
+        from openapiopenai.mock import DEMO_CALL_ID, MockServer
 
-        with MockServer() as url:
+        mock = MockServer()
+        mock.incoming_call(DEMO_CALL_ID)  # what `calls ... --mock` can act on
+        with mock as url:
             return _send(operation, _configuration(args, host=url, key="sk-mock-cli"))
     configuration = _configuration(args, host=args.base_url, key=None)
     if not configuration.access_token:
@@ -344,7 +377,7 @@ def _configuration(args: argparse.Namespace, *, host: str | None, key: str | Non
             retries=args.retries,
             timeout=args.timeout,
         )
-    except (OpenApiException, ValueError) as invalid:  # urllib3 refuses timeouts <= 0 itself
+    except OpenApiException as invalid:
         raise CommandError(_one_line(str(invalid)), EXIT_USAGE) from None
 
 
@@ -401,12 +434,21 @@ def _secret_as_text(secret: RealtimeCreateClientSecretResponse) -> str:
     rows = [
         ("session", session.get("id") or "-"),
         ("type", session.get("type") or "-"),
-        ("model", session.get("model") or "-"),
+        ("model", _session_model(session) or "-"),
         ("voice", output.get("voice") or "-"),
         ("key", f"{mask_secret(secret.value)} (masked; use --json to print it)"),
         ("expires", _expiry_text(secret.expires_at)),
     ]
     return "".join(f"{name + ':':<9}{value}\n" for name, value in rows)
+
+
+def _session_model(session: dict[str, Any]) -> str | None:
+    """The realtime model, or for a transcription session the model that transcribes."""
+    if session.get("model"):
+        return str(session["model"])
+    audio_input = (session.get("audio") or {}).get("input") or {}
+    model = (audio_input.get("transcription") or {}).get("model")
+    return str(model) if model else None
 
 
 def _as_text(session: RealtimeSessionCreateResponse) -> str:

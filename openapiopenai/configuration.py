@@ -63,20 +63,32 @@ def to_timeout(value: TimeoutSetting, default: Timeout = DEFAULT_TIMEOUT) -> Tim
         return value
     if isinstance(value, bool):
         raise ApiTypeError("timeout must be seconds, a (connect, read) pair or urllib3.Timeout")
-    parts = value if isinstance(value, tuple) else (value,)
-    if any(isinstance(part, float) and not math.isfinite(part) for part in parts):
-        raise ApiValueError("timeout must be a finite number of seconds", ["timeout"])
-    try:
-        if isinstance(value, (int, float)):
-            return Timeout(connect=value, read=value)
-        if isinstance(value, tuple) and len(value) == 2:
-            return Timeout(connect=value[0], read=value[1])
-    except ValueError as invalid:  # urllib3 refuses zero, negative and non-numeric values
-        raise ApiValueError(f"timeout: {invalid}", ["timeout"]) from None
+    if isinstance(value, (int, float)):
+        seconds = _seconds(value, "timeout")
+        return Timeout(connect=seconds, read=seconds)
+    if isinstance(value, tuple) and len(value) == 2:
+        connect = _seconds(value[0], "connect timeout", optional=True)
+        return Timeout(connect=connect, read=_seconds(value[1], "read timeout", optional=True))
     raise ApiTypeError(
         f"timeout must be seconds, a (connect, read) pair or urllib3.Timeout, "
         f"not {type(value).__name__}"
     )
+
+
+def _seconds(value: object, what: str, *, optional: bool = False) -> float | None:
+    """A timeout in seconds, checked here so that the error speaks of the setting, not urllib3."""
+    if value is None and optional:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and _positive(value):
+        return value
+    allowed = " or None" if optional else ""
+    raise ApiValueError(
+        f"{what} must be a finite number of seconds above 0{allowed}, not {value!r}"
+    )
+
+
+def _positive(seconds: float) -> bool:
+    return math.isfinite(seconds) and seconds > 0
 
 
 def to_retry(value: RetrySetting) -> Retry:

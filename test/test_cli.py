@@ -16,7 +16,7 @@ import pytest
 
 from openapiopenai import __version__
 from openapiopenai.cli import main
-from openapiopenai.mock import MockServer, Scripted
+from openapiopenai.mock import DEMO_CALL_ID, MockServer, Scripted
 
 API_KEY = "sk-cli-test-0123456789abcdefghijklmnop"
 SCRIPT = Path(sys.executable).with_name("openapiopenai")
@@ -357,10 +357,11 @@ def test_timeout_is_one_line(
     ("args", "message"),
     [
         (["--expires-after", "5"], "client_secret.expires_after.seconds"),
-        (["--model", " "], "invalid model: must not be empty"),
+        (["--model", " "], "invalid --model: must not be empty"),
         (["--base-url", "ftp://example.com"], "host must be an http:// or https:// URL"),
         (["--retries", "-1"], "retries must be 0 or more"),
-        (["--timeout", "0"], "timeout"),
+        (["--timeout", "0"], "timeout must be a finite number of seconds above 0, not 0.0"),
+        (["--timeout", "-1"], "timeout must be a finite number of seconds above 0, not -1.0\n"),
         (["--timeout", "nan"], "timeout must be a finite number of seconds"),
         (["--timeout", "inf"], "timeout must be a finite number of seconds"),
         (["--mock", "--timeout=-inf"], "timeout must be a finite number of seconds"),
@@ -500,7 +501,7 @@ def test_transcription_client_secret(
     [
         (["--type", "transcription", "--voice", "marin"], "--voice applies to realtime"),
         (["--expires-after", "5"], "expires_after.seconds"),
-        (["--model", " "], "invalid model"),
+        (["--model", " "], "invalid --model: must not be empty"),
     ],
 )
 def test_client_secret_bad_options_are_usage_errors(
@@ -569,3 +570,75 @@ def test_calls_empty_call_id_is_a_usage_error(capsys: pytest.CaptureFixture[str]
     code, _, err = call(capsys, "calls", "hangup", "", "--mock")
     assert code == 2
     assert "CALL_ID" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["accept", "--voice", "marin"],
+        ["hangup"],
+        ["refer", "--target-uri", "tel:+1415"],
+        ["reject"],
+    ],
+)
+def test_calls_with_mock_act_on_its_waiting_sip_call(command: list[str], args: list[str]) -> None:
+    verb, *options = args
+    result = run(command, "calls", verb, DEMO_CALL_ID, *options, "--mock")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == DEMO_CALL_ID
+
+
+@pytest.mark.parametrize("verb", ["accept", "hangup", "refer", "reject"])
+def test_calls_with_mock_refuse_another_call_and_say_why(
+    capsys: pytest.CaptureFixture[str], verb: str
+) -> None:
+    options = ["--target-uri", "tel:+1415"] if verb == "refer" else []
+    code, out, err = call(capsys, "calls", verb, "rtc_from_my_webhook", *options, "--mock")
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "--mock starts a fresh mock" in err and DEMO_CALL_ID in err and "--base-url" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["client-secrets", "create", "--voice", ""], "--voice"),
+        (["client-secrets", "create", "--model", " "], "--model"),
+        (["client-secrets", "create", "--type", "transcription", "--model", ""], "--model"),
+        (["client-secrets", "create", "--instructions", ""], "--instructions"),
+        (["sessions", "create", "--voice", ""], "--voice"),
+        (["sessions", "create", "--modalities", ""], "--modalities"),
+        (["sessions", "create", "--modalities", "audio,,text"], "--modalities"),
+        (["calls", "accept", "rtc_1", "--voice", ""], "--voice"),
+        (["calls", "refer", "rtc_1", "--target-uri", " "], "--target-uri"),
+    ],
+)
+def test_empty_values_are_refused_alike_before_sending(
+    capsys: pytest.CaptureFixture[str],
+    openai_mock: MockServer,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    option: str,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    code, out, err = call(capsys, *args, "--base-url", openai_mock.url)
+    assert (code, out) == (2, "")
+    assert err == f"openapiopenai: error: invalid {option}: must not be empty\n"
+    assert openai_mock.requests == []
+
+
+def test_transcription_client_secret_shows_its_model(command: list[str]) -> None:
+    model = "gpt-4o-mini-transcribe"
+    args = ["client-secrets", "create", "--type", "transcription", "--model", model, "--mock"]
+    result = run(command, *args)
+    assert result.returncode == 0, result.stderr
+    assert re.search(rf"^model:\s+{model}$", result.stdout, re.M), result.stdout
+
+
+def test_empty_base_url_is_refused_not_replaced_by_the_real_api(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    code, out, err = call(capsys, "client-secrets", "create", "--base-url", "")
+    assert (code, out) == (2, "")
+    assert err == "openapiopenai: error: invalid --base-url: must not be empty\n"

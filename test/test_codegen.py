@@ -7,6 +7,7 @@ import of the SDK that builds no model it does not need.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -144,3 +145,43 @@ def test_every_name_is_visible_before_it_is_loaded() -> None:
     assert set(models.__all__) <= set(dir(openapiopenai))
     with pytest.raises(AttributeError, match="NoSuchModel"):
         _ = models.NoSuchModel  # type: ignore[attr-defined]
+
+
+def _plain_mypy(directory: Path, code: str) -> subprocess.CompletedProcess[str]:
+    (directory / "mypy.ini").write_text("[mypy]\n", encoding="utf-8")
+    (directory / "example.py").write_text(code, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "example.py"],
+        cwd=directory,
+        env={**os.environ, "MYPYPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_type_checkers_take_a_dict_for_a_nested_request_model_and_check_its_keys(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("mypy", reason="mypy comes with the dev extra")
+    code = (
+        "from typing import TYPE_CHECKING\n"
+        "from openapiopenai.models import RealtimeSessionCreateRequestGA as Session\n"
+        "if TYPE_CHECKING:\n"
+        "    from openapiopenai.models.realtime_session_create_request_ga_audio import (\n"
+        "        RealtimeSessionCreateRequestGAAudioDict,\n"
+        "    )\n"
+        "audio: 'RealtimeSessionCreateRequestGAAudioDict' = {'output': {'voice': 'marin'}}\n"
+        "good = Session(model='gpt-realtime', audio={'output': {'voice': 'marin'}})\n"
+        "also = Session(audio=audio)\n"
+        "reveal_type(good.audio)\n"
+        "Session(audio={'output': {'voise': 'marin'}})\n"
+    )
+    checked = _plain_mypy(tmp_path, code)
+    errors = [line for line in checked.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 1 and errors[0].startswith("example.py:11:"), checked.stdout
+    assert 'Argument "audio" to "RealtimeSessionCreateRequestGA"' in errors[0]
+    assert 'Revealed type is "openapiopenai.models.realtime_session_create_request_ga_audio.' in (
+        checked.stdout
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import sys
 import warnings
+from typing import Any
 
 import pytest
 from urllib3 import Timeout
@@ -184,6 +185,35 @@ class TestInvalidValues:
         with pytest.raises(ApiValueError) as caught:
             Configuration(timeout=timeout)  # type: ignore[arg-type]
         assert "timeout" in str(caught.value)
+
+    @pytest.mark.parametrize(
+        ("timeout", "message"),
+        [
+            (-1, "timeout must be a finite number of seconds above 0, not -1"),
+            (0, "timeout must be a finite number of seconds above 0, not 0"),
+            ((0, 5), "connect timeout must be a finite number of seconds above 0 or None, not 0"),
+            (
+                (5, -1.5),
+                "read timeout must be a finite number of seconds above 0 or None, not -1.5",
+            ),
+            (
+                ("5", 5),
+                "connect timeout must be a finite number of seconds above 0 or None, not '5'",
+            ),
+        ],
+    )
+    def test_bad_timeout_is_explained_in_the_sdks_words(
+        self, openai_mock: MockServer, timeout: Any, message: str
+    ) -> None:
+        with pytest.raises(ApiValueError) as at_setup:
+            Configuration(timeout=timeout)
+        configuration = Configuration(host=openai_mock.url, access_token=API_KEY)
+        api = openapiopenai.RealtimeApi(openapiopenai.ApiClient(configuration))
+        with pytest.raises(ApiValueError) as per_call:
+            api.create_realtime_client_secret({}, _request_timeout=timeout)
+        assert str(at_setup.value) == str(per_call.value) == message
+        assert at_setup.value.__cause__ is None and at_setup.value.__context__ is None
+        assert openai_mock.requests == []
 
     @pytest.mark.parametrize("retries", ["2", 2.0, True, [2]])
     def test_bad_retries_type(self, retries: object) -> None:

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,6 @@ from pydantic import BaseModel
 
 import openapiopenai
 import openapiopenai.models
-from openapiopenai.mock import MockServer
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -123,15 +123,22 @@ def relative_links() -> Iterator[tuple[Path, str]]:
 
 
 @pytest.fixture(scope="module")
-def docs_mock() -> Iterator[MockServer]:
-    """One mock for all examples; each example is its own process, so none sees another."""
-    server = MockServer()
-    server.start()
-    # The calls that docs/RealtimeApi.md's SIP examples answer, as a phone call would bring them.
-    for action in ("accept", "hangup", "refer", "reject"):
-        server.incoming_call(call_id=f"rtc_{action}_example")
-    yield server
-    server.stop()
+def docs_mock() -> Iterator[str]:
+    """``python -m openapiopenai.mock`` as the README starts it; yields the URL it prints.
+
+    Nothing is set up behind the reader's back: the examples find only what that command
+    offers. One mock serves all examples; each example is its own process.
+    """
+    command = [sys.executable, "-m", "openapiopenai.mock"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout is not None
+            url = child.stdout.readline().strip()
+            assert url.startswith("http://127.0.0.1:"), url
+            yield url
+        finally:
+            child.terminate()
+            child.wait(timeout=30)
 
 
 def example_environment(base_url: str) -> dict[str, str]:
@@ -148,7 +155,7 @@ def example_environment(base_url: str) -> dict[str, str]:
     ids=[f"{_rel(path)}#{index}" for path, index, _, _ in BLOCKS],
 )
 def test_python_example_runs(
-    path: Path, index: int, code: str, not_run: str | None, docs_mock: MockServer, tmp_path: Path
+    path: Path, index: int, code: str, not_run: str | None, docs_mock: str, tmp_path: Path
 ) -> None:
     if not_run is not None:
         assert not_run, f"{_rel(path)} block {index}: a not-run marker needs a reason"
@@ -159,7 +166,7 @@ def test_python_example_runs(
     finished = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
-        env=example_environment(docs_mock.url),
+        env=example_environment(docs_mock),
         capture_output=True,
         text=True,
         timeout=120,
@@ -257,3 +264,91 @@ def test_readme_errors_section_names_every_exception() -> None:
     ]
     missing = [name for name in exported if not re.search(rf"\b{name}\b", section)]
     assert not missing, f"README 'Errors' does not mention {missing}"
+
+
+def endpoint_rows(table: str) -> dict[str, str]:
+    """``method -> "POST /path"`` of each row of a Markdown endpoints table."""
+    rows = re.findall(r"\[\*\*(\w+)\*\*\]\([^)]*\) \| \*\*(\w+)\*\* (\S+) \|", table)
+    return {method: f"{verb} {path}" for method, verb, path in rows}
+
+
+def test_readme_endpoints_table_lists_every_operation() -> None:
+    operations = {
+        name
+        for name in vars(openapiopenai.RealtimeApi)
+        if not name.startswith("_") and not name.endswith(("_with_http_info", "_preload_content"))
+    }
+    documented = endpoint_rows((DOCS / "RealtimeApi.md").read_text(encoding="utf-8"))
+    listed = endpoint_rows(readme_section("Documentation for API endpoints"))
+    assert len(operations) == 9 and set(documented) == operations
+    assert listed == documented
+
+
+def test_package_summaries_describe_the_ga_surface() -> None:
+    docstring = openapiopenai.__doc__ or ""
+    description = re.search(r'^description = "(.*)"$', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert description is not None
+    for summary in (docstring, description.group(1)):
+        assert "client_secrets" in summary and "calls" in summary, summary
+    assert "create_realtime_client_secret(" in docstring
+
+
+def test_token_broker_readme_states_the_client_secret_lifetime() -> None:
+    from openapiopenai.mock import DEFAULT_CLIENT_SECRET_LIFETIME
+
+    text = (ROOT / "examples" / "token_broker" / "README.md").read_text(encoding="utf-8")
+    row = re.search(r"^\| `key_lifetime_seconds` .*$", text, re.M)
+    assert row is not None
+    assert f"OpenAI's default, {DEFAULT_CLIENT_SECRET_LIFETIME} s" in row.group(0)
+
+
+def test_examples_type_check_with_plain_mypy(tmp_path: Path) -> None:
+    """Every example of README.md and docs/, the not-run ones too, passes mypy's defaults."""
+    pytest.importorskip("mypy", reason="mypy comes with the dev extra")
+    files = []
+    for path, index, code, _ in BLOCKS:
+        example = tmp_path / f"{path.stem.lower()}_example_{index}.py"
+        example.write_text(code, encoding="utf-8")
+        files.append(example.name)
+    defaults = tmp_path / "mypy.ini"
+    defaults.write_text("[mypy]\n", encoding="utf-8")  # plain mypy: none of the project's flags
+    environ = {**os.environ, "MYPYPATH": str(ROOT)}  # the package as this checkout has it
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(defaults), *files],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"Success: no issues found in {len(files)} source files" in checked.stdout
+
+
+def test_readme_examples_use_the_ga_endpoints() -> None:
+    """The beta endpoint is switched off for new connections: no README example teaches it."""
+    beta = [
+        i for path, i, code, _ in BLOCKS if path == README and "create_realtime_session" in code
+    ]
+    assert not beta, f"README.md examples {beta} call the beta create_realtime_session"
+
+
+def test_package_docstring_example_runs(docs_mock: str, tmp_path: Path) -> None:
+    """``help(openapiopenai)`` shows an example; it runs as written, like the pages' ones."""
+    docstring = openapiopenai.__doc__ or ""
+    indented = docstring.split("::\n", 1)[1]
+    script = tmp_path / "example.py"
+    script.write_text(textwrap.dedent(indented), encoding="utf-8")
+    finished = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=example_environment(docs_mock),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "value='ek_***'" in finished.stdout
+    assert not EPHEMERAL_KEY.search(finished.stdout)

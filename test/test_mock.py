@@ -19,6 +19,7 @@ import urllib3
 
 import openapiopenai
 from openapiopenai.mock import (
+    DEMO_CALL_ID,
     SESSION_DEFAULTS,
     MockServer,
     RecordedRequest,
@@ -142,6 +143,8 @@ def test_module_prints_its_url_and_serves_until_stopped(
             assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
 
             assert sdk(url).create_realtime_session({"voice": "ash"}).voice == "ash"
+            assert DEMO_CALL_ID in _first_line(child.stdout, timeout=60)
+            sdk(url).hangup_realtime_call(DEMO_CALL_ID)  # the announced call is there
             wrong_key = post(url, {}, {**JSON, "Authorization": "Bearer sk-some-other-key"})
             assert wrong_key.status == (401 if api_key else 200)
             assert child.poll() is None

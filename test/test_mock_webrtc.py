@@ -406,6 +406,17 @@ def test_an_offer_missing_ice_or_dtls_details_is_refused(
     assert answerer.calls == []
 
 
+def test_an_offer_still_gathering_without_candidates_is_answered_on_loopback(
+    answerer: WebRtcAnswerer,
+) -> None:
+    # What a page posts right after setLocalDescription: no candidates yet, and no end.
+    drop = ("a=candidate:", "a=end-of-candidates")
+    sdp = "".join(f"{line}\r\n" for line in offer().splitlines() if not line.startswith(drop))
+    answer = answerer.answer(sdp, SESSION, call_id="rtc_early")
+    assert set(candidate_addresses(answer)) == {"127.0.0.1"}
+    assert answerer.hangup("rtc_early") is True
+
+
 def test_an_offer_aiortc_rejects_is_an_invalid_offer(answerer: WebRtcAnswerer) -> None:
     sdp = offer().replace("a=setup:actpass", "a=setup:sideways")
     with pytest.raises(InvalidOfferError, match="rejected"):

@@ -21,7 +21,13 @@ pytest.importorskip(
     "aiortc", reason="aiortc is not installed; pip install '.[webrtc]' to run the WebRTC tests"
 )
 
-from openapiopenai import ApiClient, ApiValueError, Configuration, RealtimeApi
+from openapiopenai import (
+    ApiClient,
+    ApiValueError,
+    BadRequestException,
+    Configuration,
+    RealtimeApi,
+)
 from openapiopenai.mock import MockServer
 from test.test_mock_webrtc import call, candidate_addresses, offer, run
 
@@ -173,6 +179,28 @@ def test_an_offer_the_peer_cannot_use_is_a_400(mock: MockServer) -> None:
     error = response.json()["error"]
     assert (error["code"], error["param"]) == ("invalid_offer", "sdp")
     assert "a=ice-ufrag" in error["message"] or "audio" in error["message"]
+    assert mock.calls == {}
+
+
+def _without_loopback(sdp: str, address: str | None) -> str:
+    """The offer with its candidates moved to ``address``, or dropped when it is None."""
+    if address is not None:
+        return sdp.replace("127.0.0.1", address)
+    return "".join(line + "\r\n" for line in sdp.splitlines() if "a=candidate:" not in line)
+
+
+@pytest.mark.parametrize(
+    "address", ["192.0.2.7", "3f1a7c58-0d1e-4c5e-9a44-1f0d2b6f7e21.local", None]
+)
+def test_an_offer_without_loopback_candidates_is_a_400_that_says_how(
+    mock: MockServer, api: RealtimeApi, address: str | None
+) -> None:
+    with pytest.raises(BadRequestException) as refused:
+        api.create_realtime_call(_without_loopback(offer(), address))
+    error = refused.value
+    assert (error.code, error.param, error.attempts) == ("invalid_offer", "sdp", 1)
+    assert error.message is not None
+    assert "127.0.0.1" in error.message and "loopback_ice()" in error.message
     assert mock.calls == {}
 
 

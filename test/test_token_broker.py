@@ -586,6 +586,8 @@ def test_bundled_config_file_loads() -> None:
     [
         ({"modle": "gpt-realtime"}, "unknown setting(s): modle"),
         ({"voices": []}, "at least one voice"),
+        ({"voices": ["marin", " "]}, "voices must not hold an empty name"),
+        ({"model": ""}, "model must not be empty"),
         ({"voices": ["marin"], "default_voice": "ash"}, "not in voices"),
         ({"rate_limit_burst": "5"}, "rate_limit_burst"),
         ({"key_lifetime_seconds": 5}, "between 10 and 7200"),
@@ -608,6 +610,21 @@ def test_flags_override_the_config_file() -> None:
         "ash",
     )
     assert config.upstream_retries == 0
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--voices", ""],
+        ["--voices", "ash,,coral"],
+        ["--model", ""],
+        ["--instructions", " "],
+        ["--realtime-url", ""],
+    ],
+)
+def test_empty_flags_are_refused_not_ignored(flags: list[str]) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"invalid {flags[0]}: must not be empty")):
+        tb.config_from_args(tb.parse_args(flags))
 
 
 # -- the script as people run it -------------------------------------------------------------

@@ -116,6 +116,11 @@ class BrokerConfig:
             raise ValueError("allowed_hosts must list at least one host name")
         if not self.voices:
             raise ValueError("voices must list at least one voice")
+        if not all(voice.strip() for voice in self.voices):
+            raise ValueError("voices must not hold an empty name")
+        for name in ("model", "instructions", "realtime_url"):
+            if not getattr(self, name).strip():
+                raise ValueError(f"{name} must not be empty")
         if not self.default_voice:
             object.__setattr__(self, "default_voice", self.voices[0])
         if self.default_voice not in self.voices:
@@ -848,13 +853,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def config_from_args(args: argparse.Namespace) -> BrokerConfig:
     """The config file with the flags applied on top."""
     config = BrokerConfig.load(args.config)
+    for flag in ("model", "instructions", "realtime_url"):
+        _refuse_empty(flag, getattr(args, flag))
+    for voice in [] if args.voices is None else args.voices.split(","):
+        _refuse_empty("voices", voice)
     changes: dict[str, Any] = {}
-    if args.model:
+    if args.model is not None:
         changes["model"] = args.model
-    if args.instructions:
+    if args.instructions is not None:
         changes["instructions"] = args.instructions
-    if args.voices:
-        changes["voices"] = tuple(v.strip() for v in args.voices.split(",") if v.strip())
+    if args.voices is not None:
+        changes["voices"] = tuple(voice.strip() for voice in args.voices.split(","))
         changes["default_voice"] = ""
     if args.allow_origin:
         changes["allowed_origins"] = (*config.allowed_origins, *args.allow_origin)
@@ -862,9 +871,15 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         changes["allowed_hosts"] = tuple(args.allow_host)
     if args.retries is not None:
         changes["upstream_retries"] = args.retries
-    if args.realtime_url:
+    if args.realtime_url is not None:
         changes["realtime_url"] = args.realtime_url.rstrip("/")
     return dataclasses.replace(config, **changes) if changes else config
+
+
+def _refuse_empty(flag: str, value: str | None) -> None:
+    """An empty flag (or item of a list) is a mistake, often an unset shell variable: say so."""
+    if value is not None and not value.strip():
+        raise ValueError(f"invalid --{flag.replace('_', '-')}: must not be empty")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

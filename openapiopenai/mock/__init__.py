@@ -85,6 +85,9 @@ TRANSCRIPTION_SESSIONS_PATH = "/v1/realtime/transcription_sessions"
 TRANSLATION_CLIENT_SECRETS_PATH = "/v1/realtime/translations/client_secrets"
 #: What can be done to a call: ``POST /v1/realtime/calls/{call_id}/<action>``.
 CALL_ACTIONS = ("accept", "hangup", "refer", "reject")
+#: The incoming SIP call that ``python -m openapiopenai.mock`` (and the CLI's ``--mock``) has
+#: waiting from the start, so the documented accept/refer/reject/hangup examples find a call.
+DEMO_CALL_ID = "rtc_mock_sip_call"
 #: Largest request body the mock reads; a longer one gets 413.
 MAX_BODY_BYTES = 1024 * 1024
 

@@ -8,11 +8,11 @@ import sys
 import threading
 from types import FrameType
 
-from openapiopenai.mock import MockServer
+from openapiopenai.mock import DEMO_CALL_ID, MockServer
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, start the mock, print its URL, and serve until Ctrl-C or SIGTERM."""
+    """Start the mock with one SIP call waiting, print its URL, serve until Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(
         prog="python -m openapiopenai.mock",
         description="Serve a local fake of the Realtime HTTP API for offline use and tests.",
@@ -32,8 +32,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(invalid))
     stop = threading.Event()
     _stop_on_sigterm(stop)
+    server.incoming_call(DEMO_CALL_ID)
     url = server.start()
     print(url, flush=True)
+    print(
+        f"An incoming SIP call waits: {DEMO_CALL_ID} (accept, refer, reject or hang it up)",
+        flush=True,
+    )
     try:
         while not stop.wait(1.0):  # a timeout keeps the main thread responsive to signals
             pass

@@ -28,6 +28,10 @@ Nothing leaves the machine, by construction rather than by luck:
   127.0.0.1 cannot send to another machine at all; the kernel refuses.
 - Remote candidates in the offer that are not loopback UDP addresses (including mDNS
   ``.local`` names, whose resolution would multicast) are removed before aiortc sees them.
+  An offer whose candidates are complete (``a=end-of-candidates``) with none on loopback
+  could never connect: it is refused with :class:`InvalidOfferError` (the mock's 400) saying
+  how to make one, :func:`loopback_ice` for aiortc or Chromium's
+  ``--allow-loopback-in-peer-connection``.
   A browser may still send checks from its other local addresses (peer-reflexive candidates);
   they reach 127.0.0.1 through the kernel's local routing, and so do the replies.
 
@@ -84,6 +88,16 @@ RESPONSE_TEXT = "Hello! This is the offline mock of the Realtime API."
 DELTA_GAP_SECONDS = 0.02
 
 _T = TypeVar("_T")
+
+
+#: Why an offer without a loopback candidate cannot become a call, and how to make one.
+NO_LOOPBACK_CANDIDATE = (
+    "offer_sdp ends its ICE candidates (a=end-of-candidates) with none on loopback, and this "
+    "mock's WebRTC peer talks only on 127.0.0.1, so the call could never connect. Offer a UDP "
+    "candidate on 127.0.0.1: with aiortc, create the offer on a thread inside "
+    "openapiopenai.mock.webrtc.loopback_ice() and with RTCConfiguration(iceServers=[]); "
+    "start Chromium with --allow-loopback-in-peer-connection"
+)
 
 
 class InvalidOfferError(ValueError):
@@ -181,6 +195,12 @@ def _check_offer(offer_sdp: object) -> str:
     for attribute in ("a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:"):
         if not any(line.startswith(attribute) for line in lines):
             raise InvalidOfferError(f"offer_sdp has no '{attribute}' line")
+    # Candidates said to be complete, none on loopback: ICE could never connect. (An offer
+    # still gathering may connect through peer-reflexive candidates, so it is answered.)
+    complete = "a=end-of-candidates" in lines
+    candidates = [line for line in lines if line.startswith("a=candidate:")]
+    if complete and not any(_is_loopback_udp_candidate(line) for line in candidates):
+        raise InvalidOfferError(NO_LOOPBACK_CANDIDATE)
     return text + "\r\n"
 
 

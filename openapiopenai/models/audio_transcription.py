@@ -10,6 +10,9 @@ from pydantic import Field
 from openapiopenai.models.openapi_model import RequestModel, optional
 
 if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+if TYPE_CHECKING:
     _KnownAudioTranscriptionModel: TypeAlias = (
         Literal[
             "whisper-1",
@@ -36,3 +39,29 @@ class AudioTranscription(RequestModel):
     keywords: list[str] | None = optional()
     prompt: str | None = optional()
     delay: Literal["minimal", "low", "medium", "high", "xhigh"] | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            model: _KnownAudioTranscriptionModel | None = ...,
+            language: str | None = ...,
+            languages: list[str] | None = ...,
+            keywords: list[str] | None = ...,
+            prompt: str | None = ...,
+            delay: Literal["minimal", "low", "medium", "high", "xhigh"] | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class AudioTranscriptionDict(TypedDict, total=False):
+        """``AudioTranscription`` as a plain dict (type checkers only)."""
+
+        model: _KnownAudioTranscriptionModel | None
+        language: str | None
+        languages: list[str] | None
+        keywords: list[str] | None
+        prompt: str | None
+        delay: Literal["minimal", "low", "medium", "high", "xhigh"] | None

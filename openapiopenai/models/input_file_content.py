@@ -3,11 +3,16 @@
 #   /components/schemas/InputFileContent
 """A file input to the model."""
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.file_input_detail import FileInputDetail
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, nullable, optional
 from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfig
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+    from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfigDict
 
 
 class InputFileContent(RequestModel):
@@ -22,3 +27,35 @@ class InputFileContent(RequestModel):
     prompt_cache_breakpoint: PromptCacheBreakpointConfig | None = optional()
     file_url: str | None = optional()
     detail: Annotated[FileInputDetail | None, LENIENT_IN_RESPONSE] = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            type: Literal["input_file"] | None = ...,
+            file_id: str | None = ...,
+            filename: str | None = ...,
+            file_data: str | None = ...,
+            prompt_cache_breakpoint: PromptCacheBreakpointConfig
+            | PromptCacheBreakpointConfigDict
+            | None = ...,
+            file_url: str | None = ...,
+            detail: FileInputDetail | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class InputFileContentDict(TypedDict, total=False):
+        """``InputFileContent`` as a plain dict (type checkers only)."""
+
+        type: Literal["input_file"] | None
+        file_id: str | None
+        filename: str | None
+        file_data: str | None
+        prompt_cache_breakpoint: (
+            PromptCacheBreakpointConfig | PromptCacheBreakpointConfigDict | None
+        )
+        file_url: str | None
+        detail: FileInputDetail | None

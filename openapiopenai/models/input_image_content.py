@@ -6,11 +6,16 @@ An image input to the model. Learn about [image
 inputs](https://platform.openai.com/docs/guides/vision).
 """
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.image_detail import ImageDetail
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, nullable, optional
 from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfig
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
+
+    from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfigDict
 
 
 class InputImageContent(RequestModel):
@@ -26,3 +31,31 @@ class InputImageContent(RequestModel):
     file_id: str | None = nullable()
     detail: Annotated[ImageDetail, LENIENT_IN_RESPONSE]
     prompt_cache_breakpoint: PromptCacheBreakpointConfig | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            type: Literal["input_image"] | None = ...,
+            image_url: str | None = ...,
+            file_id: str | None = ...,
+            detail: ImageDetail,
+            prompt_cache_breakpoint: PromptCacheBreakpointConfig
+            | PromptCacheBreakpointConfigDict
+            | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class InputImageContentDict(TypedDict, total=False):
+        """``InputImageContent`` as a plain dict (type checkers only)."""
+
+        type: Literal["input_image"] | None
+        image_url: str | None
+        file_id: str | None
+        detail: Required[ImageDetail]
+        prompt_cache_breakpoint: (
+            PromptCacheBreakpointConfig | PromptCacheBreakpointConfigDict | None
+        )

@@ -3,10 +3,15 @@
 #   /components/schemas/InputTextContent
 """A text input to the model."""
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfig
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
+
+    from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfigDict
 
 
 class InputTextContent(RequestModel):
@@ -17,3 +22,27 @@ class InputTextContent(RequestModel):
     type: Annotated[Literal["input_text"], LENIENT_IN_RESPONSE] = "input_text"
     text: str
     prompt_cache_breakpoint: PromptCacheBreakpointConfig | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            type: Literal["input_text"] | None = ...,
+            text: str,
+            prompt_cache_breakpoint: PromptCacheBreakpointConfig
+            | PromptCacheBreakpointConfigDict
+            | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class InputTextContentDict(TypedDict, total=False):
+        """``InputTextContent`` as a plain dict (type checkers only)."""
+
+        type: Literal["input_text"] | None
+        text: Required[str]
+        prompt_cache_breakpoint: (
+            PromptCacheBreakpointConfig | PromptCacheBreakpointConfigDict | None
+        )

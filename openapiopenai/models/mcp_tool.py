@@ -6,7 +6,7 @@ Give the model access to additional tools via remote Model Context Protocol (MCP
 [Learn more about MCP](https://platform.openai.com/docs/guides/tools-remote-mcp).
 """
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -14,6 +14,12 @@ from openapiopenai.models.callable_tool_allowed_caller import CallableToolAllowe
 from openapiopenai.models.mcp_tool_filter import MCPToolFilter
 from openapiopenai.models.mcp_tool_require_approval import MCPToolRequireApproval
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, nullable, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
+
+    from openapiopenai.models.mcp_tool_filter import MCPToolFilterDict
+    from openapiopenai.models.mcp_tool_require_approval import MCPToolRequireApprovalDict
 
 
 class MCPTool(RequestModel):
@@ -56,3 +62,68 @@ class MCPTool(RequestModel):
         MCPToolRequireApproval | Literal["always", "never"] | None, LENIENT_IN_RESPONSE
     ] = nullable()
     defer_loading: bool | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            type: Literal["mcp"] | None = ...,
+            server_label: str,
+            server_url: str | None = ...,
+            connector_id: Literal[
+                "connector_dropbox",
+                "connector_gmail",
+                "connector_googlecalendar",
+                "connector_googledrive",
+                "connector_microsoftteams",
+                "connector_outlookcalendar",
+                "connector_outlookemail",
+                "connector_sharepoint",
+            ]
+            | None = ...,
+            tunnel_id: str | None = ...,
+            authorization: str | None = ...,
+            server_description: str | None = ...,
+            headers: dict[str, str] | None = ...,
+            allowed_tools: list[str] | MCPToolFilter | MCPToolFilterDict | None = ...,
+            allowed_callers: list[CallableToolAllowedCaller] | None = ...,
+            require_approval: MCPToolRequireApproval
+            | MCPToolRequireApprovalDict
+            | Literal["always", "never"]
+            | None = ...,
+            defer_loading: bool | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class MCPToolDict(TypedDict, total=False):
+        """``MCPTool`` as a plain dict (type checkers only)."""
+
+        type: Literal["mcp"] | None
+        server_label: Required[str]
+        server_url: str | None
+        connector_id: (
+            Literal[
+                "connector_dropbox",
+                "connector_gmail",
+                "connector_googlecalendar",
+                "connector_googledrive",
+                "connector_microsoftteams",
+                "connector_outlookcalendar",
+                "connector_outlookemail",
+                "connector_sharepoint",
+            ]
+            | None
+        )
+        tunnel_id: str | None
+        authorization: str | None
+        server_description: str | None
+        headers: dict[str, str] | None
+        allowed_tools: list[str] | MCPToolFilter | MCPToolFilterDict | None
+        allowed_callers: list[CallableToolAllowedCaller] | None
+        require_approval: (
+            MCPToolRequireApproval | MCPToolRequireApprovalDict | Literal["always", "never"] | None
+        )
+        defer_loading: bool | None

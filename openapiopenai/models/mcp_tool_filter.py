@@ -3,7 +3,12 @@
 #   /components/schemas/MCPToolFilter
 """A filter object to specify which tools are allowed."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class MCPToolFilter(RequestModel):
@@ -11,3 +16,18 @@ class MCPToolFilter(RequestModel):
 
     tool_names: list[str] | None = optional()
     read_only: bool | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self, *, tool_names: list[str] | None = ..., read_only: bool | None = ...
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class MCPToolFilterDict(TypedDict, total=False):
+        """``MCPToolFilter`` as a plain dict (type checkers only)."""
+
+        tool_names: list[str] | None
+        read_only: bool | None

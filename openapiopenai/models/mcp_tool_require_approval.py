@@ -6,8 +6,15 @@ Specify which of the MCP server's tools require approval. Can be `always`, `neve
 object associated with tools that require approval.
 """
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.mcp_tool_filter import MCPToolFilter
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+    from openapiopenai.models.mcp_tool_filter import MCPToolFilterDict
 
 
 class MCPToolRequireApproval(RequestModel):
@@ -18,3 +25,21 @@ class MCPToolRequireApproval(RequestModel):
 
     always: MCPToolFilter | None = optional()
     never: MCPToolFilter | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            always: MCPToolFilter | MCPToolFilterDict | None = ...,
+            never: MCPToolFilter | MCPToolFilterDict | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class MCPToolRequireApprovalDict(TypedDict, total=False):
+        """``MCPToolRequireApproval`` as a plain dict (type checkers only)."""
+
+        always: MCPToolFilter | MCPToolFilterDict | None
+        never: MCPToolFilter | MCPToolFilterDict | None

@@ -6,8 +6,13 @@ Reference to a prompt template and its variables. [Learn
 more](https://platform.openai.com/docs/guides/text?api-mode=responses#reusable-prompts).
 """
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, nullable
 from openapiopenai.models.response_prompt_variables import ResponsePromptVariables
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
 
 
 class Prompt(RequestModel):
@@ -19,3 +24,23 @@ class Prompt(RequestModel):
     id: str
     version: str | None = nullable()
     variables: ResponsePromptVariables | None = nullable()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            id: str,
+            version: str | None = ...,
+            variables: ResponsePromptVariables | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class PromptDict(TypedDict, total=False):
+        """``Prompt`` as a plain dict (type checkers only)."""
+
+        id: Required[str]
+        version: str | None
+        variables: ResponsePromptVariables | None

@@ -6,9 +6,12 @@ Marks the exact end of a reusable prompt prefix. The breakpoint inherits its TTL
 request's `prompt_cache_options.ttl`; the boundary is not rounded to a token block.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
 
 
 class PromptCacheBreakpointConfig(RequestModel):
@@ -18,3 +21,15 @@ class PromptCacheBreakpointConfig(RequestModel):
     """
 
     mode: Annotated[Literal["explicit"], LENIENT_IN_RESPONSE]
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, mode: Literal["explicit"]) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class PromptCacheBreakpointConfigDict(TypedDict, total=False):
+        """``PromptCacheBreakpointConfig`` as a plain dict (type checkers only)."""
+
+        mode: Required[Literal["explicit"]]

@@ -3,9 +3,12 @@
 #   an inline object, named RealtimeAudioFormatsAudioPcm after its path
 """The PCM audio format. Only a 24kHz sample rate is supported."""
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeAudioFormatsAudioPcm(RequestModel):
@@ -15,3 +18,18 @@ class RealtimeAudioFormatsAudioPcm(RequestModel):
 
     type: Annotated[Literal["audio/pcm"] | None, LENIENT_IN_RESPONSE] = "audio/pcm"
     rate: Annotated[Literal[24000] | None, LENIENT_IN_RESPONSE] = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self, *, type: Literal["audio/pcm"] | None = ..., rate: Literal[24000] | None = ...
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeAudioFormatsAudioPcmDict(TypedDict, total=False):
+        """``RealtimeAudioFormatsAudioPcm`` as a plain dict (type checkers only)."""
+
+        type: Literal["audio/pcm"] | None
+        rate: Literal[24000] | None

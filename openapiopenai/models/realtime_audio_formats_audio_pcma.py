@@ -3,9 +3,12 @@
 #   an inline object, named RealtimeAudioFormatsAudioPcma after its path
 """The G.711 A-law format."""
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeAudioFormatsAudioPcma(RequestModel):
@@ -14,3 +17,15 @@ class RealtimeAudioFormatsAudioPcma(RequestModel):
     __constants__: ClassVar[dict[str, str]] = {"type": "audio/pcma"}
 
     type: Annotated[Literal["audio/pcma"] | None, LENIENT_IN_RESPONSE] = "audio/pcma"
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, type: Literal["audio/pcma"] | None = ...) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeAudioFormatsAudioPcmaDict(TypedDict, total=False):
+        """``RealtimeAudioFormatsAudioPcma`` as a plain dict (type checkers only)."""
+
+        type: Literal["audio/pcma"] | None

@@ -3,9 +3,12 @@
 #   an inline object, named RealtimeAudioFormatsAudioPcmu after its path
 """The G.711 μ-law format."""
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeAudioFormatsAudioPcmu(RequestModel):
@@ -14,3 +17,15 @@ class RealtimeAudioFormatsAudioPcmu(RequestModel):
     __constants__: ClassVar[dict[str, str]] = {"type": "audio/pcmu"}
 
     type: Annotated[Literal["audio/pcmu"] | None, LENIENT_IN_RESPONSE] = "audio/pcmu"
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, type: Literal["audio/pcmu"] | None = ...) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeAudioFormatsAudioPcmuDict(TypedDict, total=False):
+        """``RealtimeAudioFormatsAudioPcmu`` as a plain dict (type checkers only)."""
+
+        type: Literal["audio/pcmu"] | None

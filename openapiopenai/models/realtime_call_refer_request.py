@@ -3,10 +3,27 @@
 #   /components/schemas/RealtimeCallReferRequest
 """Parameters required to transfer a SIP call to a new destination using the Realtime API."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
 
 
 class RealtimeCallReferRequest(RequestModel):
     """Parameters required to transfer a SIP call to a new destination using the Realtime API."""
 
     target_uri: str
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, target_uri: str) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeCallReferRequestDict(TypedDict, total=False):
+        """``RealtimeCallReferRequest`` as a plain dict (type checkers only)."""
+
+        target_uri: Required[str]

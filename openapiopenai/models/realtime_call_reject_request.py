@@ -3,10 +3,27 @@
 #   /components/schemas/RealtimeCallRejectRequest
 """Parameters used to decline an incoming SIP call handled by the Realtime API."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeCallRejectRequest(RequestModel):
     """Parameters used to decline an incoming SIP call handled by the Realtime API."""
 
     status_code: int | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, status_code: int | None = ...) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeCallRejectRequestDict(TypedDict, total=False):
+        """``RealtimeCallRejectRequest`` as a plain dict (type checkers only)."""
+
+        status_code: int | None

@@ -7,7 +7,7 @@ realtime or a transcription session configuration. [Learn more about the Realtim
 API](https://platform.openai.com/docs/guides/realtime).
 """
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Tag
 
@@ -19,6 +19,19 @@ from openapiopenai.models.realtime_session_create_request_ga import RealtimeSess
 from openapiopenai.models.realtime_transcription_session_create_request_ga import (
     RealtimeTranscriptionSessionCreateRequestGA,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+    from openapiopenai.models.realtime_create_client_secret_request_expires_after import (
+        RealtimeCreateClientSecretRequestExpiresAfterDict,
+    )
+    from openapiopenai.models.realtime_session_create_request_ga import (
+        RealtimeSessionCreateRequestGADict,
+    )
+    from openapiopenai.models.realtime_transcription_session_create_request_ga import (
+        RealtimeTranscriptionSessionCreateRequestGADict,
+    )
 
 
 class RealtimeCreateClientSecretRequest(RequestModel):
@@ -46,3 +59,39 @@ class RealtimeCreateClientSecretRequest(RequestModel):
         ]
         | None
     ) = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            expires_after: RealtimeCreateClientSecretRequestExpiresAfter
+            | RealtimeCreateClientSecretRequestExpiresAfterDict
+            | None = ...,
+            session: RealtimeSessionCreateRequestGA
+            | RealtimeSessionCreateRequestGADict
+            | RealtimeTranscriptionSessionCreateRequestGA
+            | RealtimeTranscriptionSessionCreateRequestGADict
+            | dict[str, Any]
+            | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeCreateClientSecretRequestDict(TypedDict, total=False):
+        """``RealtimeCreateClientSecretRequest`` as a plain dict (type checkers only)."""
+
+        expires_after: (
+            RealtimeCreateClientSecretRequestExpiresAfter
+            | RealtimeCreateClientSecretRequestExpiresAfterDict
+            | None
+        )
+        session: (
+            RealtimeSessionCreateRequestGA
+            | RealtimeSessionCreateRequestGADict
+            | RealtimeTranscriptionSessionCreateRequestGA
+            | RealtimeTranscriptionSessionCreateRequestGADict
+            | dict[str, Any]
+            | None
+        )

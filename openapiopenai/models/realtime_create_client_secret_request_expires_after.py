@@ -7,11 +7,14 @@ client secret will no longer be valid for creating sessions. The session itself 
 after that time once started. A secret can be used to create multiple sessions until it expires.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeCreateClientSecretRequestExpiresAfter(RequestModel):
@@ -24,3 +27,18 @@ class RealtimeCreateClientSecretRequestExpiresAfter(RequestModel):
 
     anchor: Literal["created_at"] | None = optional()
     seconds: Annotated[int, Field(ge=10, le=7200)] | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self, *, anchor: Literal["created_at"] | None = ..., seconds: int | None = ...
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeCreateClientSecretRequestExpiresAfterDict(TypedDict, total=False):
+        """``RealtimeCreateClientSecretRequestExpiresAfter`` as a plain dict (type checkers only)."""
+
+        anchor: Literal["created_at"] | None
+        seconds: int | None

@@ -3,9 +3,12 @@
 #   /components/schemas/RealtimeFunctionTool
 """Generated from realtime-ga.openapi.yaml#/components/schemas/RealtimeFunctionTool."""
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeFunctionTool(RequestModel):
@@ -17,3 +20,25 @@ class RealtimeFunctionTool(RequestModel):
     name: str | None = optional()
     description: str | None = optional()
     parameters: dict[str, Any] | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            type: Literal["function"] | None = ...,
+            name: str | None = ...,
+            description: str | None = ...,
+            parameters: dict[str, Any] | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeFunctionToolDict(TypedDict, total=False):
+        """``RealtimeFunctionTool`` as a plain dict (type checkers only)."""
+
+        type: Literal["function"] | None
+        name: str | None
+        description: str | None
+        parameters: dict[str, Any] | None

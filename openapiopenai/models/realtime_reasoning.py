@@ -3,13 +3,28 @@
 #   /components/schemas/RealtimeReasoning
 """Configuration for reasoning-capable Realtime models such as `gpt-realtime-2`."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 from openapiopenai.models.realtime_reasoning_effort import RealtimeReasoningEffort
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeReasoning(RequestModel):
     """Configuration for reasoning-capable Realtime models such as `gpt-realtime-2`."""
 
     effort: Annotated[RealtimeReasoningEffort | None, LENIENT_IN_RESPONSE] = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, effort: RealtimeReasoningEffort | None = ...) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeReasoningDict(TypedDict, total=False):
+        """``RealtimeReasoning`` as a plain dict (type checkers only)."""
+
+        effort: RealtimeReasoningEffort | None

@@ -3,7 +3,7 @@
 #   /components/schemas/RealtimeSessionCreateRequest
 """Realtime session object configuration."""
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
@@ -29,6 +29,28 @@ from openapiopenai.models.realtime_session_create_request_turn_detection import 
 )
 from openapiopenai.models.voice_ids_shared import VoiceIdsShared
 
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+    from openapiopenai.models.realtime_session_create_request_client_secret import (
+        RealtimeSessionCreateRequestClientSecretDict,
+    )
+    from openapiopenai.models.realtime_session_create_request_input_audio_noise_reduction import (
+        RealtimeSessionCreateRequestInputAudioNoiseReductionDict,
+    )
+    from openapiopenai.models.realtime_session_create_request_input_audio_transcription import (
+        RealtimeSessionCreateRequestInputAudioTranscriptionDict,
+    )
+    from openapiopenai.models.realtime_session_create_request_tools_inner import (
+        RealtimeSessionCreateRequestToolsInnerDict,
+    )
+    from openapiopenai.models.realtime_session_create_request_tracing import (
+        RealtimeSessionCreateRequestTracingDict,
+    )
+    from openapiopenai.models.realtime_session_create_request_turn_detection import (
+        RealtimeSessionCreateRequestTurnDetectionDict,
+    )
+
 
 class RealtimeSessionCreateRequest(RequestModel):
     """Realtime session object configuration."""
@@ -53,3 +75,89 @@ class RealtimeSessionCreateRequest(RequestModel):
     temperature: float | None = optional()
     max_response_output_tokens: Annotated[int, Field(ge=1)] | Literal["inf"] | None = optional()
     client_secret: RealtimeSessionCreateRequestClientSecret | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            modalities: list[Literal["text", "audio"]] | None = ...,
+            model: RealtimeModel | None = ...,
+            instructions: str | None = ...,
+            voice: VoiceIdsShared | None = ...,
+            input_audio_format: Literal["pcm16", "g711_ulaw", "g711_alaw"] | None = ...,
+            output_audio_format: Literal["pcm16", "g711_ulaw", "g711_alaw"] | None = ...,
+            input_audio_transcription: RealtimeSessionCreateRequestInputAudioTranscription
+            | RealtimeSessionCreateRequestInputAudioTranscriptionDict
+            | None = ...,
+            turn_detection: RealtimeSessionCreateRequestTurnDetection
+            | RealtimeSessionCreateRequestTurnDetectionDict
+            | None = ...,
+            input_audio_noise_reduction: RealtimeSessionCreateRequestInputAudioNoiseReduction
+            | RealtimeSessionCreateRequestInputAudioNoiseReductionDict
+            | None = ...,
+            speed: float | None = ...,
+            tracing: Literal["auto"]
+            | RealtimeSessionCreateRequestTracing
+            | RealtimeSessionCreateRequestTracingDict
+            | None = ...,
+            tools: list[
+                RealtimeSessionCreateRequestToolsInner | RealtimeSessionCreateRequestToolsInnerDict
+            ]
+            | None = ...,
+            tool_choice: str | None = ...,
+            temperature: float | None = ...,
+            max_response_output_tokens: int | Literal["inf"] | None = ...,
+            client_secret: RealtimeSessionCreateRequestClientSecret
+            | RealtimeSessionCreateRequestClientSecretDict
+            | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeSessionCreateRequestDict(TypedDict, total=False):
+        """``RealtimeSessionCreateRequest`` as a plain dict (type checkers only)."""
+
+        modalities: list[Literal["text", "audio"]] | None
+        model: RealtimeModel | None
+        instructions: str | None
+        voice: VoiceIdsShared | None
+        input_audio_format: Literal["pcm16", "g711_ulaw", "g711_alaw"] | None
+        output_audio_format: Literal["pcm16", "g711_ulaw", "g711_alaw"] | None
+        input_audio_transcription: (
+            RealtimeSessionCreateRequestInputAudioTranscription
+            | RealtimeSessionCreateRequestInputAudioTranscriptionDict
+            | None
+        )
+        turn_detection: (
+            RealtimeSessionCreateRequestTurnDetection
+            | RealtimeSessionCreateRequestTurnDetectionDict
+            | None
+        )
+        input_audio_noise_reduction: (
+            RealtimeSessionCreateRequestInputAudioNoiseReduction
+            | RealtimeSessionCreateRequestInputAudioNoiseReductionDict
+            | None
+        )
+        speed: float | None
+        tracing: (
+            Literal["auto"]
+            | RealtimeSessionCreateRequestTracing
+            | RealtimeSessionCreateRequestTracingDict
+            | None
+        )
+        tools: (
+            list[
+                RealtimeSessionCreateRequestToolsInner | RealtimeSessionCreateRequestToolsInnerDict
+            ]
+            | None
+        )
+        tool_choice: str | None
+        temperature: float | None
+        max_response_output_tokens: int | Literal["inf"] | None
+        client_secret: (
+            RealtimeSessionCreateRequestClientSecret
+            | RealtimeSessionCreateRequestClientSecretDict
+            | None
+        )

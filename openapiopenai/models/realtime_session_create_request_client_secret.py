@@ -3,13 +3,44 @@
 #   an inline object, named RealtimeSessionCreateRequestClientSecret after its path
 """Configuration options for the generated client secret."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
 from openapiopenai.models.realtime_session_create_request_client_secret_expires_after import (
     RealtimeSessionCreateRequestClientSecretExpiresAfter,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+    from openapiopenai.models.realtime_session_create_request_client_secret_expires_after import (
+        RealtimeSessionCreateRequestClientSecretExpiresAfterDict,
+    )
 
 
 class RealtimeSessionCreateRequestClientSecret(RequestModel):
     """Configuration options for the generated client secret."""
 
     expires_after: RealtimeSessionCreateRequestClientSecretExpiresAfter | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            expires_after: RealtimeSessionCreateRequestClientSecretExpiresAfter
+            | RealtimeSessionCreateRequestClientSecretExpiresAfterDict
+            | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeSessionCreateRequestClientSecretDict(TypedDict, total=False):
+        """``RealtimeSessionCreateRequestClientSecret`` as a plain dict (type checkers only)."""
+
+        expires_after: (
+            RealtimeSessionCreateRequestClientSecretExpiresAfter
+            | RealtimeSessionCreateRequestClientSecretExpiresAfterDict
+            | None
+        )

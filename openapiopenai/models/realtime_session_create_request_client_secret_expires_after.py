@@ -3,11 +3,14 @@
 #   an inline object, named RealtimeSessionCreateRequestClientSecretExpiresAfter after its path
 """Configuration for the ephemeral token expiration."""
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
 
 
 class RealtimeSessionCreateRequestClientSecretExpiresAfter(RequestModel):
@@ -15,3 +18,16 @@ class RealtimeSessionCreateRequestClientSecretExpiresAfter(RequestModel):
 
     anchor: Literal["created_at"]
     seconds: Annotated[int, Field(ge=10, le=7200)] | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, anchor: Literal["created_at"], seconds: int | None = ...) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeSessionCreateRequestClientSecretExpiresAfterDict(TypedDict, total=False):
+        """``RealtimeSessionCreateRequestClientSecretExpiresAfter`` as a plain dict (type checkers only)."""
+
+        anchor: Required[Literal["created_at"]]
+        seconds: int | None

@@ -3,7 +3,7 @@
 #   /components/schemas/RealtimeSessionCreateRequestGA
 """Realtime session object configuration."""
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, Tag
 
@@ -29,6 +29,22 @@ from openapiopenai.models.realtime_truncation import RealtimeTruncation
 from openapiopenai.models.tool_choice_function import ToolChoiceFunction
 from openapiopenai.models.tool_choice_mcp import ToolChoiceMCP
 from openapiopenai.models.tool_choice_options import ToolChoiceOptions
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+    from openapiopenai.models.mcp_tool import MCPToolDict
+    from openapiopenai.models.prompt import PromptDict
+    from openapiopenai.models.realtime_function_tool import RealtimeFunctionToolDict
+    from openapiopenai.models.realtime_reasoning import RealtimeReasoningDict
+    from openapiopenai.models.realtime_session_create_request_ga_audio import (
+        RealtimeSessionCreateRequestGAAudioDict,
+    )
+    from openapiopenai.models.realtime_session_create_request_ga_tracing import (
+        RealtimeSessionCreateRequestGATracingDict,
+    )
+    from openapiopenai.models.tool_choice_function import ToolChoiceFunctionDict
+    from openapiopenai.models.tool_choice_mcp import ToolChoiceMCPDict
 
 
 class RealtimeSessionCreateRequestGA(RequestModel):
@@ -69,3 +85,85 @@ class RealtimeSessionCreateRequestGA(RequestModel):
     max_output_tokens: Annotated[int, Field(ge=1)] | Literal["inf"] | None = optional()
     truncation: RealtimeTruncation | None = optional()
     prompt: Prompt | None = nullable()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            type: Literal["realtime"] | None = ...,
+            output_modalities: list[Literal["text", "audio"]] | None = ...,
+            model: RealtimeModel | None = ...,
+            instructions: str | None = ...,
+            audio: RealtimeSessionCreateRequestGAAudio
+            | RealtimeSessionCreateRequestGAAudioDict
+            | None = ...,
+            include: list[Literal["item.input_audio_transcription.logprobs"]] | None = ...,
+            tracing: Literal["auto"]
+            | RealtimeSessionCreateRequestGATracing
+            | RealtimeSessionCreateRequestGATracingDict
+            | None = ...,
+            tools: list[
+                RealtimeFunctionTool
+                | RealtimeFunctionToolDict
+                | MCPTool
+                | MCPToolDict
+                | dict[str, Any]
+            ]
+            | None = ...,
+            tool_choice: ToolChoiceOptions
+            | ToolChoiceFunction
+            | ToolChoiceFunctionDict
+            | ToolChoiceMCP
+            | ToolChoiceMCPDict
+            | dict[str, Any]
+            | None = ...,
+            parallel_tool_calls: bool | None = ...,
+            reasoning: RealtimeReasoning | RealtimeReasoningDict | None = ...,
+            max_output_tokens: int | Literal["inf"] | None = ...,
+            truncation: RealtimeTruncation | None = ...,
+            prompt: Prompt | PromptDict | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeSessionCreateRequestGADict(TypedDict, total=False):
+        """``RealtimeSessionCreateRequestGA`` as a plain dict (type checkers only)."""
+
+        type: Literal["realtime"] | None
+        output_modalities: list[Literal["text", "audio"]] | None
+        model: RealtimeModel | None
+        instructions: str | None
+        audio: RealtimeSessionCreateRequestGAAudio | RealtimeSessionCreateRequestGAAudioDict | None
+        include: list[Literal["item.input_audio_transcription.logprobs"]] | None
+        tracing: (
+            Literal["auto"]
+            | RealtimeSessionCreateRequestGATracing
+            | RealtimeSessionCreateRequestGATracingDict
+            | None
+        )
+        tools: (
+            list[
+                RealtimeFunctionTool
+                | RealtimeFunctionToolDict
+                | MCPTool
+                | MCPToolDict
+                | dict[str, Any]
+            ]
+            | None
+        )
+        tool_choice: (
+            ToolChoiceOptions
+            | ToolChoiceFunction
+            | ToolChoiceFunctionDict
+            | ToolChoiceMCP
+            | ToolChoiceMCPDict
+            | dict[str, Any]
+            | None
+        )
+        parallel_tool_calls: bool | None
+        reasoning: RealtimeReasoning | RealtimeReasoningDict | None
+        max_output_tokens: int | Literal["inf"] | None
+        truncation: RealtimeTruncation | None
+        prompt: Prompt | PromptDict | None

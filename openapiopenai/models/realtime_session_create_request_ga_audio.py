@@ -3,6 +3,8 @@
 #   an inline object, named RealtimeSessionCreateRequestGAAudio after its path
 """Configuration for input and output audio."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
 from openapiopenai.models.realtime_session_create_request_ga_audio_input import (
     RealtimeSessionCreateRequestGAAudioInput,
@@ -11,9 +13,49 @@ from openapiopenai.models.realtime_session_create_request_ga_audio_output import
     RealtimeSessionCreateRequestGAAudioOutput,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+    from openapiopenai.models.realtime_session_create_request_ga_audio_input import (
+        RealtimeSessionCreateRequestGAAudioInputDict,
+    )
+    from openapiopenai.models.realtime_session_create_request_ga_audio_output import (
+        RealtimeSessionCreateRequestGAAudioOutputDict,
+    )
+
 
 class RealtimeSessionCreateRequestGAAudio(RequestModel):
     """Configuration for input and output audio."""
 
     input: RealtimeSessionCreateRequestGAAudioInput | None = optional()
     output: RealtimeSessionCreateRequestGAAudioOutput | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            input: RealtimeSessionCreateRequestGAAudioInput
+            | RealtimeSessionCreateRequestGAAudioInputDict
+            | None = ...,
+            output: RealtimeSessionCreateRequestGAAudioOutput
+            | RealtimeSessionCreateRequestGAAudioOutputDict
+            | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeSessionCreateRequestGAAudioDict(TypedDict, total=False):
+        """``RealtimeSessionCreateRequestGAAudio`` as a plain dict (type checkers only)."""
+
+        input: (
+            RealtimeSessionCreateRequestGAAudioInput
+            | RealtimeSessionCreateRequestGAAudioInputDict
+            | None
+        )
+        output: (
+            RealtimeSessionCreateRequestGAAudioOutput
+            | RealtimeSessionCreateRequestGAAudioOutputDict
+            | None
+        )

@@ -3,6 +3,8 @@
 #   an inline object, named RealtimeSessionCreateRequestGAAudioInput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeSessionCreateRequestGAAudioInput."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.audio_transcription import AudioTranscription
 from openapiopenai.models.openapi_model import RequestModel, nullable, optional
 from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
@@ -10,6 +12,14 @@ from openapiopenai.models.realtime_session_create_request_ga_audio_input_noise_r
     RealtimeSessionCreateRequestGAAudioInputNoiseReduction,
 )
 from openapiopenai.models.realtime_turn_detection import RealtimeTurnDetection
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+    from openapiopenai.models.audio_transcription import AudioTranscriptionDict
+    from openapiopenai.models.realtime_session_create_request_ga_audio_input_noise_reduction import (
+        RealtimeSessionCreateRequestGAAudioInputNoiseReductionDict,
+    )
 
 
 class RealtimeSessionCreateRequestGAAudioInput(RequestModel):
@@ -19,3 +29,31 @@ class RealtimeSessionCreateRequestGAAudioInput(RequestModel):
     transcription: AudioTranscription | None = nullable()
     noise_reduction: RealtimeSessionCreateRequestGAAudioInputNoiseReduction | None = nullable()
     turn_detection: RealtimeTurnDetection | None = nullable()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            format: RealtimeAudioFormats | None = ...,
+            transcription: AudioTranscription | AudioTranscriptionDict | None = ...,
+            noise_reduction: RealtimeSessionCreateRequestGAAudioInputNoiseReduction
+            | RealtimeSessionCreateRequestGAAudioInputNoiseReductionDict
+            | None = ...,
+            turn_detection: RealtimeTurnDetection | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeSessionCreateRequestGAAudioInputDict(TypedDict, total=False):
+        """``RealtimeSessionCreateRequestGAAudioInput`` as a plain dict (type checkers only)."""
+
+        format: RealtimeAudioFormats | None
+        transcription: AudioTranscription | AudioTranscriptionDict | None
+        noise_reduction: (
+            RealtimeSessionCreateRequestGAAudioInputNoiseReduction
+            | RealtimeSessionCreateRequestGAAudioInputNoiseReductionDict
+            | None
+        )
+        turn_detection: RealtimeTurnDetection | None

@@ -3,13 +3,16 @@
 #   an inline object, named RealtimeSessionCreateRequestGAAudioOutput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeSessionCreateRequestGAAudioOutput."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import RequestModel, optional
 from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
 from openapiopenai.models.voice_ids_or_custom_voice import VoiceIdsOrCustomVoice
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeSessionCreateRequestGAAudioOutput(RequestModel):
@@ -18,3 +21,23 @@ class RealtimeSessionCreateRequestGAAudioOutput(RequestModel):
     format: RealtimeAudioFormats | None = optional()
     voice: VoiceIdsOrCustomVoice | None = optional()
     speed: Annotated[float, Field(ge=0.25, le=1.5)] | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            format: RealtimeAudioFormats | None = ...,
+            voice: VoiceIdsOrCustomVoice | None = ...,
+            speed: float | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeSessionCreateRequestGAAudioOutputDict(TypedDict, total=False):
+        """``RealtimeSessionCreateRequestGAAudioOutput`` as a plain dict (type checkers only)."""
+
+        format: RealtimeAudioFormats | None
+        voice: VoiceIdsOrCustomVoice | None
+        speed: float | None

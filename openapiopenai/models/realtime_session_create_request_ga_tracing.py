@@ -3,9 +3,12 @@
 #   an inline object, named RealtimeSessionCreateRequestGATracing after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeSessionCreateRequestGATracing."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeSessionCreateRequestGATracing(RequestModel):
@@ -14,3 +17,23 @@ class RealtimeSessionCreateRequestGATracing(RequestModel):
     workflow_name: str | None = optional()
     group_id: str | None = optional()
     metadata: dict[str, Any] | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            workflow_name: str | None = ...,
+            group_id: str | None = ...,
+            metadata: dict[str, Any] | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeSessionCreateRequestGATracingDict(TypedDict, total=False):
+        """``RealtimeSessionCreateRequestGATracing`` as a plain dict (type checkers only)."""
+
+        workflow_name: str | None
+        group_id: str | None
+        metadata: dict[str, Any] | None

@@ -8,9 +8,12 @@ Filtering the audio can improve VAD and turn detection accuracy (reducing false 
 model performance by improving perception of the input audio.
 """
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeSessionCreateRequestInputAudioNoiseReduction(RequestModel):
@@ -22,3 +25,15 @@ class RealtimeSessionCreateRequestInputAudioNoiseReduction(RequestModel):
     """
 
     type: Literal["near_field", "far_field"] | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, type: Literal["near_field", "far_field"] | None = ...) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeSessionCreateRequestInputAudioNoiseReductionDict(TypedDict, total=False):
+        """``RealtimeSessionCreateRequestInputAudioNoiseReduction`` as a plain dict (type checkers only)."""
+
+        type: Literal["near_field", "far_field"] | None

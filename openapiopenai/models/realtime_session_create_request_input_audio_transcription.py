@@ -11,7 +11,12 @@ client can optionally set the language and prompt for transcription, these offer
 guidance to the transcription service.
 """
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeSessionCreateRequestInputAudioTranscription(RequestModel):
@@ -29,3 +34,19 @@ class RealtimeSessionCreateRequestInputAudioTranscription(RequestModel):
     model: str | None = optional()
     language: str | None = optional()
     prompt: str | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self, *, model: str | None = ..., language: str | None = ..., prompt: str | None = ...
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeSessionCreateRequestInputAudioTranscriptionDict(TypedDict, total=False):
+        """``RealtimeSessionCreateRequestInputAudioTranscription`` as a plain dict (type checkers only)."""
+
+        model: str | None
+        language: str | None
+        prompt: str | None

@@ -3,9 +3,12 @@
 #   an inline object, named RealtimeSessionCreateRequestToolsInner after its path
 """Generated from realtime-sessions.openapi.yaml:RealtimeSessionCreateRequestToolsInner."""
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeSessionCreateRequestToolsInner(RequestModel):
@@ -15,3 +18,25 @@ class RealtimeSessionCreateRequestToolsInner(RequestModel):
     name: str | None = optional()
     description: str | None = optional()
     parameters: dict[str, Any] | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            type: Literal["function"] | None = ...,
+            name: str | None = ...,
+            description: str | None = ...,
+            parameters: dict[str, Any] | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeSessionCreateRequestToolsInnerDict(TypedDict, total=False):
+        """``RealtimeSessionCreateRequestToolsInner`` as a plain dict (type checkers only)."""
+
+        type: Literal["function"] | None
+        name: str | None
+        description: str | None
+        parameters: dict[str, Any] | None

@@ -12,11 +12,14 @@ model will score a low probability of turn end and wait longer for the user to c
 speaking. This can be useful for more natural conversations, but may have a higher latency.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeSessionCreateRequestTurnDetection(RequestModel):
@@ -39,3 +42,31 @@ class RealtimeSessionCreateRequestTurnDetection(RequestModel):
     silence_duration_ms: Annotated[int, Field(ge=0)] | None = optional()
     create_response: bool | None = optional()
     interrupt_response: bool | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            type: Literal["server_vad", "semantic_vad"] | None = ...,
+            eagerness: Literal["low", "medium", "high", "auto"] | None = ...,
+            threshold: float | None = ...,
+            prefix_padding_ms: int | None = ...,
+            silence_duration_ms: int | None = ...,
+            create_response: bool | None = ...,
+            interrupt_response: bool | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeSessionCreateRequestTurnDetectionDict(TypedDict, total=False):
+        """``RealtimeSessionCreateRequestTurnDetection`` as a plain dict (type checkers only)."""
+
+        type: Literal["server_vad", "semantic_vad"] | None
+        eagerness: Literal["low", "medium", "high", "auto"] | None
+        threshold: float | None
+        prefix_padding_ms: int | None
+        silence_duration_ms: int | None
+        create_response: bool | None
+        interrupt_response: bool | None

@@ -3,7 +3,7 @@
 #   /components/schemas/RealtimeTranscriptionSessionCreateRequest
 """Realtime transcription session object configuration."""
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from openapiopenai.models.audio_transcription import AudioTranscription
 from openapiopenai.models.openapi_model import RequestModel, nullable, optional
@@ -13,6 +13,17 @@ from openapiopenai.models.realtime_transcription_session_create_request_input_au
 from openapiopenai.models.realtime_transcription_session_create_request_turn_detection import (
     RealtimeTranscriptionSessionCreateRequestTurnDetection,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+    from openapiopenai.models.audio_transcription import AudioTranscriptionDict
+    from openapiopenai.models.realtime_transcription_session_create_request_input_audio_noise_reduction import (
+        RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionDict,
+    )
+    from openapiopenai.models.realtime_transcription_session_create_request_turn_detection import (
+        RealtimeTranscriptionSessionCreateRequestTurnDetectionDict,
+    )
 
 
 class RealtimeTranscriptionSessionCreateRequest(RequestModel):
@@ -25,3 +36,39 @@ class RealtimeTranscriptionSessionCreateRequest(RequestModel):
     input_audio_format: Literal["pcm16", "g711_ulaw", "g711_alaw"] | None = optional()
     input_audio_transcription: AudioTranscription | None = optional()
     include: list[Literal["item.input_audio_transcription.logprobs"]] | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            turn_detection: RealtimeTranscriptionSessionCreateRequestTurnDetection
+            | RealtimeTranscriptionSessionCreateRequestTurnDetectionDict
+            | None = ...,
+            input_audio_noise_reduction: RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction
+            | RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionDict
+            | None = ...,
+            input_audio_format: Literal["pcm16", "g711_ulaw", "g711_alaw"] | None = ...,
+            input_audio_transcription: AudioTranscription | AudioTranscriptionDict | None = ...,
+            include: list[Literal["item.input_audio_transcription.logprobs"]] | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTranscriptionSessionCreateRequestDict(TypedDict, total=False):
+        """``RealtimeTranscriptionSessionCreateRequest`` as a plain dict (type checkers only)."""
+
+        turn_detection: (
+            RealtimeTranscriptionSessionCreateRequestTurnDetection
+            | RealtimeTranscriptionSessionCreateRequestTurnDetectionDict
+            | None
+        )
+        input_audio_noise_reduction: (
+            RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction
+            | RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionDict
+            | None
+        )
+        input_audio_format: Literal["pcm16", "g711_ulaw", "g711_alaw"] | None
+        input_audio_transcription: AudioTranscription | AudioTranscriptionDict | None
+        include: list[Literal["item.input_audio_transcription.logprobs"]] | None

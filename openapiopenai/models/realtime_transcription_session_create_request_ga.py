@@ -3,12 +3,19 @@
 #   /components/schemas/RealtimeTranscriptionSessionCreateRequestGA
 """Realtime transcription session object configuration."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import RequestModel, optional
 from openapiopenai.models.realtime_transcription_session_create_request_ga_audio import (
     RealtimeTranscriptionSessionCreateRequestGAAudio,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+    from openapiopenai.models.realtime_transcription_session_create_request_ga_audio import (
+        RealtimeTranscriptionSessionCreateRequestGAAudioDict,
+    )
 
 
 class RealtimeTranscriptionSessionCreateRequestGA(RequestModel):
@@ -19,3 +26,29 @@ class RealtimeTranscriptionSessionCreateRequestGA(RequestModel):
     type: Literal["transcription"] = "transcription"
     audio: RealtimeTranscriptionSessionCreateRequestGAAudio | None = optional()
     include: list[Literal["item.input_audio_transcription.logprobs"]] | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            type: Literal["transcription"] | None = ...,
+            audio: RealtimeTranscriptionSessionCreateRequestGAAudio
+            | RealtimeTranscriptionSessionCreateRequestGAAudioDict
+            | None = ...,
+            include: list[Literal["item.input_audio_transcription.logprobs"]] | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTranscriptionSessionCreateRequestGADict(TypedDict, total=False):
+        """``RealtimeTranscriptionSessionCreateRequestGA`` as a plain dict (type checkers only)."""
+
+        type: Literal["transcription"] | None
+        audio: (
+            RealtimeTranscriptionSessionCreateRequestGAAudio
+            | RealtimeTranscriptionSessionCreateRequestGAAudioDict
+            | None
+        )
+        include: list[Literal["item.input_audio_transcription.logprobs"]] | None

@@ -3,13 +3,44 @@
 #   an inline object, named RealtimeTranscriptionSessionCreateRequestGAAudio after its path
 """Configuration for input and output audio."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
 from openapiopenai.models.realtime_transcription_session_create_request_ga_audio_input import (
     RealtimeTranscriptionSessionCreateRequestGAAudioInput,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+    from openapiopenai.models.realtime_transcription_session_create_request_ga_audio_input import (
+        RealtimeTranscriptionSessionCreateRequestGAAudioInputDict,
+    )
 
 
 class RealtimeTranscriptionSessionCreateRequestGAAudio(RequestModel):
     """Configuration for input and output audio."""
 
     input: RealtimeTranscriptionSessionCreateRequestGAAudioInput | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            input: RealtimeTranscriptionSessionCreateRequestGAAudioInput
+            | RealtimeTranscriptionSessionCreateRequestGAAudioInputDict
+            | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTranscriptionSessionCreateRequestGAAudioDict(TypedDict, total=False):
+        """``RealtimeTranscriptionSessionCreateRequestGAAudio`` as a plain dict (type checkers only)."""
+
+        input: (
+            RealtimeTranscriptionSessionCreateRequestGAAudioInput
+            | RealtimeTranscriptionSessionCreateRequestGAAudioInputDict
+            | None
+        )

@@ -8,8 +8,13 @@ Filtering the audio can improve VAD and turn detection accuracy (reducing false 
 model performance by improving perception of the input audio.
 """
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.noise_reduction_type import NoiseReductionType
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction(RequestModel):
@@ -21,3 +26,17 @@ class RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction(Reques
     """
 
     type: NoiseReductionType | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, type: NoiseReductionType | None = ...) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReductionDict(
+        TypedDict, total=False
+    ):
+        """``RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction`` as a plain dict (type checkers only)."""
+
+        type: NoiseReductionType | None

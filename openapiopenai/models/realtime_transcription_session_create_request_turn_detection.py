@@ -7,9 +7,12 @@ model will detect the start and end of speech based on audio volume and respond 
 user speech.
 """
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeTranscriptionSessionCreateRequestTurnDetection(RequestModel):
@@ -23,3 +26,25 @@ class RealtimeTranscriptionSessionCreateRequestTurnDetection(RequestModel):
     threshold: float | None = optional()
     prefix_padding_ms: int | None = optional()
     silence_duration_ms: int | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            type: Literal["server_vad"] | None = ...,
+            threshold: float | None = ...,
+            prefix_padding_ms: int | None = ...,
+            silence_duration_ms: int | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTranscriptionSessionCreateRequestTurnDetectionDict(TypedDict, total=False):
+        """``RealtimeTranscriptionSessionCreateRequestTurnDetection`` as a plain dict (type checkers only)."""
+
+        type: Literal["server_vad"] | None
+        threshold: float | None
+        prefix_padding_ms: int | None
+        silence_duration_ms: int | None

@@ -3,6 +3,8 @@
 #   /components/schemas/RealtimeTranslationClientSecretCreateRequest
 """Create a translation session and client secret for the Realtime API."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
 from openapiopenai.models.realtime_translation_client_secret_create_request_expires_after import (
     RealtimeTranslationClientSecretCreateRequestExpiresAfter,
@@ -11,9 +13,46 @@ from openapiopenai.models.realtime_translation_session_create_request import (
     RealtimeTranslationSessionCreateRequest,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
+
+    from openapiopenai.models.realtime_translation_client_secret_create_request_expires_after import (
+        RealtimeTranslationClientSecretCreateRequestExpiresAfterDict,
+    )
+    from openapiopenai.models.realtime_translation_session_create_request import (
+        RealtimeTranslationSessionCreateRequestDict,
+    )
+
 
 class RealtimeTranslationClientSecretCreateRequest(RequestModel):
     """Create a translation session and client secret for the Realtime API."""
 
     expires_after: RealtimeTranslationClientSecretCreateRequestExpiresAfter | None = optional()
     session: RealtimeTranslationSessionCreateRequest
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            expires_after: RealtimeTranslationClientSecretCreateRequestExpiresAfter
+            | RealtimeTranslationClientSecretCreateRequestExpiresAfterDict
+            | None = ...,
+            session: RealtimeTranslationSessionCreateRequest
+            | RealtimeTranslationSessionCreateRequestDict,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTranslationClientSecretCreateRequestDict(TypedDict, total=False):
+        """``RealtimeTranslationClientSecretCreateRequest`` as a plain dict (type checkers only)."""
+
+        expires_after: (
+            RealtimeTranslationClientSecretCreateRequestExpiresAfter
+            | RealtimeTranslationClientSecretCreateRequestExpiresAfterDict
+            | None
+        )
+        session: Required[
+            RealtimeTranslationSessionCreateRequest | RealtimeTranslationSessionCreateRequestDict
+        ]

@@ -6,10 +6,19 @@ Realtime translation session configuration. Translation sessions stream source a
 translated audio plus transcript deltas out continuously.
 """
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
 from openapiopenai.models.realtime_translation_session_create_request_audio import (
     RealtimeTranslationSessionCreateRequestAudio,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
+
+    from openapiopenai.models.realtime_translation_session_create_request_audio import (
+        RealtimeTranslationSessionCreateRequestAudioDict,
+    )
 
 
 class RealtimeTranslationSessionCreateRequest(RequestModel):
@@ -20,3 +29,27 @@ class RealtimeTranslationSessionCreateRequest(RequestModel):
 
     model: str
     audio: RealtimeTranslationSessionCreateRequestAudio | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            model: str,
+            audio: RealtimeTranslationSessionCreateRequestAudio
+            | RealtimeTranslationSessionCreateRequestAudioDict
+            | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTranslationSessionCreateRequestDict(TypedDict, total=False):
+        """``RealtimeTranslationSessionCreateRequest`` as a plain dict (type checkers only)."""
+
+        model: Required[str]
+        audio: (
+            RealtimeTranslationSessionCreateRequestAudio
+            | RealtimeTranslationSessionCreateRequestAudioDict
+            | None
+        )

@@ -3,6 +3,8 @@
 #   an inline object, named RealtimeTranslationSessionCreateRequestAudio after its path
 """Configuration for translation input and output audio."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
 from openapiopenai.models.realtime_translation_session_create_request_audio_input import (
     RealtimeTranslationSessionCreateRequestAudioInput,
@@ -11,9 +13,49 @@ from openapiopenai.models.realtime_translation_session_create_request_audio_outp
     RealtimeTranslationSessionCreateRequestAudioOutput,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+    from openapiopenai.models.realtime_translation_session_create_request_audio_input import (
+        RealtimeTranslationSessionCreateRequestAudioInputDict,
+    )
+    from openapiopenai.models.realtime_translation_session_create_request_audio_output import (
+        RealtimeTranslationSessionCreateRequestAudioOutputDict,
+    )
+
 
 class RealtimeTranslationSessionCreateRequestAudio(RequestModel):
     """Configuration for translation input and output audio."""
 
     input: RealtimeTranslationSessionCreateRequestAudioInput | None = optional()
     output: RealtimeTranslationSessionCreateRequestAudioOutput | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            input: RealtimeTranslationSessionCreateRequestAudioInput
+            | RealtimeTranslationSessionCreateRequestAudioInputDict
+            | None = ...,
+            output: RealtimeTranslationSessionCreateRequestAudioOutput
+            | RealtimeTranslationSessionCreateRequestAudioOutputDict
+            | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTranslationSessionCreateRequestAudioDict(TypedDict, total=False):
+        """``RealtimeTranslationSessionCreateRequestAudio`` as a plain dict (type checkers only)."""
+
+        input: (
+            RealtimeTranslationSessionCreateRequestAudioInput
+            | RealtimeTranslationSessionCreateRequestAudioInputDict
+            | None
+        )
+        output: (
+            RealtimeTranslationSessionCreateRequestAudioOutput
+            | RealtimeTranslationSessionCreateRequestAudioOutputDict
+            | None
+        )

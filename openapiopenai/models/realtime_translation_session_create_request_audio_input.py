@@ -3,6 +3,8 @@
 #   an inline object, named RealtimeTranslationSessionCreateRequestAudioInput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeTranslationSessionCreateRequestAudioInput."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, nullable
 from openapiopenai.models.realtime_translation_session_create_request_audio_input_noise_reduction import (
     RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction,
@@ -10,6 +12,16 @@ from openapiopenai.models.realtime_translation_session_create_request_audio_inpu
 from openapiopenai.models.realtime_translation_session_create_request_audio_input_transcription import (
     RealtimeTranslationSessionCreateRequestAudioInputTranscription,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
+
+    from openapiopenai.models.realtime_translation_session_create_request_audio_input_noise_reduction import (
+        RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionDict,
+    )
+    from openapiopenai.models.realtime_translation_session_create_request_audio_input_transcription import (
+        RealtimeTranslationSessionCreateRequestAudioInputTranscriptionDict,
+    )
 
 
 class RealtimeTranslationSessionCreateRequestAudioInput(RequestModel):
@@ -21,3 +33,33 @@ class RealtimeTranslationSessionCreateRequestAudioInput(RequestModel):
     noise_reduction: RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction | None = (
         nullable()
     )
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            transcription: RealtimeTranslationSessionCreateRequestAudioInputTranscription
+            | RealtimeTranslationSessionCreateRequestAudioInputTranscriptionDict
+            | None = ...,
+            noise_reduction: RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction
+            | RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionDict
+            | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTranslationSessionCreateRequestAudioInputDict(TypedDict, total=False):
+        """``RealtimeTranslationSessionCreateRequestAudioInput`` as a plain dict (type checkers only)."""
+
+        transcription: (
+            RealtimeTranslationSessionCreateRequestAudioInputTranscription
+            | RealtimeTranslationSessionCreateRequestAudioInputTranscriptionDict
+            | None
+        )
+        noise_reduction: (
+            RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction
+            | RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionDict
+            | None
+        )

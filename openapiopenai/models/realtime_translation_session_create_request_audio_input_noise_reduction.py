@@ -3,11 +3,30 @@
 #   an inline object, named RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction after its path
 """Optional input noise reduction. Set to `null` to disable it."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.noise_reduction_type import NoiseReductionType
 from openapiopenai.models.openapi_model import RequestModel
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
 
 
 class RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction(RequestModel):
     """Optional input noise reduction. Set to `null` to disable it."""
 
     type: NoiseReductionType
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, type: NoiseReductionType) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionDict(
+        TypedDict, total=False
+    ):
+        """``RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction`` as a plain dict (type checkers only)."""
+
+        type: Required[NoiseReductionType]

@@ -7,7 +7,12 @@ Optional source-language transcription. When configured, the server emits
 stream.
 """
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
 
 
 class RealtimeTranslationSessionCreateRequestAudioInputTranscription(RequestModel):
@@ -18,3 +23,17 @@ class RealtimeTranslationSessionCreateRequestAudioInputTranscription(RequestMode
     """
 
     model: str
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, model: str) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTranslationSessionCreateRequestAudioInputTranscriptionDict(
+        TypedDict, total=False
+    ):
+        """``RealtimeTranslationSessionCreateRequestAudioInputTranscription`` as a plain dict (type checkers only)."""
+
+        model: Required[str]

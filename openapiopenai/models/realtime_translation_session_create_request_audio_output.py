@@ -3,10 +3,27 @@
 #   an inline object, named RealtimeTranslationSessionCreateRequestAudioOutput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeTranslationSessionCreateRequestAudioOutput."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeTranslationSessionCreateRequestAudioOutput(RequestModel):
     """The RealtimeTranslationSessionCreateRequestAudioOutput object."""
 
     language: str | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, language: str | None = ...) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTranslationSessionCreateRequestAudioOutputDict(TypedDict, total=False):
+        """``RealtimeTranslationSessionCreateRequestAudioOutput`` as a plain dict (type checkers only)."""
+
+        language: str | None

@@ -7,7 +7,7 @@ limit. This allows you to amortize truncations across multiple turns, which can 
 cached token usage.
 """
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -15,6 +15,13 @@ from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel
 from openapiopenai.models.realtime_truncation_retention_ratio_token_limits import (
     RealtimeTruncationRetentionRatioTokenLimits,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
+
+    from openapiopenai.models.realtime_truncation_retention_ratio_token_limits import (
+        RealtimeTruncationRetentionRatioTokenLimitsDict,
+    )
 
 
 class RealtimeTruncationRetentionRatio(RequestModel):
@@ -29,3 +36,29 @@ class RealtimeTruncationRetentionRatio(RequestModel):
     type: Annotated[Literal["retention_ratio"], LENIENT_IN_RESPONSE] = "retention_ratio"
     retention_ratio: Annotated[Annotated[float, Field(ge=0, le=1)], LENIENT_IN_RESPONSE]
     token_limits: RealtimeTruncationRetentionRatioTokenLimits | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            type: Literal["retention_ratio"] | None = ...,
+            retention_ratio: float,
+            token_limits: RealtimeTruncationRetentionRatioTokenLimits
+            | RealtimeTruncationRetentionRatioTokenLimitsDict
+            | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTruncationRetentionRatioDict(TypedDict, total=False):
+        """``RealtimeTruncationRetentionRatio`` as a plain dict (type checkers only)."""
+
+        type: Literal["retention_ratio"] | None
+        retention_ratio: Required[float]
+        token_limits: (
+            RealtimeTruncationRetentionRatioTokenLimits
+            | RealtimeTruncationRetentionRatioTokenLimitsDict
+            | None
+        )

@@ -6,11 +6,14 @@ Optional custom token limits for this truncation strategy. If not provided, the 
 token limits will be used.
 """
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeTruncationRetentionRatioTokenLimits(RequestModel):
@@ -22,3 +25,15 @@ class RealtimeTruncationRetentionRatioTokenLimits(RequestModel):
     post_instructions: Annotated[Annotated[int, Field(ge=0)] | None, LENIENT_IN_RESPONSE] = (
         optional()
     )
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, post_instructions: int | None = ...) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTruncationRetentionRatioTokenLimitsDict(TypedDict, total=False):
+        """``RealtimeTruncationRetentionRatioTokenLimits`` as a plain dict (type checkers only)."""
+
+        post_instructions: int | None

@@ -6,9 +6,12 @@ Server-side semantic turn detection which uses a model to determine when the use
 speaking.
 """
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeTurnDetectionSemanticVad(RequestModel):
@@ -25,3 +28,25 @@ class RealtimeTurnDetectionSemanticVad(RequestModel):
     )
     create_response: bool | None = optional()
     interrupt_response: bool | None = optional()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            type: Literal["semantic_vad"] | None = ...,
+            eagerness: Literal["low", "medium", "high", "auto"] | None = ...,
+            create_response: bool | None = ...,
+            interrupt_response: bool | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTurnDetectionSemanticVadDict(TypedDict, total=False):
+        """``RealtimeTurnDetectionSemanticVad`` as a plain dict (type checkers only)."""
+
+        type: Literal["semantic_vad"] | None
+        eagerness: Literal["low", "medium", "high", "auto"] | None
+        create_response: bool | None
+        interrupt_response: bool | None

@@ -6,11 +6,14 @@ Server-side voice activity detection (VAD) which flips on when user speech is de
 after a period of silence.
 """
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, nullable, optional
+
+if TYPE_CHECKING:
+    from typing_extensions import TypedDict
 
 
 class RealtimeTurnDetectionServerVad(RequestModel):
@@ -30,3 +33,31 @@ class RealtimeTurnDetectionServerVad(RequestModel):
     idle_timeout_ms: Annotated[
         Annotated[int, Field(ge=5000, le=30000)] | None, LENIENT_IN_RESPONSE
     ] = nullable()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self,
+            *,
+            type: Literal["server_vad"] | None = ...,
+            threshold: float | None = ...,
+            prefix_padding_ms: int | None = ...,
+            silence_duration_ms: int | None = ...,
+            create_response: bool | None = ...,
+            interrupt_response: bool | None = ...,
+            idle_timeout_ms: int | None = ...,
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class RealtimeTurnDetectionServerVadDict(TypedDict, total=False):
+        """``RealtimeTurnDetectionServerVad`` as a plain dict (type checkers only)."""
+
+        type: Literal["server_vad"] | None
+        threshold: float | None
+        prefix_padding_ms: int | None
+        silence_duration_ms: int | None
+        create_response: bool | None
+        interrupt_response: bool | None
+        idle_timeout_ms: int | None

@@ -3,9 +3,12 @@
 #   /components/schemas/ToolChoiceFunction
 """Use this option to force the model to call a specific function."""
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
 
 
 class ToolChoiceFunction(RequestModel):
@@ -15,3 +18,16 @@ class ToolChoiceFunction(RequestModel):
 
     type: Annotated[Literal["function"], LENIENT_IN_RESPONSE] = "function"
     name: str
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, type: Literal["function"] | None = ..., name: str) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class ToolChoiceFunctionDict(TypedDict, total=False):
+        """``ToolChoiceFunction`` as a plain dict (type checkers only)."""
+
+        type: Literal["function"] | None
+        name: Required[str]

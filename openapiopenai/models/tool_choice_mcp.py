@@ -3,9 +3,12 @@
 #   /components/schemas/ToolChoiceMCP
 """Use this option to force the model to call a specific tool on a remote MCP server."""
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, nullable
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
 
 
 class ToolChoiceMCP(RequestModel):
@@ -16,3 +19,19 @@ class ToolChoiceMCP(RequestModel):
     type: Annotated[Literal["mcp"], LENIENT_IN_RESPONSE] = "mcp"
     server_label: str
     name: str | None = nullable()
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(
+            self, *, type: Literal["mcp"] | None = ..., server_label: str, name: str | None = ...
+        ) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class ToolChoiceMCPDict(TypedDict, total=False):
+        """``ToolChoiceMCP`` as a plain dict (type checkers only)."""
+
+        type: Literal["mcp"] | None
+        server_label: Required[str]
+        name: str | None

@@ -3,10 +3,27 @@
 #   an inline object, named VoiceIdsOrCustomVoiceAnyOf after its path
 """Custom voice reference."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, TypedDict
 
 
 class VoiceIdsOrCustomVoiceAnyOf(RequestModel):
     """Custom voice reference."""
 
     id: str
+
+    if TYPE_CHECKING:
+        # For type checkers: nested objects may be given as dicts, as at run time.
+        def __init__(self, *, id: str) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    class VoiceIdsOrCustomVoiceAnyOfDict(TypedDict, total=False):
+        """``VoiceIdsOrCustomVoiceAnyOf`` as a plain dict (type checkers only)."""
+
+        id: Required[str]
