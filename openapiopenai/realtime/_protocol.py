@@ -1,0 +1,218 @@
+"""The Realtime protocol without a socket: URLs, handshake headers, events in and out.
+
+Everything here is plain computation on text and models, so it is tested and measured on its
+own; :mod:`openapiopenai.realtime.connection` only moves what this module produces.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, get_args
+from urllib.parse import quote
+
+from pydantic import PrivateAttr, ValidationError
+
+from openapiopenai.exceptions import ApiTypeError, ApiValidationError, ApiValueError
+from openapiopenai.models.openapi_model import RESPONSE_CONTEXT, ResponseModel
+
+if TYPE_CHECKING:
+    from openapiopenai.models.openapi_model import OpenApiModel, RequestModel
+
+#: Close codes after which iteration ends quietly: a normal end of the conversation.
+NORMAL_CLOSURE = 1000
+#: A header the GA service refuses (it closes the session with ``beta_api_shape_disabled``).
+BETA_HEADER = "openai-beta"
+#: How many sent events are remembered, so that an ``error`` event can name its cause.
+SENT_EVENTS_REMEMBERED = 256
+
+_TYPE_TAG = re.compile(rb'"type"\s*:\s*"([^"\\]+)"')
+
+
+class UnknownServerEvent(ResponseModel):
+    """A server event of a type this SDK does not know (or whose body does not match the
+    schema of its type): ``type`` and everything else the server sent stay readable, and
+    ``to_dict()`` gives it back whole."""
+
+    type: str
+    event_id: str | None = None
+    _problem: str | None = PrivateAttr(default=None)
+
+    @property
+    def problem(self) -> str | None:
+        """Why a known ``type`` was not read as its class (its body broke the schema)."""
+        return self._problem
+
+
+def websocket_url(http_url: str, query: Mapping[str, str | None]) -> str:
+    """``http_url`` with ``https`` -> ``wss`` and ``http`` -> ``ws`` (the host's own path
+    kept) and the query's set values percent-encoded."""
+    scheme, rest = http_url.split("://", 1)
+    pairs = [
+        f"{quote(name, safe='')}={quote(value, safe='')}"
+        for name, value in query.items()
+        if value is not None
+    ]
+    url = f"{_SCHEMES[scheme]}://{rest}"
+    return f"{url}?{'&'.join(pairs)}" if pairs else url
+
+
+_SCHEMES = {"https": "wss", "http": "ws"}
+
+
+def handshake_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The upgrade request's headers from the HTTP side's (key, organization, project,
+    User-Agent, the caller's own); ``OpenAI-Beta`` is refused, since the GA service closes
+    the session when it sees it."""
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered == BETA_HEADER:
+            raise ApiValueError(
+                "OpenAI-Beta must not be sent: the GA Realtime API closes the session when it "
+                "sees it (beta_api_shape_disabled)",
+                ["_headers"],
+            )
+        if lowered not in ("accept", "content-type"):
+            kept[name] = value
+    return kept
+
+
+def event_classes(union: Any) -> dict[str, type[OpenApiModel]]:
+    """The generated classes of a ``type``-tagged event union, by their ``type`` value."""
+    found: dict[str, type[OpenApiModel]] = {}
+    pending = [union]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, type) and hasattr(item, "model_fields"):
+            found[_type_value(item)] = item
+        else:
+            pending.extend(get_args(item))
+    return found
+
+
+def _type_value(model: type[Any]) -> str:
+    constant = getattr(model, "__constants__", {}).get("type")
+    if constant is not None:
+        return str(constant)
+    annotation = model.model_fields["type"].annotation
+    while not isinstance(annotation, str):
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+class ServerEvents:
+    """Turns the bytes of a server message into the generated class of its ``type``."""
+
+    __slots__ = ("_classes",)
+
+    def __init__(self, union: Any) -> None:
+        self._classes = {tag.encode(): model for tag, model in event_classes(union).items()}
+        for model in self._classes.values():
+            model.model_rebuild()  # built now, not while the first audio is arriving
+
+    def parse(self, message: bytes | str) -> OpenApiModel:
+        """The event in ``message``; an unknown or malformed one is an
+        :class:`UnknownServerEvent`, never an exception and never another type's class."""
+        data = message.encode() if isinstance(message, str) else message
+        # The service writes ``type`` first; any other layout takes the general path below.
+        found = _TYPE_TAG.search(data)
+        model = self._classes.get(found.group(1)) if found is not None else None
+        if model is not None:
+            try:
+                event = model.__pydantic_validator__.validate_json(data, context=RESPONSE_CONTEXT)
+            except ValidationError:
+                event = None
+            if event is not None and event.type.encode() == found.group(1):  # type: ignore[union-attr]
+                return event  # type: ignore[no-any-return]
+        return self._general(data)
+
+    def _general(self, data: bytes) -> OpenApiModel:
+        try:
+            parsed = json.loads(data)
+        except (ValueError, RecursionError):
+            parsed = None
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("type"), str):
+            return UnknownServerEvent.model_validate({"type": "", "raw": _text(data)})
+        model = self._classes.get(parsed["type"].encode())
+        if model is not None:
+            try:
+                return model.model_validate(parsed, context=RESPONSE_CONTEXT)
+            except ValidationError as error:
+                unknown = UnknownServerEvent.model_validate(parsed)
+                unknown._problem = str(ApiValidationError.from_pydantic(model.__name__, error))
+                return unknown
+        return UnknownServerEvent.model_validate(parsed)
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+class ClientEvents:
+    """Checks what the caller sends against the generated client events and writes it as JSON,
+    each with an ``event_id``; remembers the last ones sent, so errors lead back to them."""
+
+    __slots__ = ("_classes", "_counter", "_lock", "_prefix", "_sent")
+
+    def __init__(self, union: Any) -> None:
+        self._classes = event_classes(union)
+        self._prefix = f"evt_{secrets.token_hex(6)}_"
+        self._counter = itertools.count(1)
+        self._sent: OrderedDict[str, RequestModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return tuple(self._classes)
+
+    def new_event_id(self) -> str:
+        return f"{self._prefix}{next(self._counter)}"
+
+    def build(self, event: Mapping[str, Any] | RequestModel) -> RequestModel:
+        """The event as its generated class, validated, with an ``event_id``."""
+        if isinstance(event, Mapping):
+            return self._from_mapping(event)
+        model = self._classes.get(getattr(event, "type", None) or "")
+        if model is None or not isinstance(event, model):
+            raise ApiTypeError(
+                f"a client event is a mapping or one of the generated client event classes, "
+                f"not {type(event).__name__}"
+            )
+        if event.event_id is None:  # type: ignore[attr-defined]
+            event = event.model_copy(update={"event_id": self.new_event_id()})
+        return event
+
+    def _from_mapping(self, event: Mapping[str, Any]) -> RequestModel:
+        kind = event.get("type")
+        model = self._classes.get(kind) if isinstance(kind, str) else None
+        if model is None:
+            known = ", ".join(self._classes)
+            raise ApiValueError(f"type must be one of {known}; got {kind!r}", ["type"])
+        if event.get("event_id") is None:
+            event = {**event, "event_id": self.new_event_id()}
+        return model.from_dict(event)  # type: ignore[return-value]
+
+    def encode(self, event: RequestModel) -> str:
+        """The JSON text to send; the event is remembered under its ``event_id``."""
+        text = event.to_json()
+        self.remember(event)
+        return text
+
+    def remember(self, event: RequestModel) -> None:
+        with self._lock:
+            self._sent[event.event_id] = event  # type: ignore[attr-defined]
+            if len(self._sent) > SENT_EVENTS_REMEMBERED:
+                self._sent.popitem(last=False)
+
+    def sent(self, event_id: str | None) -> RequestModel | None:
+        """The sent event with this ``event_id``, if it is among the last ones sent."""
+        if event_id is None:
+            return None
+        with self._lock:
+            return self._sent.get(event_id)
