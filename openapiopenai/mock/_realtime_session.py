@@ -442,13 +442,12 @@ class _Response:
         if status == "cancelled":
             details = {"type": "cancelled", "reason": "client_cancelled"}
         output_audio = session.get("audio", {}).get("output", {})
-        return {
+        body: dict[str, Any] = {
             "object": "realtime.response",
             "id": self.id,
             "status": status,
             "status_details": details,
             "output": output,
-            "conversation_id": self.session.conversation_id if self.in_conversation else None,
             "output_modalities": ["audio" if self.audio else "text"],
             "max_output_tokens": session.get("max_output_tokens", "inf"),
             "audio": {
@@ -460,6 +459,9 @@ class _Response:
             "usage": usage,
             "metadata": self.params.get("metadata"),
         }
+        if self.in_conversation:  # an out-of-band response belongs to no conversation
+            body["conversation_id"] = self.session.conversation_id
+        return body
 
     def run(self) -> None:
         """Send the whole response, or until it is cancelled, then ``response.done``."""

@@ -126,8 +126,6 @@ def message_turn(
     yield f"{stream}.done", {**where, key: reply.text}
     yield "response.content_part.done", {**where, "part": {"type": part, key: reply.text}}
     content: dict[str, Any] = {"type": "output_audio" if audio else "output_text", key: reply.text}
-    if audio:
-        content["audio"] = None
     item["content"] = [content]
     item["status"] = "completed"
 
