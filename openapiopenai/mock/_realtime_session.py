@@ -80,10 +80,10 @@ class SessionBase:
 
     def attach(self, conn: Connection) -> None:
         """Add a connection; it gets ``session.created`` first, as on the service."""
+        self.hub.connected(conn, self)
         with self._lock:
             self._connections.append(conn)
             conn.send_event(self._event("session.created", {"session": self.session}))
-        self.hub.connected(conn, self)
 
     def detach(self, conn: Connection) -> None:
         """Forget a connection that has gone."""

@@ -214,7 +214,8 @@ class WebSocketPeer:
         fault = self._hub.take_fault(on=_peek_type(text)) if self._hub.has_faults_on() else None
         if fault is not None:
             self.play(fault)
-            return
+            if fault.action != "delay":
+                return
         session.receive(text, self)
 
 

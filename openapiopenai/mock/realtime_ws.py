@@ -56,8 +56,8 @@ class Fault:
     """A misbehaviour the mock plays once, on the first connection that reaches its moment.
 
     ``after`` is a server event type (right after the mock sends it); ``on`` is a client event
-    type (when it arrives, instead of answering it). ``action`` is one of
-    :data:`FAULT_ACTIONS`.
+    type (when it arrives: a delay holds its answer back, any other fault replaces it).
+    ``action`` is one of :data:`FAULT_ACTIONS`.
     """
 
     action: str
