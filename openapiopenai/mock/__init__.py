@@ -606,6 +606,7 @@ class MockServer:
             rtc = self._rtc
         if rtc is not None:
             rtc.hangup(call.call_id)  # ends the real call, if it is still on
+        self.realtime.call_ended(call.call_id)
         return _empty_ok()
 
     def _refer_call(self, incoming: _Incoming) -> Answer:

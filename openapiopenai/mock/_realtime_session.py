@@ -78,12 +78,20 @@ class SessionBase:
         self._lock = threading.RLock()
         self.closed = False
 
-    def attach(self, conn: Connection) -> None:
-        """Add a connection; it gets ``session.created`` first, as on the service."""
+    def attach(self, conn: Connection, *, announce: bool = True) -> None:
+        """Add a connection; it gets ``session.created`` first, as on the service (unless
+        ``announce`` is false: a WebRTC data channel had its own already)."""
         self.hub.connected(conn, self)
         with self._lock:
             self._connections.append(conn)
-            conn.send_event(self._event("session.created", {"session": self.session}))
+            if announce:
+                conn.send_event(self._event("session.created", {"session": self.session}))
+
+    @property
+    def connections(self) -> list[Connection]:
+        """The connections attached now."""
+        with self._lock:
+            return list(self._connections)
 
     def detach(self, conn: Connection) -> None:
         """Forget a connection that has gone."""

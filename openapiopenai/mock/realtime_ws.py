@@ -304,10 +304,41 @@ class RealtimeMock:
             raise _Refused(400, f"The call '{call_id}' has not been accepted yet.", param="call_id")
         with self._lock:
             session = self._call_sessions.get(call_id)
-            if session is None:
-                session = RealtimeSession(self, dict(call.session), call_id=call_id)
-                self._call_sessions[call_id] = session
+        if session is None:
+            session = self._join_webrtc(call_id) or RealtimeSession(
+                self, dict(call.session), call_id=call_id
+            )
+            with self._lock:
+                session = self._call_sessions.setdefault(call_id, session)
         return session
+
+    def _join_webrtc(self, call_id: str) -> RealtimeSession | None:
+        """The session of a real WebRTC call, shared from now on with its data channel."""
+        rtc = self._mock._rtc
+        if rtc is None or not rtc.is_active(call_id):
+            return None
+        link = _DataChannel()
+        session = RealtimeSession(self, {}, call_id=call_id)
+        joined = rtc.bridge(
+            call_id,
+            on_message=lambda text: session.receive(text, link),
+            on_end=lambda: self.call_ended(call_id),
+        )
+        if joined is None:
+            return None
+        session.session, link.send = joined
+        session.attach(link, announce=False)
+        return session
+
+    def call_ended(self, call_id: str) -> None:
+        """A call hung up: its sideband connections close, as the service ends them."""
+        with self._lock:
+            session = self._call_sessions.pop(call_id, None)
+        if session is not None:
+            session.close_connections(1000, "The call has ended.")
+            for conn in session.connections:
+                if isinstance(conn, _DataChannel):
+                    session.detach(conn)
 
     def _translation_session(self, query: Mapping[str, str], token: str) -> TranslationSession:
         from openapiopenai.mock import TRANSLATION_CLIENT_SECRETS_PATH
@@ -338,6 +369,20 @@ class RealtimeMock:
             handler._send(status, headers, body)
             return
         _ws_transport.serve(self._mock, handler)
+
+
+class _DataChannel:
+    """A WebRTC call's ``oai-events`` channel, as one more connection of its shared session."""
+
+    def __init__(self) -> None:
+        self.send: Callable[[Mapping[str, Any]], None] = lambda event: None
+
+    def send_event(self, event: Mapping[str, Any]) -> None:
+        """Send one server event on the channel (thread-safe)."""
+        self.send(event)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """A data channel ends with its call (``hangup``), not with a close frame."""
 
 
 def _moment(after: str | None, on: str | None) -> tuple[str | None, str | None]:
