@@ -5,7 +5,7 @@ and hands it to the connection's one send path, which checks it; each returns th
 
 from __future__ import annotations
 
-import base64
+import binascii
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -16,19 +16,21 @@ if TYPE_CHECKING:
     from openapiopenai.models.openapi_model import RequestModel
 
 Send = Callable[[Mapping[str, Any]], str]
+#: ``(type, audio, event_id) -> event_id``: the connection's audio path.
+AppendAudio = Callable[[str, "Audio", "str | None"], str]
 Audio = bytes | bytearray | memoryview | str
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 
-def encode_audio(audio: Audio) -> str:
-    """Raw audio bytes as base64 text; text is taken as base64 already, and checked."""
+def encode_audio(audio: Audio) -> bytes:
+    """Raw audio bytes as base64; text is taken as base64 already, and checked."""
+    if isinstance(audio, bytes | bytearray | memoryview):
+        return binascii.b2a_base64(audio, newline=False)
     if isinstance(audio, str):
         if len(audio) % 4 or not _BASE64.fullmatch(audio):
             raise ApiValueError("audio given as str must be base64 text", ["audio"])
-        return audio
-    if isinstance(audio, bytes | bytearray | memoryview):
-        return base64.b64encode(audio).decode("ascii")
+        return audio.encode("ascii")
     raise ApiTypeError(
         f"audio must be bytes (raw PCM16, G.711) or base64 str, not {type(audio).__name__}",
         ["audio"],
@@ -126,14 +128,22 @@ class ConversationNamespace:
         self.item = ConversationItemNamespace(send)
 
 
-class InputAudioBufferNamespace(_Namespace):
+class _AudioNamespace(_Namespace):
+    __slots__ = ("_append",)
+
+    def __init__(self, send: Send, append: AppendAudio) -> None:
+        super().__init__(send)
+        self._append = append
+
+
+class InputAudioBufferNamespace(_AudioNamespace):
     """``input_audio_buffer.append``, ``.commit`` and ``.clear``."""
 
     __slots__ = ()
 
     def append(self, audio: Audio, *, event_id: str | None = None) -> str:
         """Add audio to the input buffer: raw bytes (encoded here) or base64 text."""
-        return self._send(_event("input_audio_buffer.append", event_id, audio=encode_audio(audio)))
+        return self._append("input_audio_buffer.append", audio, event_id)
 
     def commit(self, *, event_id: str | None = None) -> str:
         """Turn the buffered audio (at least 100 ms) into a user message."""
@@ -168,13 +178,11 @@ class TranslationSessionNamespace(_Namespace):
         return self._send(_event("session.close", event_id))
 
 
-class TranslationInputAudioBufferNamespace(_Namespace):
+class TranslationInputAudioBufferNamespace(_AudioNamespace):
     """Translation's ``session.input_audio_buffer.append``."""
 
     __slots__ = ()
 
     def append(self, audio: Audio, *, event_id: str | None = None) -> str:
         """Add audio (24 kHz PCM16 mono; about 200 ms per chunk works best)."""
-        return self._send(
-            _event("session.input_audio_buffer.append", event_id, audio=encode_audio(audio))
-        )
+        return self._append("session.input_audio_buffer.append", audio, event_id)

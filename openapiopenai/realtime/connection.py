@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from openapiopenai.configuration import LOGGER_NAME
 from openapiopenai.exceptions import ApiTimeoutError, RealtimeConnectionClosedError
 from openapiopenai.realtime._helpers import (
+    Audio,
     ConversationNamespace,
     InputAudioBufferNamespace,
     OutputAudioBufferNamespace,
@@ -26,6 +27,7 @@ from openapiopenai.realtime._helpers import (
     SessionNamespace,
     TranslationInputAudioBufferNamespace,
     TranslationSessionNamespace,
+    encode_audio,
 )
 from openapiopenai.realtime._protocol import NORMAL_CLOSURE, ClientEvents, ServerEvents
 
@@ -72,13 +74,20 @@ class _Connection:
         """Check ``event`` (a client event model or a dict with its ``type``) and send it;
         return its ``event_id`` (the caller's, or one made up here). Nothing is sent when a
         field is wrong: the error names it with its dotted path."""
-        model = self._client.build(event)
-        text = self._client.encode(model)
+        return self._transmit(*self._client.encode(event))
+
+    def _append_audio(self, kind: str, audio: Audio, event_id: str | None) -> str:
+        """The audio helpers' way in: the same transmission, without building a model."""
+        return self._transmit(*self._client.encode_audio(kind, encode_audio(audio), event_id))
+
+    def _transmit(self, event_id: str, data: bytes) -> str:
+        """The one place where events leave: one WebSocket text message each (``data`` is
+        UTF-8 JSON already, so it goes out as it is)."""
         try:
-            self._socket.send(text)
+            self._socket.send(data, text=True)
         except ConnectionClosed as closed:
             raise self._closed_error(closed) from None
-        return model.event_id  # type: ignore[attr-defined,no-any-return]
+        return event_id
 
     def sent_event(self, event_id: str | None) -> RequestModel | None:
         """The event sent with this ``event_id`` (among the last 256), e.g. the one an
@@ -169,7 +178,7 @@ class RealtimeConnection(_Connection):
         self.session = SessionNamespace(self.send)
         self.response = ResponseNamespace(self.send)
         self.conversation = ConversationNamespace(self.send)
-        self.input_audio_buffer = InputAudioBufferNamespace(self.send)
+        self.input_audio_buffer = InputAudioBufferNamespace(self.send, self._append_audio)
         self.output_audio_buffer = OutputAudioBufferNamespace(self.send)
 
     def __enter__(self) -> RealtimeConnection:
@@ -186,7 +195,9 @@ class RealtimeTranslationConnection(_Connection):
     def __init__(self, socket: ClientConnection, **kwargs: Any) -> None:
         super().__init__(socket, **kwargs)
         self.session = TranslationSessionNamespace(self.send)
-        self.input_audio_buffer = TranslationInputAudioBufferNamespace(self.send)
+        self.input_audio_buffer = TranslationInputAudioBufferNamespace(
+            self.send, self._append_audio
+        )
 
     def __enter__(self) -> RealtimeTranslationConnection:
         return self
