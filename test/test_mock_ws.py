@@ -694,3 +694,34 @@ def test_a_translation_key_opens_its_session(openai_mock: MockServer) -> None:
     with session(openai_mock, "/realtime/translations", key=key, skip_created=False) as ws:
         created = recv(ws)
     assert created["session"]["audio"]["output"]["language"] == "de"
+
+
+def test_clear_forgets_scripts_faults_and_received_events(openai_mock: MockServer) -> None:
+    with session(openai_mock) as ws:
+        send(ws, type="input_audio_buffer.clear")
+        recv(ws)
+    openai_mock.realtime.script_reply("Scripted.")
+    openai_mock.realtime.drop()
+    openai_mock.realtime.set_pace(1.0)
+    openai_mock.clear()
+    with session(openai_mock) as ws:  # not dropped
+        text_session(ws)
+        send(ws, type="response.create")
+        done = until(ws, "response.done")[-1]
+    assert done["response"]["output"][0]["content"][0]["text"] != "Scripted."
+    assert openai_mock.realtime.received == [
+        {"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text"]}},
+        {"type": "response.create"},
+    ]
+    assert openai_mock.realtime.pace == 0.0
+
+
+def test_the_key_stays_out_of_websockets_debug_log(
+    openai_mock: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG", logger="websockets")
+    with session(openai_mock) as ws:
+        text_session(ws)
+    mock_side = [r.getMessage() for r in caplog.records if r.name == "websockets.server"]
+    assert any("Sec-WebSocket-Key" in line for line in mock_side)  # headers were logged
+    assert not any(KEY in line for line in mock_side)

@@ -366,10 +366,11 @@ class MockServer:
         self.enqueue(Scripted(status=status, headers=dict(headers or {}), body=raw))
 
     def clear(self) -> None:
-        """Forget recorded requests and pending scripted behaviours."""
+        """Forget recorded requests and pending scripted behaviours (WebSocket ones too)."""
         with self._lock:
             self.requests.clear()
             self._script.clear()
+        self.realtime.clear()
 
     # -- state: keys and calls -------------------------------------------------------------
 

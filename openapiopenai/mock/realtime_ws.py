@@ -129,6 +129,16 @@ class RealtimeMock:
             raise ApiValueError(f"seconds must be a number >= 0, not {seconds!r}")
         self.pace = float(seconds)
 
+    def clear(self) -> None:
+        """Forget scripted replies, transcriptions, translations, faults and received events."""
+        with self._lock:
+            self._replies.clear()
+            self._transcripts.clear()
+            self._translations.clear()
+            self._faults.clear()
+            self._received.clear()
+        self.pace = 0.0
+
     # -- faults ----------------------------------------------------------------------------
 
     def drop(self, *, after: str | None = None, on: str | None = None) -> None:
