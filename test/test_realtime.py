@@ -7,6 +7,8 @@ the SDK sends, receives, raises and hides.
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -596,3 +598,83 @@ def test_repr_says_where_and_whether_open(echo_server: ScriptedServer) -> None:
     assert repr(conn) == f"RealtimeConnection(url={conn.url!r}, open)"
     conn.close()
     assert repr(conn).endswith("closed)")
+
+
+# -- settings, deadline, packaging -------------------------------------------------------------
+
+
+def test_an_unanswered_keepalive_ping_ends_the_connection_with_1011() -> None:
+    with SilentServer(session_created()) as server:
+        conn = _api(server.url).connect(model="m", ping_interval=0.05, ping_timeout=0.05)
+        try:
+            assert isinstance(conn.recv(), RealtimeServerEventSessionCreated)
+            with pytest.raises(RealtimeConnectionClosedError) as raised:
+                conn.recv(timeout=10)
+        finally:
+            conn.close()
+
+    assert raised.value.code == 1011
+    assert "keepalive" in raised.value.reason
+
+
+def test_a_retry_after_beyond_the_deadline_is_not_waited_for() -> None:
+    refusals = [Refusal(503, headers={"Retry-After": "30"})]
+    with (
+        ScriptedServer(_greet_then(), refusals=refusals) as server,
+        pytest.raises(ServiceException) as raised,
+    ):
+        _api(server.url, retries=3, deadline=5).connect(model="m")
+
+    assert raised.value.attempts == 1
+    assert len(server.requests) == 1
+
+
+def test_the_sent_event_of_an_append_is_its_model(echo_server: ScriptedServer) -> None:
+    with _api(echo_server.url).connect(model="m") as conn:
+        conn.recv()
+        event_id = conn.input_audio_buffer.append(b"\x01\x02\x03", event_id='my "id"')
+        conn.recv()
+        sent = conn.sent_event(event_id)
+
+    assert event_id == 'my "id"'
+    assert echo_server.received[0]["event_id"] == 'my "id"'
+    assert sent is not None
+    assert sent.to_dict() == {
+        "type": "input_audio_buffer.append",
+        "event_id": 'my "id"',
+        "audio": "AQID",
+    }
+    assert conn.sent_event("never sent") is None
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_importing_the_sdk_builds_no_event_and_loads_no_websockets() -> None:
+    completed = _python(
+        "import sys, openapiopenai\n"
+        "loaded = [m for m in sys.modules if 'websockets' in m or 'realtime_server_event' in m"
+        " or m.startswith('openapiopenai.realtime')]\n"
+        "print(loaded)"
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"
+
+
+def test_without_the_extra_connect_names_it() -> None:
+    completed = _python(
+        "import sys; sys.modules['websockets'] = None\n"
+        "from openapiopenai import ApiClient, Configuration, RealtimeApi\n"
+        "from openapiopenai.exceptions import MissingDependencyError\n"
+        "configuration = Configuration(access_token='sk-x', ignore_environment=True)\n"
+        "api = RealtimeApi(ApiClient(configuration))\n"
+        "try:\n"
+        "    api.connect(model='gpt-realtime')\n"
+        "except MissingDependencyError as error:\n"
+        "    print(error)\n"
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "pip install 'openapiopenai[realtime]'" in completed.stdout

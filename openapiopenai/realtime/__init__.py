@@ -14,7 +14,7 @@ from openapiopenai.exceptions import ApiValueError, MissingDependencyError
 
 try:
     import websockets  # noqa: F401
-except ImportError:  # pragma: no cover - the tests run with the extra installed
+except ImportError:
     raise MissingDependencyError(
         "Realtime conversations over WebSocket need the realtime extra: "
         "pip install 'openapiopenai[realtime]'"
