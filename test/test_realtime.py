@@ -11,13 +11,16 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from urllib3.exceptions import SecurityWarning
 
 from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.exceptions import (
     ApiConnectionError,
+    ApiProxyError,
     ApiTimeoutError,
     ApiTLSError,
     ApiTypeError,
@@ -35,7 +38,7 @@ from openapiopenai.models import (
 )
 from openapiopenai.realtime import RealtimeConnection, UnknownServerEvent
 from test.conftest import API_KEY
-from test.faults import ForwardProxy, TLSMaterial, unused_port
+from test.faults import ForwardProxy, TLSMaterial, blackhole_listener, unused_port
 from test.realtime_server import Peer, Refusal, ScriptedServer, SilentServer, session_created
 
 EPHEMERAL_KEY = "ek_68af1e9e2f3c8191abcdefabcdef0123"
@@ -248,6 +251,63 @@ def test_no_proxy_skips_the_proxy() -> None:
         pass
 
     assert proxy.seen == []
+
+
+def test_tls_with_a_client_certificate_and_the_ca_as_data(tls: TLSMaterial) -> None:
+    context = tls.server_context(require_client_cert=True)
+    with ScriptedServer(_greet_then(), ssl_context=context) as server:
+        api = _api(
+            server.url,
+            ca_cert_data=Path(tls.ca_file).read_text(),
+            cert_file=tls.client_cert_file,
+            key_file=tls.client_key_file,
+        )
+        with api.connect(model="m") as conn:
+            assert isinstance(conn.recv(), RealtimeServerEventSessionCreated)
+
+
+def test_tls_without_verification_connects_and_warns(tls: TLSMaterial) -> None:
+    with ScriptedServer(_greet_then(), ssl_context=tls.server_context()) as server:
+        with pytest.warns(SecurityWarning):
+            api = _api(server.url, verify_ssl=False)
+        with api.connect(model="m") as conn:
+            assert isinstance(conn.recv(), RealtimeServerEventSessionCreated)
+
+
+def test_tls_server_name_is_checked_against_the_certificate(tls: TLSMaterial) -> None:
+    context = tls.server_context(cert=tls.other_name_cert)
+    with ScriptedServer(_greet_then(), ssl_context=context) as server:
+        named = _api(server.url, ssl_ca_cert=tls.ca_file, tls_server_name=tls.OTHER_NAME)
+        with named.connect(model="m") as conn:
+            assert isinstance(conn.recv(), RealtimeServerEventSessionCreated)
+        with pytest.raises(ApiTLSError):
+            _api(server.url, ssl_ca_cert=tls.ca_file).connect(model="m")
+
+
+def test_a_proxy_that_wants_credentials() -> None:
+    with ScriptedServer(_greet_then()) as server, ForwardProxy(credentials=("u", "p w")) as proxy:
+        with pytest.raises(ApiProxyError):
+            _api(server.url, proxy=proxy.url).connect(model="m")
+        with_credentials = f"http://u:p%20w@127.0.0.1:{proxy.port}"
+        with _api(server.url, proxy=with_credentials).connect(model="m") as conn:
+            assert isinstance(conn.recv(), RealtimeServerEventSessionCreated)
+
+    assert proxy.seen[-1].headers["Proxy-Authorization"] == proxy.expected_auth
+
+
+def test_proxy_headers_cannot_reach_a_websocket_tunnel() -> None:
+    api = _api("http://127.0.0.1:9/v1", proxy="http://127.0.0.1:8", proxy_headers={"X-A": "b"})
+    with pytest.raises(ApiValueError, match="proxy_headers"):
+        api.connect(model="m")
+
+
+def test_a_connect_timeout_is_an_api_timeout_error() -> None:
+    with blackhole_listener() as port:
+        api = _api(f"http://127.0.0.1:{port}/v1", timeout=(0.2, 5))
+        with pytest.raises(ApiTimeoutError) as raised:
+            api.connect(model="m")
+
+    assert raised.value.attempts == 1
 
 
 # -- receiving ---------------------------------------------------------------------------------
