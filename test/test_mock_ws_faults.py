@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import queue
+import ssl
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ import pytest
 
 from openapiopenai.exceptions import ApiValueError
 from openapiopenai.mock import MockServer
+from test.faults import TLSMaterial
 from test.test_mock_ws import TIMEOUT, recv, send, session, text_session, until
 
 websockets = pytest.importorskip("websockets")
@@ -176,3 +178,19 @@ def test_the_command_line_mock_speaks_websocket_too() -> None:
         finally:
             child.kill()
     assert created["type"] == "session.created"
+
+
+def test_the_websocket_side_works_over_tls(https_mock: MockServer, tls: TLSMaterial) -> None:
+    context = ssl.create_default_context(cafile=tls.ca_file)
+    url = https_mock.url.replace("https://", "wss://", 1) + "/realtime?model=gpt-realtime"
+    with connect(
+        url,
+        ssl=context,
+        additional_headers={"Authorization": "Bearer sk-tls"},
+        open_timeout=TIMEOUT,
+        close_timeout=TIMEOUT,
+    ) as ws:
+        assert json.loads(ws.recv(timeout=TIMEOUT))["type"] == "session.created"
+        ws.send(json.dumps({"type": "input_audio_buffer.clear"}))
+        assert json.loads(ws.recv(timeout=TIMEOUT))["type"] == "input_audio_buffer.cleared"
+    assert ws.protocol.close_rcvd is not None and ws.protocol.close_rcvd.code == 1000
