@@ -7,6 +7,7 @@ that is deliberately not runnable is preceded by ``<!-- not-run: reason -->``.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import os
 import re
@@ -14,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -40,6 +42,9 @@ SETUP_COMMAND = (
 
 API_KEY = "sk-docs-0123456789abcdefghijklmnopqrstuvwxyz"
 NOT_RUN = re.compile(r"<!--\s*not-run:\s*(?P<reason>[^>]*?)\s*-->\s*\Z")
+#: ``<!-- mock: script_tool_call("name", {...}) -->`` before a block: what the example needs the
+#: mock's WebSocket side to do (``mock.realtime.<method>(<arguments>)``), told it just before.
+MOCK_SETUP = re.compile(r"<!--\s*mock:\s*(?P<method>\w+)\((?P<arguments>.*?)\)\s*-->\s*\Z", re.S)
 FENCE = re.compile(r"^```(?P<lang>[\w+-]*)[^\n]*\n(?P<code>.*?)^```\s*$", re.S | re.M)
 LINK = re.compile(r"(?<!!)\[(?:[^\[\]]|\[[^\[\]]*\])*\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 EPHEMERAL_KEY = re.compile(r"ek_[A-Za-z0-9_-]{16,}")
@@ -61,6 +66,17 @@ def python_blocks() -> Iterator[tuple[Path, int, str, str | None]]:
             marker = NOT_RUN.search(text[: fence.start()])
             yield path, index, fence.group("code"), marker.group("reason") if marker else None
             index += 1
+
+
+def mock_setup(path: Path, index: int) -> tuple[str, tuple[Any, ...]] | None:
+    """The ``<!-- mock: ... -->`` call written just before block ``index`` of ``path``."""
+    text = path.read_text(encoding="utf-8")
+    fences = [f for f in FENCE.finditer(text) if f.group("lang") == "python"]
+    marker = MOCK_SETUP.search(text[: fences[index].start()])
+    if marker is None:
+        return None
+    arguments = ast.literal_eval(f"({marker.group('arguments')},)")
+    return marker.group("method"), arguments
 
 
 BLOCKS = list(python_blocks())
@@ -128,7 +144,7 @@ def docs_mock() -> Iterator[MockServer]:
     server = MockServer()
     server.start()
     # The calls that docs/RealtimeApi.md's SIP examples answer, as a phone call would bring them.
-    for action in ("accept", "hangup", "refer", "reject"):
+    for action in ("accept", "hangup", "refer", "reject", "sideband"):
         server.incoming_call(call_id=f"rtc_{action}_example")
     yield server
     server.stop()
@@ -154,6 +170,10 @@ def test_python_example_runs(
         assert not_run, f"{_rel(path)} block {index}: a not-run marker needs a reason"
         compile(code, f"{_rel(path)}#{index}", "exec")  # still valid Python
         return
+    setup = mock_setup(path, index)
+    if setup is not None:
+        method, arguments = setup
+        getattr(docs_mock.realtime, method)(*arguments)
     script = tmp_path / "example.py"
     script.write_text(code, encoding="utf-8")
     finished = subprocess.run(
