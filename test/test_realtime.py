@@ -653,6 +653,26 @@ def test_secrets_never_show(echo_server: ScriptedServer, caplog: pytest.LogCaptu
         assert API_KEY not in text
 
 
+def test_the_websocket_log_masks_the_key(
+    echo_server: ScriptedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")  # everything, websockets' own handshake lines included
+    with _api(echo_server.url).connect(model="m", _request_auth=EPHEMERAL_KEY) as conn:
+        conn.recv()
+
+    handshake = [
+        r
+        for r in caplog.records
+        if r.getMessage().startswith("> Authorization") and r.name != "websockets.server"
+    ]
+    assert [r.name for r in handshake] == ["openapiopenai.websocket"]
+    assert handshake[0].getMessage() == "> Authorization: Bearer ek_***"
+    # The test server (websockets.server) logs what it received; the client side never does.
+    client_side = [r.getMessage() for r in caplog.records if r.name != "websockets.server"]
+    assert any(EPHEMERAL_KEY in r.getMessage() for r in caplog.records)  # the server saw it
+    assert not [line for line in client_side if EPHEMERAL_KEY in line or API_KEY in line]
+
+
 def test_repr_says_where_and_whether_open(echo_server: ScriptedServer) -> None:
     conn: RealtimeConnection = _api(echo_server.url).connect(model="m")
     assert repr(conn) == f"RealtimeConnection(url={conn.url!r}, open)"

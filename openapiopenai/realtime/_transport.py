@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import ssl
 import time
 from collections.abc import Mapping
@@ -16,6 +17,8 @@ from urllib3.util.retry import Retry
 from websockets.exceptions import InvalidHandshake, InvalidProxyStatus, InvalidStatus, ProxyError
 from websockets.sync.client import ClientConnection, connect
 
+from openapiopenai._secrets import redact
+from openapiopenai.configuration import LOGGER_NAME
 from openapiopenai.exceptions import (
     ApiConnectionError,
     ApiException,
@@ -139,6 +142,7 @@ def _socket_options(link: Link, configuration: Configuration) -> dict[str, Any]:
         "close_timeout": link.close_timeout,
         # Audio is incompressible; deflate would only cost time on every message.
         "compression": None,
+        "logger": RedactingLogger(logging.getLogger(f"{LOGGER_NAME}.websocket"), link.secrets),
     }
     if link.url.startswith("wss:"):
         options["ssl"] = tls_context(configuration)
@@ -146,6 +150,20 @@ def _socket_options(link: Link, configuration: Configuration) -> dict[str, Any]:
         if name:
             options["server_hostname"] = name
     return options
+
+
+class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """websockets' own log (its DEBUG lines show the upgrade request's headers) with the keys
+    and anything shaped like one masked, under the SDK's logger."""
+
+    def __init__(self, logger: logging.Logger, secrets: tuple[str | None, ...]) -> None:
+        super().__init__(logger, {})
+        self._secrets = secrets
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            self.logger.log(level, "%s", redact(text, *self._secrets), **kwargs)
 
 
 def _proxy(configuration: Configuration) -> str | None:
