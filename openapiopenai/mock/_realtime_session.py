@@ -8,7 +8,6 @@ Each client event gets the service's answer, sent to every connection of the ses
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -16,6 +15,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from openapiopenai.mock import _realtime_turns as turns
 from openapiopenai.mock import _shapes
+from openapiopenai.mock._realtime_checks import (
+    EventRefused,
+    audio_bytes,
+    checked_item,
+    integer_field,
+    object_field,
+    response_params,
+    validated,
+)
 from openapiopenai.models.realtime_session_create_request_ga import (
     RealtimeSessionCreateRequestGA,
 )
@@ -35,20 +43,6 @@ MIN_COMMIT_MS = 100
 TRANSLATION_CHUNK_MS = 200
 #: Answers one client event (the event as a JSON object) on a session.
 Handlers = Mapping[str, Callable[[Any, dict[str, Any]], None]]
-ITEM_TYPES = ("message", "function_call", "function_call_output")
-CONTENT_TYPES = {
-    "user": ("input_text", "input_audio", "input_image"),
-    "assistant": ("output_text", "output_audio"),
-    "system": ("input_text",),
-}
-
-
-class EventRefused(Exception):
-    """A client event the service answers with an ``error`` event."""
-
-    def __init__(self, message: str, *, code: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.code, self.param = message, code, param
 
 
 def _error_event(refused: EventRefused, client_event_id: object) -> dict[str, Any]:
@@ -177,7 +171,7 @@ class RealtimeSession(SessionBase):
     # -- session ---------------------------------------------------------------------------
 
     def _session_update(self, event: dict[str, Any]) -> None:
-        update = _object(event, "session")
+        update = object_field(event, "session")
         kind = update.get("type")
         if kind is None:
             raise EventRefused(
@@ -197,14 +191,14 @@ class RealtimeSession(SessionBase):
             if kind == "realtime"
             else RealtimeTranscriptionSessionCreateRequestGA
         )
-        asked = _validated(model, update, "session")
+        asked = validated(model, update, "session")
         self.session = _shapes.merged(self.session, asked)
         self.emit("session.updated", session=self.session)
 
     # -- conversation ----------------------------------------------------------------------
 
     def _item_create(self, event: dict[str, Any]) -> None:
-        item = _checked_item(_object(event, "item"))
+        item = checked_item(object_field(event, "item"))
         previous = event.get("previous_item_id")
         if previous is not None and previous not in self.items:
             raise EventRefused(
@@ -254,8 +248,8 @@ class RealtimeSession(SessionBase):
 
     def _item_truncate(self, event: dict[str, Any]) -> None:
         item = self._known_item(event, "truncating")
-        index = _integer(event, "content_index")
-        end_ms = _integer(event, "audio_end_ms")
+        index = integer_field(event, "content_index")
+        end_ms = integer_field(event, "audio_end_ms")
         content = item.get("content") or []
         if item.get("role") != "assistant" or index >= len(content):
             raise EventRefused(
@@ -304,7 +298,7 @@ class RealtimeSession(SessionBase):
     # -- input audio -----------------------------------------------------------------------
 
     def _buffer_append(self, event: dict[str, Any]) -> None:
-        self._buffer += _audio(event)
+        self._buffer += audio_bytes(event)
 
     def _buffer_commit(self, event: dict[str, Any]) -> None:
         audio_format = self.session.get("audio", {}).get("input", {}).get("format") or {}
@@ -361,7 +355,7 @@ class RealtimeSession(SessionBase):
                 "a new one.",
                 code="conversation_already_has_active_response",
             )
-        params = _response_params(event)
+        params = response_params(event)
         modalities = params.get("output_modalities") or self.session.get(
             "output_modalities", ["audio"]
         )
@@ -534,7 +528,7 @@ class TranslationSession(SessionBase):
         self._elapsed_ms = 0
 
     def _session_update(self, event: dict[str, Any]) -> None:
-        update = _object(event, "session")
+        update = object_field(event, "session")
         for name in update:
             if name != "audio":
                 raise EventRefused(
@@ -542,14 +536,16 @@ class TranslationSession(SessionBase):
                     code="unknown_parameter",
                     param=f"session.{name}",
                 )
-        audio = _validated(
-            RealtimeTranslationSessionCreateRequestAudio, _object(update, "audio"), "session.audio"
+        audio = validated(
+            RealtimeTranslationSessionCreateRequestAudio,
+            object_field(update, "audio"),
+            "session.audio",
         )
         self.session = _shapes.merged(self.session, {"audio": audio})
         self.emit("session.updated", session=self.session)
 
     def _append(self, event: dict[str, Any]) -> None:
-        self._pending_ms += len(_audio(event)) / turns.INPUT_BYTES_PER_MS["audio/pcm"]
+        self._pending_ms += len(audio_bytes(event)) / turns.INPUT_BYTES_PER_MS["audio/pcm"]
         while self._pending_ms >= TRANSLATION_CHUNK_MS and (self._heard or self._said):
             self._pending_ms -= TRANSLATION_CHUNK_MS
             self._elapsed_ms += TRANSLATION_CHUNK_MS
@@ -577,142 +573,3 @@ class TranslationSession(SessionBase):
         "session.input_audio_buffer.append": _append,
         "session.close": _close,
     }
-
-
-# -- checking client events ----------------------------------------------------------------
-
-
-def _object(event: Mapping[str, Any], name: str) -> dict[str, Any]:
-    value = event.get(name)
-    if value is None:
-        raise EventRefused(
-            f"Missing required parameter: '{name}'.",
-            code="missing_required_parameter",
-            param=name,
-        )
-    if not isinstance(value, dict):
-        raise EventRefused(
-            f"Invalid type for '{name}': expected an object, but got {type(value).__name__}.",
-            code="invalid_type",
-            param=name,
-        )
-    return value
-
-
-def _integer(event: Mapping[str, Any], name: str) -> int:
-    value = event.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise EventRefused(
-            f"Invalid value for '{name}': expected a non-negative integer.",
-            code="invalid_value" if name in event else "missing_required_parameter",
-            param=name,
-        )
-    return value
-
-
-def _audio(event: Mapping[str, Any]) -> bytes:
-    audio = event.get("audio")
-    try:
-        if not isinstance(audio, str):
-            raise ValueError
-        return base64.b64decode(audio, validate=True)
-    except (ValueError, binascii.Error):
-        raise EventRefused(
-            "Invalid value for 'audio': expected base64-encoded audio bytes.",
-            code="invalid_value",
-            param="audio",
-        ) from None
-
-
-def _validated(model: Any, data: dict[str, Any], prefix: str) -> dict[str, Any]:
-    """``data`` checked by the mock's HTTP request checks; a refusal names the field."""
-    from openapiopenai.mock import _parse, _Refused
-
-    try:
-        asked: dict[str, Any] = _parse(model, json.dumps(data).encode(), prefix).to_dict()
-    except _Refused as refused:
-        error = json.loads(refused.answer[2])["error"]
-        raise EventRefused(
-            error["message"], code=error["code"] or "invalid_value", param=error["param"]
-        ) from None
-    return asked
-
-
-def _checked_item(item: dict[str, Any]) -> dict[str, Any]:
-    """A conversation item the service accepts, or a refusal naming the field."""
-    kind = item.get("type")
-    if kind not in ITEM_TYPES:
-        raise EventRefused(
-            f"Invalid value: '{kind}'. Supported values are: "
-            + ", ".join(f"'{name}'" for name in ITEM_TYPES)
-            + ".",
-            code="invalid_value" if kind is not None else "missing_required_parameter",
-            param="item.type",
-        )
-    required = {
-        "message": ("role", "content"),
-        "function_call": ("name", "arguments"),
-        "function_call_output": ("call_id", "output"),
-    }[str(kind)]
-    for name in required:
-        if name not in item:
-            raise EventRefused(
-                f"Missing required parameter: 'item.{name}'.",
-                code="missing_required_parameter",
-                param=f"item.{name}",
-            )
-    if kind == "message":
-        _check_message(item)
-    return item
-
-
-def _check_message(item: dict[str, Any]) -> None:
-    allowed = CONTENT_TYPES.get(item["role"])
-    if allowed is None:
-        raise EventRefused(
-            f"Invalid value: '{item['role']}'. Supported values are: 'user', 'assistant', "
-            "'system'.",
-            code="invalid_value",
-            param="item.role",
-        )
-    content = item["content"]
-    if not isinstance(content, list):
-        raise EventRefused(
-            "Invalid type for 'item.content': expected an array.",
-            code="invalid_type",
-            param="item.content",
-        )
-    for index, part in enumerate(content):
-        part_type = part.get("type") if isinstance(part, dict) else None
-        if part_type not in allowed:
-            raise EventRefused(
-                f"Invalid value: '{part_type}'. Supported values are: "
-                + ", ".join(f"'{name}'" for name in allowed)
-                + ".",
-                code="invalid_value",
-                param=f"item.content.{index}.type",
-            )
-
-
-def _response_params(event: Mapping[str, Any]) -> dict[str, Any]:
-    params = event.get("response")
-    if params is None:
-        return {}
-    if not isinstance(params, dict):
-        raise EventRefused(
-            "Invalid type for 'response': expected an object.",
-            code="invalid_type",
-            param="response",
-        )
-    modalities = params.get("output_modalities")
-    if modalities is not None and (
-        not isinstance(modalities, list)
-        or len(modalities) != 1
-        or modalities[0] not in ("text", "audio")
-    ):
-        raise EventRefused(
-            "Invalid value for 'response.output_modalities': expected ['text'] or ['audio'].",
-            code="invalid_value",
-            param="response.output_modalities",
-        )
-    return params
