@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -725,3 +726,66 @@ def test_the_key_stays_out_of_websockets_debug_log(
     mock_side = [r.getMessage() for r in caplog.records if r.name == "websockets.server"]
     assert any("Sec-WebSocket-Key" in line for line in mock_side)  # headers were logged
     assert not any(KEY in line for line in mock_side)
+
+
+def tone(milliseconds: int, amplitude: float = 0.3) -> bytes:
+    """PCM16 at 24 kHz: a 440 Hz tone loud enough to be speech."""
+    samples = 24 * milliseconds
+    peak = amplitude * 32767
+    return struct.pack(
+        f"<{samples}h",
+        *(round(peak * math.sin(2 * math.pi * 440 * n / 24000)) for n in range(samples)),
+    )
+
+
+def append(ws: ClientConnection, pcm: bytes) -> None:
+    send(ws, type="input_audio_buffer.append", audio=base64.b64encode(pcm).decode())
+
+
+def test_server_vad_hears_a_turn_commits_it_and_answers(openai_mock: MockServer) -> None:
+    openai_mock.realtime.script_reply("I heard you.")
+    with session(openai_mock) as ws:
+        append(ws, bytes(4800))  # 100 ms of silence first
+        append(ws, tone(300))
+        started = recv(ws)
+        append(ws, bytes(14400))  # 300 ms of silence ends the turn after 200 ms
+        events = until(ws, "response.done")
+    assert started["type"] == "input_audio_buffer.speech_started"
+    assert started["audio_start_ms"] == 0  # 100 ms in, minus 300 ms of prefix padding
+    assert collapse(types(events))[:5] == [
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+        "conversation.item.added",
+        "conversation.item.done",
+        "response.created",
+    ]
+    assert events[0]["audio_end_ms"] == 600
+    assert events[0]["item_id"] == started["item_id"] == events[1]["item_id"]
+    assert events[-1]["response"]["output"][0]["content"][0]["transcript"] == "I heard you."
+
+
+def test_speech_interrupts_an_active_response(openai_mock: MockServer) -> None:
+    openai_mock.realtime.set_pace(0.05)
+    with session(openai_mock) as ws:
+        send(ws, type="response.create")
+        assert recv(ws)["type"] == "response.created"
+        append(ws, tone(100))
+        events = until(ws, "response.done")
+    assert "input_audio_buffer.speech_started" in types(events)
+    done = events[-1]["response"]
+    assert done["status"] == "cancelled"
+    assert done["status_details"]["reason"] == "turn_detected"
+
+
+def test_without_turn_detection_loud_audio_waits_for_a_commit(openai_mock: MockServer) -> None:
+    with session(openai_mock) as ws:
+        send(
+            ws,
+            type="session.update",
+            session={"type": "realtime", "audio": {"input": {"turn_detection": None}}},
+        )
+        recv(ws)
+        append(ws, tone(300) + bytes(24000))
+        send(ws, type="input_audio_buffer.commit")
+        committed = recv(ws)
+    assert committed["type"] == "input_audio_buffer.committed"

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from openapiopenai.mock import _realtime_turns as turns
+from openapiopenai.mock import _realtime_vad as vad
 from openapiopenai.mock import _shapes
 from openapiopenai.mock._realtime_checks import (
     EventRefused,
@@ -167,6 +168,8 @@ class RealtimeSession(SessionBase):
         self._buffer = bytearray()
         self._response: _Response | None = None
         self._last_response_id: str | None = None
+        self._detector = vad.Detector()
+        self._speech_item: str | None = None
 
     # -- session ---------------------------------------------------------------------------
 
@@ -298,9 +301,46 @@ class RealtimeSession(SessionBase):
     # -- input audio -----------------------------------------------------------------------
 
     def _buffer_append(self, event: dict[str, Any]) -> None:
-        self._buffer += audio_bytes(event)
+        audio = audio_bytes(event)
+        self._buffer += audio
+        settings = vad.detects(self.session)
+        if settings is None:
+            return
+        for change, at_ms in self._detector.feed(audio, settings):
+            if change == "started":
+                self._speech_started(at_ms, settings)
+            else:
+                self._speech_stopped(at_ms, settings)
+
+    def _speech_started(self, at_ms: int, settings: Mapping[str, Any]) -> None:
+        """Someone speaks: announce the item to come, and interrupt the model if it talks."""
+        self._speech_item = _shapes.new_id("item_")
+        start = max(0, at_ms - int(settings.get("prefix_padding_ms") or 0))
+        self.emit(
+            "input_audio_buffer.speech_started", audio_start_ms=start, item_id=self._speech_item
+        )
+        if self._response is not None and settings.get("interrupt_response", True):
+            self._response.cancel("turn_detected")
+
+    def _speech_stopped(self, at_ms: int, settings: Mapping[str, Any]) -> None:
+        """The turn ended: commit what was said and, if the session wants, answer it."""
+        item_id = self._speech_item or _shapes.new_id("item_")
+        self._speech_item = None
+        self.emit("input_audio_buffer.speech_stopped", audio_end_ms=at_ms, item_id=item_id)
+        try:
+            self._commit(item_id)
+        except EventRefused:  # the buffer was cleared meanwhile: nothing to commit
+            return
+        wants_answer = settings.get("create_response", True)
+        if self.session.get("type") == "realtime" and wants_answer and self._response is None:
+            self._start_response({})
 
     def _buffer_commit(self, event: dict[str, Any]) -> None:
+        self._commit(None)
+
+    def _commit(self, item_id: str | None) -> None:
+        """The buffered audio becomes a user item (``item_id``, or a new one), transcribed
+        when the session transcribes or the test scripted what was said."""
         audio_format = self.session.get("audio", {}).get("input", {}).get("format") or {}
         per_ms = turns.INPUT_BYTES_PER_MS.get(audio_format.get("type", "audio/pcm"), 48)
         buffered_ms = len(self._buffer) / per_ms
@@ -312,6 +352,8 @@ class RealtimeSession(SessionBase):
             )
         content = {"type": "input_audio", "transcript": None}
         item = turns.message_item("user", [content], "completed")
+        if item_id is not None:
+            item["id"] = item_id
         self._audio_of[item["id"]] = bytes(self._buffer)
         self._buffer.clear()
         previous = next(reversed(self.items), None)
@@ -355,7 +397,9 @@ class RealtimeSession(SessionBase):
                 "a new one.",
                 code="conversation_already_has_active_response",
             )
-        params = response_params(event)
+        self._start_response(response_params(event))
+
+    def _start_response(self, params: dict[str, Any]) -> None:
         modalities = params.get("output_modalities") or self.session.get(
             "output_modalities", ["audio"]
         )
@@ -389,7 +433,7 @@ class RealtimeSession(SessionBase):
                 "Cancellation failed: no active response found.",
                 code="response_cancel_not_active",
             )
-        response.cancelled.set()
+        response.cancel("client_cancelled")
 
     def finished(self, response: _Response) -> None:
         """A response has sent ``response.done``."""
@@ -435,14 +479,20 @@ class _Response:
         self.params = params
         self.id = _shapes.new_id("resp_")
         self.cancelled = threading.Event()
+        self.cancel_reason = "client_cancelled"
         self.in_conversation = params.get("conversation", "auto") != "none"
+
+    def cancel(self, reason: str) -> None:
+        """End the response early: ``client_cancelled`` or ``turn_detected``."""
+        self.cancel_reason = reason
+        self.cancelled.set()
 
     def body(self, status: str, output: list[dict[str, Any]], usage: Any) -> dict[str, Any]:
         """The ``response`` object of ``response.created`` and ``response.done``."""
         session = self.session.session
         details = None
         if status == "cancelled":
-            details = {"type": "cancelled", "reason": "client_cancelled"}
+            details = {"type": "cancelled", "reason": self.cancel_reason}
         output_audio = session.get("audio", {}).get("output", {})
         body: dict[str, Any] = {
             "object": "realtime.response",
