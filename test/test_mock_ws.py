@@ -789,3 +789,18 @@ def test_without_turn_detection_loud_audio_waits_for_a_commit(openai_mock: MockS
         send(ws, type="input_audio_buffer.commit")
         committed = recv(ws)
     assert committed["type"] == "input_audio_buffer.committed"
+
+
+def test_pings_are_answered(openai_mock: MockServer) -> None:
+    with session(openai_mock) as ws:
+        assert ws.ping(b"keepalive").wait(TIMEOUT)
+
+
+def test_a_message_over_the_limit_is_closed_with_1009(openai_mock: MockServer) -> None:
+    from openapiopenai.mock._ws_transport import MAX_MESSAGE_BYTES
+
+    with session(openai_mock) as ws:
+        ws.send("x" * (MAX_MESSAGE_BYTES + 1))
+        with pytest.raises(websockets.ConnectionClosedError) as closed:
+            ws.recv(timeout=TIMEOUT)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
