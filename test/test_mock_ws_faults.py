@@ -113,6 +113,8 @@ def test_a_hung_server_never_answers_a_close_and_the_client_gives_up(
         (lambda rt: rt.garbage(b""), "non-empty bytes"),
         (lambda rt: rt.drop(on=""), "non-empty str"),
         (lambda rt: rt.set_pace(True), "seconds"),
+        (lambda rt: rt.delay(float("nan")), "finite"),
+        (lambda rt: rt.script_tool_call("f", {"x": object()}), "JSON"),
         (lambda rt: rt.script_reply(3), "non-empty str"),
         (lambda rt: rt.push({"no": "type"}), "'type'"),
     ],

@@ -10,6 +10,7 @@ attached to one session; a sideband connection joins the session of its call.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections import deque
@@ -49,6 +50,9 @@ class Connection(Protocol):
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """End the connection with a close frame."""
+
+    def abort(self) -> None:
+        """Drop the connection at once: the mock is stopping."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,12 @@ class RealtimeMock:
         """
         _require_str("name", name)
         if not isinstance(arguments, str):
-            arguments = json.dumps(dict(arguments))
+            try:
+                arguments = json.dumps(dict(arguments))
+            except (TypeError, ValueError):
+                raise ApiValueError(
+                    "arguments must be JSON text or a mapping of JSON values"
+                ) from None
         call_id = call_id or _shapes.new_id("call_")
         with self._lock:
             self._replies.append(Reply(tool_call=ToolCall(name, arguments, call_id)))
@@ -125,9 +134,7 @@ class RealtimeMock:
 
         A paced response stays active long enough to be cancelled or collided with.
         """
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            raise ApiValueError(f"seconds must be a number >= 0, not {seconds!r}")
-        self.pace = float(seconds)
+        self.pace = _require_seconds(seconds)
 
     def clear(self) -> None:
         """Forget scripted replies, transcriptions, translations, faults and received events."""
@@ -156,9 +163,7 @@ class RealtimeMock:
 
     def delay(self, seconds: float, *, after: str | None = None, on: str | None = None) -> None:
         """Stall the connection for ``seconds`` (nothing is sent or read meanwhile)."""
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            raise ApiValueError(f"seconds must be a number >= 0, not {seconds!r}")
-        self._add_fault(Fault("delay", *_moment(after, on), seconds=float(seconds)))
+        self._add_fault(Fault("delay", *_moment(after, on), seconds=_require_seconds(seconds)))
 
     def garbage(
         self, data: bytes = GARBAGE_FRAME, *, after: str | None = None, on: str | None = None
@@ -234,9 +239,7 @@ class RealtimeMock:
         with self._lock:
             live = list(self._live)
         for conn in live:
-            closer: Callable[[], None] | None = getattr(conn, "abort", None)
-            if closer is not None:
-                closer()
+            conn.abort()
 
     # -- used by the sessions and the transport --------------------------------------------
 
@@ -394,6 +397,9 @@ class _DataChannel:
     def close(self, code: int = 1000, reason: str = "") -> None:
         """A data channel ends with its call (``hangup``), not with a close frame."""
 
+    def abort(self) -> None:
+        """The WebRTC answerer ends the call itself when the mock stops."""
+
 
 def _moment(after: str | None, on: str | None) -> tuple[str | None, str | None]:
     """A fault's moment: ``after`` a server event or ``on`` a client event; one of them."""
@@ -405,6 +411,16 @@ def _moment(after: str | None, on: str | None) -> tuple[str | None, str | None]:
     if after is None and on is None:
         return "session.created", None
     return after, on
+
+
+def _require_seconds(seconds: object) -> float:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not 0 <= seconds < math.inf
+    ):
+        raise ApiValueError(f"seconds must be a finite number >= 0, not {seconds!r}")
+    return float(seconds)
 
 
 def _require_str(name: str, value: object, *, empty_ok: bool = False) -> None:
