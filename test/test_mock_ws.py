@@ -307,8 +307,15 @@ def test_previous_item_id_places_an_item(openai_mock: MockServer) -> None:
         assert recv(ws)["type"] == "conversation.item.done"
         send(ws, type="conversation.item.create", item=first, previous_item_id="item_nope")
         error = recv(ws)
+        send(ws, type="conversation.item.create", item=first, previous_item_id=[first_id])
+        wrong_type = recv(ws)
+        send(ws, type="response.cancel", response_id={"id": 1})
+        cancel_type = recv(ws)
     assert second["previous_item_id"] == first_id
     assert error["error"]["param"] == "previous_item_id"
+    assert wrong_type["error"]["code"] == "invalid_type"
+    assert wrong_type["error"]["param"] == "previous_item_id"
+    assert cancel_type["error"]["param"] == "response_id"
 
 
 @pytest.mark.parametrize(
@@ -321,6 +328,10 @@ def test_previous_item_id_places_an_item(openai_mock: MockServer) -> None:
             "item.content.0.type",
         ),
         ({"type": "function_call_output", "output": "x"}, "item.call_id"),
+        ({"type": "message", "role": ["user"], "content": []}, "item.role"),
+        ({"type": "function_call_output", "call_id": 7, "output": "x"}, "item.call_id"),
+        ({"type": "function_call", "name": "f", "arguments": {}}, "item.arguments"),
+        ({"id": ["x"], "type": "message", "role": "user", "content": []}, "item.id"),
     ],
 )
 def test_an_invalid_item_is_an_error_naming_param(

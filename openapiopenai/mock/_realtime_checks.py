@@ -83,6 +83,19 @@ def validated(model: Any, data: dict[str, Any], prefix: str) -> dict[str, Any]:
     return asked
 
 
+def optional_str(event: Mapping[str, Any], name: str, param: str | None = None) -> str | None:
+    """The string field ``name`` of ``event``, if set; ``param`` is its path in an error."""
+    value = event.get(name)
+    if value is not None and not isinstance(value, str):
+        where = param or name
+        raise EventRefused(
+            f"Invalid type for '{where}': expected a string, but got {type(value).__name__}.",
+            code="invalid_type",
+            param=where,
+        )
+    return value
+
+
 def checked_item(item: dict[str, Any]) -> dict[str, Any]:
     """A conversation item the service accepts, or a refusal naming the field."""
     kind = item.get("type")
@@ -106,6 +119,9 @@ def checked_item(item: dict[str, Any]) -> dict[str, Any]:
                 code="missing_required_parameter",
                 param=f"item.{name}",
             )
+    for name in ("id", *required):
+        if name != "content":
+            optional_str(item, name, f"item.{name}")
     if kind == "message":
         _check_message(item)
     return item

@@ -22,6 +22,7 @@ from openapiopenai.mock._realtime_checks import (
     checked_item,
     integer_field,
     object_field,
+    optional_str,
     response_params,
     validated,
 )
@@ -46,12 +47,14 @@ TRANSLATION_CHUNK_MS = 200
 Handlers = Mapping[str, Callable[[Any, dict[str, Any]], None]]
 
 
-def _error_event(refused: EventRefused, client_event_id: object) -> dict[str, Any]:
+def _error_event(
+    refused: EventRefused, client_event_id: object, kind: str = "invalid_request_error"
+) -> dict[str, Any]:
     return {
         "type": "error",
         "event_id": _shapes.new_id("event_"),
         "error": {
-            "type": "invalid_request_error",
+            "type": kind,
             "code": refused.code,
             "message": refused.message,
             "param": refused.param,
@@ -114,6 +117,11 @@ class SessionBase:
                 handler(self, event)
         except EventRefused as refused:
             origin.send_event(_error_event(refused, client_event_id))
+        except Exception:  # a bug here must still answer, as the service does
+            failed = EventRefused(
+                "The server had an error while processing your request.", code="server_error"
+            )
+            origin.send_event(_error_event(failed, client_event_id, kind="server_error"))
 
     def _event_type(self, event: object) -> str:
         if not isinstance(event, dict):
@@ -202,7 +210,7 @@ class RealtimeSession(SessionBase):
 
     def _item_create(self, event: dict[str, Any]) -> None:
         item = checked_item(object_field(event, "item"))
-        previous = event.get("previous_item_id")
+        previous = optional_str(event, "previous_item_id")
         if previous is not None and previous not in self.items:
             raise EventRefused(
                 f"Previous item with id '{previous}' not found.",
@@ -273,7 +281,8 @@ class RealtimeSession(SessionBase):
             )
         kept = end_ms * turns.SAMPLE_RATE * turns.BYTES_PER_SAMPLE // 1000
         self._audio_of[item["id"]] = self._audio_of[item["id"]][:kept]
-        content[index] = {**content[index], "transcript": ""}
+        if content[index].get("type") == "output_audio":  # what was not heard is dropped
+            content[index] = {**content[index], "transcript": ""}
         self.emit(
             "conversation.item.truncated",
             item_id=item["id"],
@@ -426,7 +435,7 @@ class RealtimeSession(SessionBase):
         return turns.Reply(text=f"The {name} tool returned: {last['output']}")
 
     def _response_cancel(self, event: dict[str, Any]) -> None:
-        asked = event.get("response_id")
+        asked = optional_str(event, "response_id")
         response = self._response
         if response is None or (asked is not None and asked != response.id):
             raise EventRefused(
