@@ -14,8 +14,9 @@ Each call is a real ``RTCPeerConnection``. On the ``oai-events`` data channel th
 opens, the answerer sends ``session.created``, answers ``session.update`` with
 ``session.updated``, ``response.create`` with a short scripted response (transcript events
 and a few hundred milliseconds of tone on the audio track, which carries silence otherwise),
-and any other event with an ``error`` event. The offerer's microphone audio is received and
-dropped. A call ends on ``hangup``, when its ``expires_at`` passes, when the offerer closes
+and any other event with an ``error`` event; once a sideband joins the call (``bridge``), the
+mock's shared session answers the channel's events instead. The offerer's microphone audio is
+received and dropped. A call ends on ``hangup``, when its ``expires_at`` passes, when the offerer closes
 the data channel or the connection fails, and on ``close``.
 
 Nothing leaves the machine, by construction rather than by luck:
