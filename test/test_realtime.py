@@ -293,12 +293,40 @@ def test_a_proxy_that_wants_credentials() -> None:
             assert isinstance(conn.recv(), RealtimeServerEventSessionCreated)
 
     assert proxy.seen[-1].headers["Proxy-Authorization"] == proxy.expected_auth
+    assert len(proxy.seen) == 2  # a refusal with a status is not retried
 
 
-def test_proxy_headers_cannot_reach_a_websocket_tunnel() -> None:
-    api = _api("http://127.0.0.1:9/v1", proxy="http://127.0.0.1:8", proxy_headers={"X-A": "b"})
-    with pytest.raises(ApiValueError, match="proxy_headers"):
+def test_proxy_headers_reach_the_proxy_and_not_the_server() -> None:
+    with ScriptedServer(_greet_then()) as server, ForwardProxy() as proxy:
+        api = _api(server.url, proxy=proxy.url, proxy_headers={"X-Proxy-Team": "voice"})
+        with api.connect(model="m") as conn:
+            assert isinstance(conn.recv(), RealtimeServerEventSessionCreated)
+
+    assert proxy.seen[0].headers["X-Proxy-Team"] == "voice"
+    assert "X-Proxy-Team" not in server.requests[0][1]
+
+
+def test_an_unreachable_proxy_is_a_proxy_error() -> None:
+    api = _api("http://127.0.0.1:9/v1", proxy=f"http://127.0.0.1:{unused_port()}", retries=1)
+    with pytest.raises(ApiProxyError) as raised:
         api.connect(model="m")
+
+    assert raised.value.attempts == 2
+
+
+def test_tls_through_a_proxy_tunnel(tls: TLSMaterial) -> None:
+    with (
+        ScriptedServer(_greet_then(), ssl_context=tls.server_context()) as server,
+        ForwardProxy() as proxy,
+    ):
+        api = _api(server.url, proxy=proxy.url, ssl_ca_cert=tls.ca_file)
+        with api.connect(model="m") as conn:
+            assert isinstance(conn.recv(), RealtimeServerEventSessionCreated)
+
+    assert [(seen.method, seen.target) for seen in proxy.seen] == [
+        ("CONNECT", f"localhost:{server.port}")
+    ]
+    assert "Authorization" not in proxy.seen[0].headers
 
 
 def test_a_connect_timeout_is_an_api_timeout_error() -> None:

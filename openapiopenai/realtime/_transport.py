@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import inspect
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from urllib3 import HTTPHeaderDict, HTTPResponse
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
-from websockets.exceptions import InvalidHandshake, InvalidProxyStatus, InvalidStatus, ProxyError
+from websockets.exceptions import InvalidHandshake, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from openapiopenai._secrets import redact
@@ -26,9 +28,9 @@ from openapiopenai.exceptions import (
     ApiTimeoutError,
     ApiTLSError,
     ApiTransportError,
-    ApiValueError,
 )
-from openapiopenai.rest import _bypasses_proxy
+from openapiopenai.realtime._tunnel import TunnelError, open_tunnel
+from openapiopenai.rest import _bypasses_proxy, _proxy_headers
 
 if TYPE_CHECKING:
     from openapiopenai.configuration import Configuration
@@ -57,6 +59,7 @@ def open_websocket(link: Link, configuration: Configuration) -> ClientConnection
     """Open the connection, retrying refused connections, timeouts, 429 and 5xx as the
     configuration's retry policy says, all within ``Configuration.deadline``."""
     options = _socket_options(link, configuration)
+    proxy = _proxy(configuration)
     retries: Retry = configuration.retries
     started = time.monotonic()
     deadline = configuration.deadline
@@ -65,7 +68,8 @@ def open_websocket(link: Link, configuration: Configuration) -> ClientConnection
         attempts += 1
         timeout = _remaining(link.connect_timeout, deadline, started)
         try:
-            return connect(link.url, open_timeout=timeout, **options, **_DIRECT)  # type: ignore[no-any-return,call-overload]
+            sock = _tunnel(link.url, proxy, configuration, timeout) if proxy else None
+            return connect(link.url, sock=sock, open_timeout=timeout, **options, **_DIRECT)  # type: ignore[no-any-return,call-overload]
         except (OSError, InvalidHandshake) as failure:
             error = _sdk_error(failure, link, attempts)
             retries, wait = _next_attempt(retries, link.url, failure, error)
@@ -89,8 +93,8 @@ def _next_attempt(
     retries: Retry, url: str, failure: BaseException, error: Exception
 ) -> tuple[Retry, float | None]:
     """The policy after this failure and the seconds to wait, or ``None`` for no retry."""
-    if isinstance(error, ApiTLSError | ApiValueError):
-        return retries, None  # does not heal by itself
+    if isinstance(error, ApiTLSError) or getattr(failure, "status", None) is not None:
+        return retries, None  # a certificate or a proxy's refusal does not heal by itself
     response = _http_response(failure) if isinstance(failure, InvalidStatus) else None
     problem = None if response is not None else ConnectTimeoutError(str(failure))
     try:
@@ -124,7 +128,7 @@ def _sdk_error(failure: BaseException, link: Link, attempts: int) -> Exception:
     what = "could not connect"
     if isinstance(failure, ssl.SSLError | ssl.CertificateError):
         error_class, what = ApiTLSError, "TLS handshake failed"
-    elif isinstance(failure, ProxyError | InvalidProxyStatus):
+    elif isinstance(failure, TunnelError):
         error_class, what = ApiProxyError, "the proxy failed"
     elif isinstance(failure, TimeoutError):
         error_class, what = ApiTimeoutError, "timed out"
@@ -135,7 +139,8 @@ def _socket_options(link: Link, configuration: Configuration) -> dict[str, Any]:
     options: dict[str, Any] = {
         "additional_headers": {k: v for k, v in link.headers.items() if k != "User-Agent"},
         "user_agent_header": link.headers.get("User-Agent"),
-        "proxy": _proxy(configuration),
+        # The tunnel through Configuration.proxy is made here; never one from the environment.
+        "proxy": None,
         "max_size": link.max_message_bytes,
         "ping_interval": link.ping_interval,
         "ping_timeout": link.ping_timeout,
@@ -171,13 +176,18 @@ def _proxy(configuration: Configuration) -> str | None:
     not read, as on the HTTP side)."""
     if not configuration.proxy or _bypasses_proxy(configuration.host, configuration.no_proxy):
         return None
-    if configuration.proxy_headers:
-        raise ApiValueError(
-            "proxy_headers cannot be sent on a WebSocket connection's tunnel; put the proxy's "
-            "credentials in the proxy URL (http://user:password@proxy:port) instead",
-            ["proxy_headers"],
-        )
     return configuration.proxy
+
+
+def _tunnel(
+    url: str, proxy: str, configuration: Configuration, timeout: float | None
+) -> socket.socket:
+    """A CONNECT tunnel to the WebSocket's host with the HTTP side's proxy headers."""
+    parts = urlsplit(url)
+    target = (parts.hostname or "", parts.port or (443 if parts.scheme == "wss" else 80))
+    headers = _proxy_headers(proxy, configuration.proxy_headers)
+    context = tls_context(configuration) if proxy.startswith("https:") else None
+    return open_tunnel(proxy, target, headers, timeout, context)
 
 
 def _asserted_name(configuration: Configuration) -> str | None:
