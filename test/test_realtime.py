@@ -158,7 +158,7 @@ def test_refused_handshake_raises_the_http_exception_without_the_key() -> None:
     error = raised.value
     assert (error.status, error.request_id, error.code) == (401, "req_123", "invalid_api_key")
     assert len(server.requests) == 1  # a 401 is not retried
-    assert error.__cause__ is None and error.__suppress_context__
+    assert error.__cause__ is None and error.__context__ is None
     for text in (str(error), repr(error), error.message or ""):
         assert EPHEMERAL_KEY not in text
         assert API_KEY not in text
@@ -645,6 +645,28 @@ def test_one_thread_sends_while_another_receives(echo_server: ScriptedServer) ->
     assert echoed == sent
     assert len(echo_server.received) == count
     assert all(base64.b64decode(event["audio"]) == chunk for event in echo_server.received)
+
+
+def test_close_from_another_thread_ends_iteration_quietly(echo_server: ScriptedServer) -> None:
+    outcome: list[object] = []
+    conn = _api(echo_server.url).connect(model="m")
+
+    def read() -> None:
+        try:
+            outcome.append(len(list(conn)))
+        except Exception as failure:  # recorded: the test fails on it below
+            outcome.append(failure)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    conn.response.create()  # answered with an echo, so the reader has seen events
+    while not echo_server.received:
+        threading.Event().wait(0.01)
+    conn.close()
+    reader.join(10)
+
+    assert not reader.is_alive()
+    assert outcome and isinstance(outcome[0], int) and outcome[0] >= 1
 
 
 def test_translation_helpers(echo_server: ScriptedServer) -> None:

@@ -73,8 +73,11 @@ def open_websocket(link: Link, configuration: Configuration) -> ClientConnection
         except (OSError, InvalidHandshake) as failure:
             error = _sdk_error(failure, link, attempts)
             retries, wait = _next_attempt(retries, link.url, failure, error)
-            if wait is None or _past(deadline, started, wait):
-                raise error from (None if isinstance(failure, InvalidStatus) else failure)
+            # A refused upgrade's answer may echo the key: it is kept out of the chain.
+            cause = None if isinstance(failure, InvalidStatus) else failure
+        # Raised here, not in the except block, so that not even __context__ holds the answer.
+        if wait is None or _past(deadline, started, wait):
+            raise error from cause
         time.sleep(wait)
 
 
