@@ -113,9 +113,9 @@ class ServerEvents:
     __slots__ = ("_classes",)
 
     def __init__(self, union: Any) -> None:
+        # Each class builds its validator the first time an event of its type arrives (a few
+        # ms for the largest, well under one for an audio delta): most types never do.
         self._classes = {tag.encode(): model for tag, model in event_classes(union).items()}
-        for model in self._classes.values():
-            model.model_rebuild()  # built now, not while the first audio is arriving
 
     def parse(self, message: bytes | str) -> OpenApiModel:
         """The event in ``message``; an unknown or malformed one is an
