@@ -22,6 +22,7 @@ from openapiopenai.models import (
     RealtimeServerEventResponseFunctionCallArgumentsDone,
     RealtimeServerEventSessionCreated,
     RealtimeTranslationServerEvent,
+    RealtimeTranslationServerEventSessionOutputAudioDelta,
 )
 from openapiopenai.models.openapi_model import OpenApiModel
 from openapiopenai.realtime import RealtimeConnection, UnknownServerEvent
@@ -230,3 +231,49 @@ def test_every_client_event_type_is_sent_as_given(
     for event_id, example in sent.items():
         assert received[event_id] == example, example["type"]
     assert len(sent) == len(classes) == 11
+
+
+def test_a_transcription_session(api: RealtimeApi, openai_mock: MockServer) -> None:
+    openai_mock.realtime.script_transcription("Book a table for two.")
+    with api.connect(intent="transcription", receive_timeout=10) as conn:
+        created = conn.recv()
+        conn.session.update(
+            {
+                "type": "transcription",
+                "audio": {"input": {"transcription": {"model": "gpt-4o-transcribe"}}},
+            }
+        )
+        conn.input_audio_buffer.append(b"\x00\x00" * 4800)
+        conn.input_audio_buffer.commit()
+        events = []
+        for event in conn:
+            events.append(event)
+            if event.type == "conversation.item.input_audio_transcription.completed":
+                break
+
+    assert created.to_dict()["session"]["type"] == "transcription"
+    assert not [event for event in events if isinstance(event, UnknownServerEvent)]
+    assert events[-1].to_dict()["transcript"] == "Book a table for two."
+
+
+def test_a_translation_session_gives_audio_bytes(api: RealtimeApi, openai_mock: MockServer) -> None:
+    openai_mock.realtime.script_translation("Good morning", "Bonjour")
+    with api.connect_translation(model="gpt-realtime-translate", receive_timeout=10) as conn:
+        conn.recv()
+        conn.session.update({"audio": {"output": {"language": "fr"}}})
+        conn.input_audio_buffer.append(b"\x00\x00" * 24000)  # one second
+        conn.session.close()
+        events = list(conn)  # the mock closes normally after session.closed
+
+    audio = [
+        e for e in events if isinstance(e, RealtimeTranslationServerEventSessionOutputAudioDelta)
+    ]
+    assert audio and all(len(e.delta_bytes) > 0 for e in audio)
+    said = "".join(
+        e.delta  # type: ignore[attr-defined]
+        for e in events
+        if e.type == "session.output_transcript.delta"
+    )
+    assert said == "Bonjour"
+    assert events[-1].type == "session.closed"
+    assert not [event for event in events if isinstance(event, UnknownServerEvent)]
