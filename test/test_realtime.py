@@ -7,6 +7,7 @@ the SDK sends, receives, raises and hides.
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import sys
 import threading
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from urllib3.exceptions import SecurityWarning
 
 from openapiopenai import ApiClient, Configuration, RealtimeApi
@@ -32,11 +35,13 @@ from openapiopenai.exceptions import (
 )
 from openapiopenai.models import (
     RealtimeClientEventResponseCreate,
+    RealtimeServerEvent,
     RealtimeServerEventError,
     RealtimeServerEventResponseAudioDelta,
     RealtimeServerEventSessionCreated,
 )
 from openapiopenai.realtime import RealtimeConnection, UnknownServerEvent
+from openapiopenai.realtime._protocol import ServerEvents, event_classes
 from test.conftest import API_KEY
 from test.faults import ForwardProxy, TLSMaterial, blackhole_listener, unused_port
 from test.realtime_server import Peer, Refusal, ScriptedServer, SilentServer, session_created
@@ -808,3 +813,36 @@ def test_without_the_extra_connect_names_it() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert "pip install 'openapiopenai[realtime]'" in completed.stdout
+
+
+# -- the parser on anything --------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+KNOWN_TYPES = sorted(event_classes(RealtimeServerEvent))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(KNOWN_TYPES) | st.text(max_size=20),
+    body=st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=4),
+)
+def test_any_server_object_is_delivered_never_raised(kind: str, body: dict[str, Any]) -> None:
+    message = {**body, "type": kind}
+    event = ServerEvents(RealtimeServerEvent).parse(json.dumps(message).encode())
+
+    assert event.type == kind
+    if isinstance(event, UnknownServerEvent):
+        assert event.to_dict() == message
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=64))
+def test_any_bytes_are_delivered_never_raised(data: bytes) -> None:
+    event = ServerEvents(RealtimeServerEvent).parse(data)
+    assert isinstance(event.type, str)
