@@ -16,8 +16,8 @@ opens, the answerer sends ``session.created``, answers ``session.update`` with
 and a few hundred milliseconds of tone on the audio track, which carries silence otherwise),
 and any other event with an ``error`` event; once a sideband joins the call (``bridge``), the
 mock's shared session answers the channel's events instead. The offerer's microphone audio is
-received and dropped. A call ends on ``hangup``, when its ``expires_at`` passes, when the offerer closes
-the data channel or the connection fails, and on ``close``.
+received and dropped. A call ends on ``hangup``, when its ``expires_at`` passes, when the
+offerer closes the data channel or the connection fails, and on ``close``.
 
 Nothing leaves the machine, by construction rather than by luck:
 
