@@ -26,7 +26,7 @@ from openapiopenai.realtime._open import (
     ConnectOptions,
     open_connection,
 )
-from openapiopenai.realtime._protocol import UnknownServerEvent
+from openapiopenai.realtime._protocol import ServerEvent, UnknownServerEvent
 from openapiopenai.realtime.connection import RealtimeConnection, RealtimeTranslationConnection
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ __all__ = [
     "ConnectOptions",
     "RealtimeConnection",
     "RealtimeTranslationConnection",
+    "ServerEvent",
     "UnknownServerEvent",
     "open_conversation",
     "open_translation",

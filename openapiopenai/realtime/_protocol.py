@@ -12,7 +12,7 @@ import re
 import secrets
 from collections import deque
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, Protocol, cast, get_args
 from urllib.parse import quote
 
 from pydantic import PrivateAttr, ValidationError
@@ -33,6 +33,16 @@ SENT_EVENTS_REMEMBERED = 256
 MAX_EVENT_ID = 512
 
 _TYPE_TAG = re.compile(rb'"type"\s*:\s*"([^"\\]+)"')
+
+
+class ServerEvent(Protocol):
+    """What every server event :meth:`~RealtimeConnection.recv` gives has, whatever its class:
+    its ``type`` and everything it holds (``isinstance`` narrows it to a generated class)."""
+
+    @property
+    def type(self) -> str: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 class UnknownServerEvent(ResponseModel):
@@ -117,7 +127,7 @@ class ServerEvents:
         # ms for the largest, well under one for an audio delta): most types never do.
         self._classes = {tag.encode(): model for tag, model in event_classes(union).items()}
 
-    def parse(self, message: bytes | str) -> OpenApiModel:
+    def parse(self, message: bytes | str) -> ServerEvent:
         """The event in ``message``; an unknown or malformed one is an
         :class:`UnknownServerEvent`, never an exception and never another type's class."""
         data = message.encode() if isinstance(message, str) else message
@@ -130,10 +140,10 @@ class ServerEvents:
             except ValidationError:
                 event = None
             if event is not None and event.type.encode() == found.group(1):  # type: ignore[union-attr]
-                return event  # type: ignore[no-any-return]
+                return cast("ServerEvent", event)
         return self._general(data)
 
-    def _general(self, data: bytes) -> OpenApiModel:
+    def _general(self, data: bytes) -> ServerEvent:
         try:
             parsed = json.loads(data)
         except (ValueError, RecursionError):
@@ -143,7 +153,7 @@ class ServerEvents:
         model = self._classes.get(parsed["type"].encode())
         if model is not None:
             try:
-                return model.model_validate(parsed, context=RESPONSE_CONTEXT)
+                return cast("ServerEvent", model.model_validate(parsed, context=RESPONSE_CONTEXT))
             except ValidationError as error:
                 unknown = UnknownServerEvent.model_validate(parsed)
                 unknown._problem = str(ApiValidationError.from_pydantic(model.__name__, error))

@@ -29,12 +29,17 @@ from openapiopenai.realtime._helpers import (
     TranslationSessionNamespace,
     encode_audio,
 )
-from openapiopenai.realtime._protocol import NORMAL_CLOSURE, ClientEvents, ServerEvents
+from openapiopenai.realtime._protocol import (
+    NORMAL_CLOSURE,
+    ClientEvents,
+    ServerEvent,
+    ServerEvents,
+)
 
 if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
 
-    from openapiopenai.models.openapi_model import OpenApiModel, RequestModel
+    from openapiopenai.models.openapi_model import RequestModel
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -96,7 +101,7 @@ class _Connection:
 
     # -- receiving -------------------------------------------------------------------------
 
-    def recv(self, timeout: float | None = _CONNECTION_DEFAULT) -> OpenApiModel:
+    def recv(self, timeout: float | None = _CONNECTION_DEFAULT) -> ServerEvent:
         """The next server event as its generated class (an unknown type as
         :class:`~openapiopenai.realtime.UnknownServerEvent`).
 
@@ -114,7 +119,7 @@ class _Connection:
             raise self._closed_error(closed) from None
         return self._server.parse(message)
 
-    def __iter__(self) -> Iterator[OpenApiModel]:
+    def __iter__(self) -> Iterator[ServerEvent]:
         """Server events until the connection closes: quietly on a normal close (1000, or
         after :meth:`close`), else raising :class:`RealtimeConnectionClosedError`."""
         while True:
