@@ -156,6 +156,8 @@ def _value_notes(expr: TypeExpr) -> list[str]:
         notes += [f"matches `{v}`" for k, v in expr.constraints if k == "pattern"]
         if expr.unixtime:
             notes.append("Unix time; `<name>_datetime` gives it as a `datetime`")
+        if expr.base64:
+            notes.append("base64; `<name>_bytes` gives the decoded bytes")
         return notes
     if isinstance(expr, ListOf):
         return ([f"at least {expr.min_items} item(s)"] if expr.min_items else []) + _value_notes(

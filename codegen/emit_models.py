@@ -45,6 +45,7 @@ class Module:
     refs: set[str] = field(default_factory=set)
     known: dict[tuple[str, ...], str] = field(default_factory=dict)
     needs_datetime: bool = False
+    needs_base64: bool = False
     #: Imports for type checkers only, put under ``if TYPE_CHECKING:`` after the others.
     checking: set[str] = field(default_factory=set)
 
@@ -207,6 +208,8 @@ def class_source(registry: Registry, definition: ClassDef) -> str:
     for f in definition.fields:
         if isinstance(f.type, Prim) and f.type.unixtime:
             lines.append(_datetime_property(module, f))
+        if isinstance(f.type, Prim) and f.type.base64:
+            lines.append(_bytes_property(module, f))
     typed_dict = ""
     if request:
         from codegen.emit_typing import request_typing
@@ -261,6 +264,21 @@ def _datetime_property(module: Module, f: FieldDef) -> str:
     )
 
 
+def _bytes_property(module: Module, f: FieldDef) -> str:
+    module.needs_base64 = True
+    optional = not f.required or f.nullable
+    result = "bytes | None" if optional else "bytes"
+    value = f"self.{f.py_name}"
+    decoded = f"base64.b64decode({value})"
+    body = f"None if {value} is None else {decoded}" if optional else decoded
+    return (
+        "\n    @property\n"
+        f"    def {f.py_name}_bytes(self) -> {result}:\n"
+        f'        """``{f.name}`` decoded from base64: the raw bytes."""\n'
+        f"        return {body}\n"
+    )
+
+
 def alias_source(registry: Registry, alias: AliasDef) -> str:
     module = Module(registry, alias.name)
     if isinstance(alias.type, Open):
@@ -288,6 +306,8 @@ def _assemble(module: Module, source: str, description: str, body: str) -> str:
     parts = [HEADER.format(source=_source_label(source)), docstring, "\n", module.imports()]
     if module.needs_datetime:
         parts.insert(3, "from datetime import datetime\n")
+    if module.needs_base64:
+        parts.insert(3, "import base64\n")
     known = module.known_aliases()
     if known:
         parts += ["\n", known]

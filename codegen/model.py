@@ -21,6 +21,15 @@ from codegen.schema import (
 from codegen.spec import Spec
 
 JSON = "application/json"
+#: The WebSocket event unions (no operation reaches them: OpenAPI cannot describe a WebSocket),
+#: by direction: what the client sends is checked like a request, what the server sends is
+#: read like a response.
+EVENT_UNIONS = {
+    "RealtimeClientEvent": "request",
+    "RealtimeServerEvent": "response",
+    "RealtimeTranslationClientEvent": "request",
+    "RealtimeTranslationServerEvent": "response",
+}
 
 
 def build(specs: list[Spec]) -> Registry:
@@ -38,6 +47,9 @@ def build(specs: list[Spec]) -> Registry:
         for name, schema in reader.schemas.items():
             if schema.get("x-oo-generate"):
                 reader.component(name)
+        for name, direction in EVENT_UNIONS.items():
+            if name in reader.schemas:
+                _mark(registry, reader.component(name), direction)
     for operation in registry.operations:
         if operation.request is not None:
             _mark(registry, operation.request, "request")

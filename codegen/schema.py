@@ -57,6 +57,8 @@ class Prim:
     py: str
     constraints: tuple[tuple[str, Any], ...] = ()
     unixtime: bool = False
+    #: text carrying binary data (``contentEncoding: base64``), such as audio
+    base64: bool = False
 
 
 @dataclass(frozen=True)
@@ -287,7 +289,12 @@ class Reader:
             constraints = tuple(
                 (CONSTRAINTS[key], schema[key]) for key in CONSTRAINTS if key in schema
             )
-            return Prim(PRIMITIVES[kind], constraints, schema.get("format") == "unixtime")
+            return Prim(
+                PRIMITIVES[kind],
+                constraints,
+                schema.get("format") == "unixtime",
+                schema.get("contentEncoding") == "base64",
+            )
         return Prim("Any")
 
     def _union(self, schema: dict[str, Any], hint: str, *, top_level: bool) -> TypeExpr:

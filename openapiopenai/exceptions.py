@@ -467,6 +467,22 @@ class ApiTimeoutError(ApiTransportError, TimeoutError):
     """Connecting or waiting for the response took longer than the configured timeout."""
 
 
+class RealtimeConnectionClosedError(ApiConnectionResetError):
+    """A Realtime WebSocket conversation ended other than normally: ``code`` and ``reason``
+    are the close frame's, or 1006 when the peer dropped the connection without one."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+        super().__init__(
+            f"the Realtime connection closed with code {code}: {reason or '(no reason)'}"
+        )
+
+
+class MissingDependencyError(OpenApiException, ImportError):
+    """An optional feature's package is not installed; the message names the extra to add."""
+
+
 class WebhookVerificationError(OpenApiException, ValueError):
     """A received webhook cannot be trusted or read; answer its sender with a 4xx status.
 
@@ -512,8 +528,10 @@ __all__ = [
     "FieldError",
     "ForbiddenException",
     "InvalidWebhookSignatureError",
+    "MissingDependencyError",
     "NotFoundException",
     "OpenApiException",
+    "RealtimeConnectionClosedError",
     "ServiceException",
     "TooManyRequestsException",
     "UnauthorizedException",

@@ -17,6 +17,7 @@ import pytest
 
 from codegen import spec as spec_module
 from codegen.schema import camel, snake
+from openapiopenai.exceptions import ApiValidationError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -185,3 +186,46 @@ def test_type_checkers_take_a_dict_for_a_nested_request_model_and_check_its_keys
     assert 'Revealed type is "openapiopenai.models.realtime_session_create_request_ga_audio.' in (
         checked.stdout
     )
+
+
+def test_websocket_events_take_the_direction_of_their_union() -> None:
+    from openapiopenai.models import (
+        RealtimeClientEventResponseCreate,
+        RealtimeConversationItemMessageUser,
+        RealtimeServerEventConversationItemAdded,
+        RealtimeServerEventResponseDone,
+        RealtimeTranslationClientEventSessionClose,
+        RealtimeTranslationServerEventSessionClosed,
+    )
+    from openapiopenai.models.openapi_model import RequestModel, ResponseModel
+
+    for sent in (RealtimeClientEventResponseCreate, RealtimeTranslationClientEventSessionClose):
+        assert issubclass(sent, RequestModel)
+    for received in (RealtimeServerEventResponseDone, RealtimeTranslationServerEventSessionClosed):
+        assert issubclass(received, ResponseModel)
+    # An item is sent (conversation.item.create) and received (conversation.item.added): strict
+    # in the one, lenient in the other.
+    assert issubclass(RealtimeConversationItemMessageUser, RequestModel)
+    user = {"type": "message", "role": "user", "content": [], "status": "from_the_future"}
+    with pytest.raises(ApiValidationError, match="status"):
+        RealtimeConversationItemMessageUser.from_dict(user)
+    added = {"type": "conversation.item.added", "event_id": "e", "item": user}
+    assert RealtimeServerEventConversationItemAdded.from_dict(added).to_dict() == added
+
+
+def test_base64_fields_offer_their_bytes() -> None:
+    from openapiopenai.models import (
+        RealtimeServerEventResponseAudioDelta,
+        RealtimeTranslationServerEventSessionOutputAudioDelta,
+    )
+
+    fields = {"event_id": "e", "response_id": "r", "item_id": "i"}
+    delta = RealtimeServerEventResponseAudioDelta.from_dict(
+        {"type": "response.output_audio.delta", **fields, "output_index": 0, "content_index": 0}
+        | {"delta": "AAEC"}
+    )
+    assert delta.delta_bytes == b"\x00\x01\x02"
+    translated = RealtimeTranslationServerEventSessionOutputAudioDelta.from_dict(
+        {"type": "session.output_audio.delta", "event_id": "e", "delta": "/w=="}
+    )
+    assert translated.delta_bytes == b"\xff"

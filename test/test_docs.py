@@ -7,6 +7,7 @@ that is deliberately not runnable is preceded by ``<!-- not-run: reason -->``.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import os
 import re
@@ -15,12 +16,14 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
 import openapiopenai
 import openapiopenai.models
+from openapiopenai.mock import DEMO_CALL_ID, MockServer
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -40,6 +43,11 @@ SETUP_COMMAND = (
 
 API_KEY = "sk-docs-0123456789abcdefghijklmnopqrstuvwxyz"
 NOT_RUN = re.compile(r"<!--\s*not-run:\s*(?P<reason>[^>]*?)\s*-->\s*\Z")
+#: ``<!-- mock: script_tool_call("name", {...}) -->`` before a block: what the example needs the
+#: mock's WebSocket side to do (``mock.realtime.<method>(<arguments>)``), told it just before;
+#: ``<!-- mock: fresh() -->``: the example acts on the mock's waiting call, so it gets a mock
+#: of its own. Either way the example runs against a mock started as the README starts it.
+MOCK_SETUP = re.compile(r"<!--\s*mock:\s*(?P<method>\w+)\((?P<arguments>[^\n]*?)\)\s*-->\s*\Z")
 FENCE = re.compile(r"^```(?P<lang>[\w+-]*)[^\n]*\n(?P<code>.*?)^```\s*$", re.S | re.M)
 LINK = re.compile(r"(?<!!)\[(?:[^\[\]]|\[[^\[\]]*\])*\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 EPHEMERAL_KEY = re.compile(r"ek_[A-Za-z0-9_-]{16,}")
@@ -61,6 +69,18 @@ def python_blocks() -> Iterator[tuple[Path, int, str, str | None]]:
             marker = NOT_RUN.search(text[: fence.start()])
             yield path, index, fence.group("code"), marker.group("reason") if marker else None
             index += 1
+
+
+def mock_setup(path: Path, index: int) -> tuple[str, tuple[Any, ...]] | None:
+    """The ``<!-- mock: ... -->`` call written just before block ``index`` of ``path``."""
+    text = path.read_text(encoding="utf-8")
+    fences = [f for f in FENCE.finditer(text) if f.group("lang") == "python"]
+    marker = MOCK_SETUP.search(text[: fences[index].start()])
+    if marker is None:
+        return None
+    written = marker.group("arguments")
+    arguments = ast.literal_eval(f"({written},)") if written.strip() else ()
+    return marker.group("method"), arguments
 
 
 BLOCKS = list(python_blocks())
@@ -141,6 +161,17 @@ def docs_mock() -> Iterator[str]:
             child.wait(timeout=30)
 
 
+@pytest.fixture
+def own_mock() -> Iterator[MockServer]:
+    """A mock of the example's own, as ``python -m openapiopenai.mock`` starts it, for an
+    example whose ``<!-- mock: ... -->`` marker scripts what the model will do."""
+    server = MockServer()
+    server.incoming_call(DEMO_CALL_ID)
+    server.start()
+    yield server
+    server.stop()
+
+
 def example_environment(base_url: str) -> dict[str, str]:
     """What a reader who followed the README has set: a key, and the URL of the mock."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BEARER_"))}
@@ -155,18 +186,32 @@ def example_environment(base_url: str) -> dict[str, str]:
     ids=[f"{_rel(path)}#{index}" for path, index, _, _ in BLOCKS],
 )
 def test_python_example_runs(
-    path: Path, index: int, code: str, not_run: str | None, docs_mock: str, tmp_path: Path
+    path: Path,
+    index: int,
+    code: str,
+    not_run: str | None,
+    docs_mock: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
 ) -> None:
     if not_run is not None:
         assert not_run, f"{_rel(path)} block {index}: a not-run marker needs a reason"
         compile(code, f"{_rel(path)}#{index}", "exec")  # still valid Python
         return
+    base_url = docs_mock
+    setup = mock_setup(path, index)
+    if setup is not None:
+        method, arguments = setup
+        mock: MockServer = request.getfixturevalue("own_mock")
+        if method != "fresh":
+            getattr(mock.realtime, method)(*arguments)
+        base_url = mock.url
     script = tmp_path / "example.py"
     script.write_text(code, encoding="utf-8")
     finished = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
-        env=example_environment(docs_mock),
+        env=example_environment(base_url),
         capture_output=True,
         text=True,
         timeout=120,
@@ -280,7 +325,8 @@ def test_readme_endpoints_table_lists_every_operation() -> None:
     }
     documented = endpoint_rows((DOCS / "RealtimeApi.md").read_text(encoding="utf-8"))
     listed = endpoint_rows(readme_section("Documentation for API endpoints"))
-    assert len(operations) == 9 and set(documented) == operations
+    websocket = {"connect", "connect_translation"}
+    assert len(operations - websocket) == 9 and set(documented) == operations
     assert listed == documented
 
 

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
         RealtimeTranslationClientSecretCreateResponse,
     )
     from openapiopenai.models.openapi_model import OpenApiModel
+    from openapiopenai.realtime import RealtimeConnection, RealtimeTranslationConnection
+    from openapiopenai.realtime._open import ConnectOptions
 
 T = TypeVar("T")
 SDP = "application/sdp"
@@ -488,6 +490,35 @@ class RealtimeApi:
             realtime_translation_client_secret_create_request,
             options,
         )
+
+    # -- WebSocket: wss://.../realtime and /realtime/translations ---------------------------
+
+    def connect(
+        self,
+        *,
+        model: str | None = None,
+        call_id: str | None = None,
+        intent: str | None = None,
+        **options: Unpack[ConnectOptions],
+    ) -> RealtimeConnection:
+        """Open a conversation over WebSocket: a new session with ``model``, a sideband
+        connection to a WebRTC or SIP call with ``call_id``, or a transcription session with
+        ``intent="transcription"``. Use it as ``with api.connect(model=...) as conn:``.
+        Needs the ``realtime`` extra."""
+        from openapiopenai.realtime import open_conversation
+
+        return open_conversation(
+            self.api_client, model=model, call_id=call_id, intent=intent, options=options
+        )
+
+    def connect_translation(
+        self, *, model: str, **options: Unpack[ConnectOptions]
+    ) -> RealtimeTranslationConnection:
+        """Open a translation session over WebSocket (``/realtime/translations``). Needs the
+        ``realtime`` extra."""
+        from openapiopenai.realtime import open_translation
+
+        return open_translation(self.api_client, model=model, options=options)
 
     # -- the one request path ---------------------------------------------------------------
 

@@ -29,6 +29,11 @@ real WebRTC peer (:mod:`openapiopenai.mock.webrtc`) instead of a canned SDP answ
 then hold a call with it on loopback. ``session.created`` reports the session the key was minted
 for (or the one sent with the offer), ``hangup`` and the key's expiry end the call. Like the
 service, that endpoint answers a browser's CORS preflight, so a page on another origin can call it.
+
+The same URL speaks the Realtime WebSocket protocol (``GET /v1/realtime?model=...`` with an
+Upgrade, ``?call_id=``, ``?intent=transcription``, ``/v1/realtime/translations``; needs the
+``realtime`` extra): see :mod:`openapiopenai.mock.realtime_ws`, scripted through
+``mock.realtime``.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ from openapiopenai.mock._shapes import (
     TRANSCRIPTION_SESSION_DEFAULTS,
     canned_answer,
 )
+from openapiopenai.mock.realtime_ws import RealtimeMock
 from openapiopenai.models.openapi_model import OpenApiModel, RequestModel
 from openapiopenai.models.realtime_call_refer_request import RealtimeCallReferRequest
 from openapiopenai.models.realtime_call_reject_request import RealtimeCallRejectRequest
@@ -274,6 +280,7 @@ class MockServer:
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self.realtime = RealtimeMock(self)
         self._httpd = _Server((host, port), _Handler)
         self._httpd.mock = self
         self._thread: threading.Thread | None = None
@@ -303,6 +310,7 @@ class MockServer:
     def stop(self) -> None:
         """Stop serving and release the port; hanging requests are let go."""
         self._stopping.set()
+        self.realtime.close_all()
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(timeout=5)
@@ -361,10 +369,11 @@ class MockServer:
         self.enqueue(Scripted(status=status, headers=dict(headers or {}), body=raw))
 
     def clear(self) -> None:
-        """Forget recorded requests and pending scripted behaviours."""
+        """Forget recorded requests and pending scripted behaviours (WebSocket ones too)."""
         with self._lock:
             self.requests.clear()
             self._script.clear()
+        self.realtime.clear()
 
     # -- state: keys and calls -------------------------------------------------------------
 
@@ -601,6 +610,7 @@ class MockServer:
             rtc = self._rtc
         if rtc is not None:
             rtc.hangup(call.call_id)  # ends the real call, if it is still on
+        self.realtime.call_ended(call.call_id)
         return _empty_ok()
 
     def _refer_call(self, incoming: _Incoming) -> Answer:
@@ -959,6 +969,9 @@ class _Handler(BaseHTTPRequestHandler):
             status = behaviour.status or 200
             headers = {"Content-Type": "application/json", **behaviour.headers}
             payload = behaviour.body or b""
+        elif self.headers.get("Upgrade", "").lower() == "websocket":
+            mock.realtime.serve(self)
+            return
         else:
             status, headers, payload = mock.answer(
                 self.command, self.path, dict(self.headers.items()), body
@@ -1050,6 +1063,7 @@ __all__ = [
     "MintedKey",
     "MockCall",
     "MockServer",
+    "RealtimeMock",
     "RecordedRequest",
     "Scripted",
 ]

@@ -1,7 +1,8 @@
 """pytest plugin (registered automatically on install): the ``openai_mock`` fixture.
 
 ``openai_mock`` is a running :class:`~openapiopenai.mock.MockServer`; ``openai_mock.url`` is
-the base URL to configure. ``openai_mock_configuration`` is a ``Configuration`` pointing at it.
+the base URL to configure, for HTTP and WebSocket alike (``openai_mock.realtime`` scripts the
+WebSocket side). ``openai_mock_configuration`` is a ``Configuration`` pointing at it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from openapiopenai.mock import MockServer
 
 @pytest.fixture
 def openai_mock() -> Iterator[MockServer]:
-    """A fake of OpenAI's Realtime HTTP API on 127.0.0.1, stopped after the test."""
+    """A fake of OpenAI's Realtime API (HTTP and WebSocket) on 127.0.0.1, stopped after the
+    test."""
     server = MockServer()
     server.start()
     try:

@@ -14,9 +14,10 @@ Each call is a real ``RTCPeerConnection``. On the ``oai-events`` data channel th
 opens, the answerer sends ``session.created``, answers ``session.update`` with
 ``session.updated``, ``response.create`` with a short scripted response (transcript events
 and a few hundred milliseconds of tone on the audio track, which carries silence otherwise),
-and any other event with an ``error`` event. The offerer's microphone audio is received and
-dropped. A call ends on ``hangup``, when its ``expires_at`` passes, when the offerer closes
-the data channel or the connection fails, and on ``close``.
+and any other event with an ``error`` event; once a sideband joins the call (``bridge``), the
+mock's shared session answers the channel's events instead. The offerer's microphone audio is
+received and dropped. A call ends on ``hangup``, when its ``expires_at`` passes, when the
+offerer closes the data channel or the connection fails, and on ``close``.
 
 Nothing leaves the machine, by construction rather than by luck:
 
@@ -310,12 +311,20 @@ class _Call:
     tasks: set[asyncio.Task[object]] = field(default_factory=set)
     responding: bool = False
     ended: bool = False
+    #: Once a sideband joins the call, its messages go here and it answers nothing itself.
+    bridge: Callable[[str], None] | None = None
+    on_end: Callable[[], None] | None = None
 
     def send(self, kind: str, **fields: Any) -> None:
         """Send one server event on the data channel, if it is open."""
         if self.channel is not None and self.channel.readyState == "open":
             event = {"type": kind, "event_id": _new_id("event"), **fields}
             self.channel.send(json.dumps(event))
+
+    def send_text(self, text: str) -> None:
+        """Send one whole event, already JSON, on the data channel if it is open."""
+        if self.channel is not None and self.channel.readyState == "open":
+            self.channel.send(text)
 
     def spawn(self, coro: Coroutine[Any, Any, object]) -> None:
         """Run ``coro`` as part of this call; ending the call cancels it."""
@@ -327,6 +336,10 @@ class _Call:
 
     def on_message(self, message: str | bytes) -> None:
         """Dispatch one client event, answering anything not understood with ``error``."""
+        if self.bridge is not None:
+            text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+            self.bridge(text)
+            return
         try:
             event = json.loads(message)
         except ValueError as exc:
@@ -492,6 +505,35 @@ class WebRtcAnswerer:
         state = self._check_call(session, call_id, expires_at, timeout)
         return self._submit(self._answer(text, state, call_id, expires_at), timeout)
 
+    def bridge(
+        self,
+        call_id: str,
+        on_message: Callable[[str], None],
+        on_end: Callable[[], None],
+        timeout: float = 10.0,
+    ) -> tuple[dict[str, Any], Callable[[Mapping[str, Any]], None]] | None:
+        """Hand the data channel of call ``call_id`` to another session keeper (a sideband).
+
+        From now on its messages go to ``on_message`` (on the loop's thread) and ``on_end``
+        runs when the call ends. Returns the call's session and a thread-safe sender of
+        events on the channel; ``None`` if there is no such call in progress.
+        """
+        self._not_on_loop()
+        with self._lock:
+            call = self._calls.get(call_id)
+        if call is None or self._closed:
+            return None
+
+        async def take_over() -> dict[str, Any]:
+            call.bridge, call.on_end = on_message, on_end
+            return call.session
+
+        def send(event: Mapping[str, Any]) -> None:
+            text = json.dumps(event)
+            self._loop.call_soon_threadsafe(call.send_text, text)
+
+        return self._submit(take_over(), timeout), send
+
     def hangup(self, call_id: str, timeout: float = 10.0) -> bool:
         """End the call ``call_id``; False if there is no such call in progress."""
         self._not_on_loop()
@@ -622,6 +664,8 @@ class WebRtcAnswerer:
         with self._lock:
             self._calls.pop(call.call_id, None)
         await self._close_call(call)
+        if call.on_end is not None:
+            await asyncio.to_thread(call.on_end)  # it may block: closes sideband sockets
         return True
 
     async def _abandon(self, call: _Call) -> None:

@@ -22,9 +22,12 @@ if TYPE_CHECKING:
     from openapiopenai.models.input_file_content import InputFileContent
     from openapiopenai.models.input_image_content import InputImageContent
     from openapiopenai.models.input_text_content import InputTextContent
+    from openapiopenai.models.log_prob_properties import LogProbProperties
+    from openapiopenai.models.mcp_list_tools_tool import MCPListToolsTool
     from openapiopenai.models.mcp_tool import MCPTool
     from openapiopenai.models.mcp_tool_filter import MCPToolFilter
     from openapiopenai.models.mcp_tool_require_approval import MCPToolRequireApproval
+    from openapiopenai.models.metadata import Metadata
     from openapiopenai.models.noise_reduction_type import NoiseReductionType
     from openapiopenai.models.openapi_model import OpenApiModel, RequestModel, ResponseModel
     from openapiopenai.models.prompt import Prompt
@@ -36,6 +39,65 @@ if TYPE_CHECKING:
     from openapiopenai.models.realtime_call_create_request import RealtimeCallCreateRequest
     from openapiopenai.models.realtime_call_refer_request import RealtimeCallReferRequest
     from openapiopenai.models.realtime_call_reject_request import RealtimeCallRejectRequest
+    from openapiopenai.models.realtime_client_event import RealtimeClientEvent
+    from openapiopenai.models.realtime_client_event_conversation_item_create import (
+        RealtimeClientEventConversationItemCreate,
+    )
+    from openapiopenai.models.realtime_client_event_conversation_item_delete import (
+        RealtimeClientEventConversationItemDelete,
+    )
+    from openapiopenai.models.realtime_client_event_conversation_item_retrieve import (
+        RealtimeClientEventConversationItemRetrieve,
+    )
+    from openapiopenai.models.realtime_client_event_conversation_item_truncate import (
+        RealtimeClientEventConversationItemTruncate,
+    )
+    from openapiopenai.models.realtime_client_event_input_audio_buffer_append import (
+        RealtimeClientEventInputAudioBufferAppend,
+    )
+    from openapiopenai.models.realtime_client_event_input_audio_buffer_clear import (
+        RealtimeClientEventInputAudioBufferClear,
+    )
+    from openapiopenai.models.realtime_client_event_input_audio_buffer_commit import (
+        RealtimeClientEventInputAudioBufferCommit,
+    )
+    from openapiopenai.models.realtime_client_event_output_audio_buffer_clear import (
+        RealtimeClientEventOutputAudioBufferClear,
+    )
+    from openapiopenai.models.realtime_client_event_response_cancel import (
+        RealtimeClientEventResponseCancel,
+    )
+    from openapiopenai.models.realtime_client_event_response_create import (
+        RealtimeClientEventResponseCreate,
+    )
+    from openapiopenai.models.realtime_client_event_session_update import (
+        RealtimeClientEventSessionUpdate,
+    )
+    from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
+    from openapiopenai.models.realtime_conversation_item_function_call import (
+        RealtimeConversationItemFunctionCall,
+    )
+    from openapiopenai.models.realtime_conversation_item_function_call_output import (
+        RealtimeConversationItemFunctionCallOutput,
+    )
+    from openapiopenai.models.realtime_conversation_item_message_assistant import (
+        RealtimeConversationItemMessageAssistant,
+    )
+    from openapiopenai.models.realtime_conversation_item_message_assistant_content_inner import (
+        RealtimeConversationItemMessageAssistantContentInner,
+    )
+    from openapiopenai.models.realtime_conversation_item_message_system import (
+        RealtimeConversationItemMessageSystem,
+    )
+    from openapiopenai.models.realtime_conversation_item_message_system_content_inner import (
+        RealtimeConversationItemMessageSystemContentInner,
+    )
+    from openapiopenai.models.realtime_conversation_item_message_user import (
+        RealtimeConversationItemMessageUser,
+    )
+    from openapiopenai.models.realtime_conversation_item_message_user_content_inner import (
+        RealtimeConversationItemMessageUserContentInner,
+    )
     from openapiopenai.models.realtime_create_client_secret_request import (
         RealtimeCreateClientSecretRequest,
     )
@@ -46,9 +108,193 @@ if TYPE_CHECKING:
         RealtimeCreateClientSecretResponse,
     )
     from openapiopenai.models.realtime_function_tool import RealtimeFunctionTool
+    from openapiopenai.models.realtime_mcp_approval_request import RealtimeMCPApprovalRequest
+    from openapiopenai.models.realtime_mcp_approval_response import RealtimeMCPApprovalResponse
+    from openapiopenai.models.realtime_mcp_list_tools import RealtimeMCPListTools
+    from openapiopenai.models.realtime_mcp_protocol_error import RealtimeMCPProtocolError
+    from openapiopenai.models.realtime_mcp_tool_call import RealtimeMCPToolCall
+    from openapiopenai.models.realtime_mcp_tool_execution_error import RealtimeMCPToolExecutionError
+    from openapiopenai.models.realtime_mcphttp_error import RealtimeMCPHTTPError
     from openapiopenai.models.realtime_model import KNOWN_MODELS, KnownModel, RealtimeModel
     from openapiopenai.models.realtime_reasoning import RealtimeReasoning
     from openapiopenai.models.realtime_reasoning_effort import RealtimeReasoningEffort
+    from openapiopenai.models.realtime_response import RealtimeResponse
+    from openapiopenai.models.realtime_response_audio import RealtimeResponseAudio
+    from openapiopenai.models.realtime_response_audio_output import RealtimeResponseAudioOutput
+    from openapiopenai.models.realtime_response_create_params import RealtimeResponseCreateParams
+    from openapiopenai.models.realtime_response_create_params_audio import (
+        RealtimeResponseCreateParamsAudio,
+    )
+    from openapiopenai.models.realtime_response_create_params_audio_output import (
+        RealtimeResponseCreateParamsAudioOutput,
+    )
+    from openapiopenai.models.realtime_response_status_details import RealtimeResponseStatusDetails
+    from openapiopenai.models.realtime_response_status_details_error import (
+        RealtimeResponseStatusDetailsError,
+    )
+    from openapiopenai.models.realtime_response_usage import RealtimeResponseUsage
+    from openapiopenai.models.realtime_response_usage_input_token_details import (
+        RealtimeResponseUsageInputTokenDetails,
+    )
+    from openapiopenai.models.realtime_response_usage_input_token_details_cached_tokens_details import (
+        RealtimeResponseUsageInputTokenDetailsCachedTokensDetails,
+    )
+    from openapiopenai.models.realtime_response_usage_output_token_details import (
+        RealtimeResponseUsageOutputTokenDetails,
+    )
+    from openapiopenai.models.realtime_server_event import RealtimeServerEvent
+    from openapiopenai.models.realtime_server_event_conversation_created import (
+        RealtimeServerEventConversationCreated,
+    )
+    from openapiopenai.models.realtime_server_event_conversation_created_conversation import (
+        RealtimeServerEventConversationCreatedConversation,
+    )
+    from openapiopenai.models.realtime_server_event_conversation_item_added import (
+        RealtimeServerEventConversationItemAdded,
+    )
+    from openapiopenai.models.realtime_server_event_conversation_item_created import (
+        RealtimeServerEventConversationItemCreated,
+    )
+    from openapiopenai.models.realtime_server_event_conversation_item_deleted import (
+        RealtimeServerEventConversationItemDeleted,
+    )
+    from openapiopenai.models.realtime_server_event_conversation_item_done import (
+        RealtimeServerEventConversationItemDone,
+    )
+    from openapiopenai.models.realtime_server_event_conversation_item_input_audio_transcription_completed import (
+        RealtimeServerEventConversationItemInputAudioTranscriptionCompleted,
+    )
+    from openapiopenai.models.realtime_server_event_conversation_item_input_audio_transcription_delta import (
+        RealtimeServerEventConversationItemInputAudioTranscriptionDelta,
+    )
+    from openapiopenai.models.realtime_server_event_conversation_item_input_audio_transcription_failed import (
+        RealtimeServerEventConversationItemInputAudioTranscriptionFailed,
+    )
+    from openapiopenai.models.realtime_server_event_conversation_item_input_audio_transcription_failed_error import (
+        RealtimeServerEventConversationItemInputAudioTranscriptionFailedError,
+    )
+    from openapiopenai.models.realtime_server_event_conversation_item_input_audio_transcription_segment import (
+        RealtimeServerEventConversationItemInputAudioTranscriptionSegment,
+    )
+    from openapiopenai.models.realtime_server_event_conversation_item_retrieved import (
+        RealtimeServerEventConversationItemRetrieved,
+    )
+    from openapiopenai.models.realtime_server_event_conversation_item_truncated import (
+        RealtimeServerEventConversationItemTruncated,
+    )
+    from openapiopenai.models.realtime_server_event_error import RealtimeServerEventError
+    from openapiopenai.models.realtime_server_event_error_error import RealtimeServerEventErrorError
+    from openapiopenai.models.realtime_server_event_input_audio_buffer_cleared import (
+        RealtimeServerEventInputAudioBufferCleared,
+    )
+    from openapiopenai.models.realtime_server_event_input_audio_buffer_committed import (
+        RealtimeServerEventInputAudioBufferCommitted,
+    )
+    from openapiopenai.models.realtime_server_event_input_audio_buffer_dtmf_event_received import (
+        RealtimeServerEventInputAudioBufferDtmfEventReceived,
+    )
+    from openapiopenai.models.realtime_server_event_input_audio_buffer_speech_started import (
+        RealtimeServerEventInputAudioBufferSpeechStarted,
+    )
+    from openapiopenai.models.realtime_server_event_input_audio_buffer_speech_stopped import (
+        RealtimeServerEventInputAudioBufferSpeechStopped,
+    )
+    from openapiopenai.models.realtime_server_event_input_audio_buffer_timeout_triggered import (
+        RealtimeServerEventInputAudioBufferTimeoutTriggered,
+    )
+    from openapiopenai.models.realtime_server_event_mcp_list_tools_completed import (
+        RealtimeServerEventMCPListToolsCompleted,
+    )
+    from openapiopenai.models.realtime_server_event_mcp_list_tools_failed import (
+        RealtimeServerEventMCPListToolsFailed,
+    )
+    from openapiopenai.models.realtime_server_event_mcp_list_tools_in_progress import (
+        RealtimeServerEventMCPListToolsInProgress,
+    )
+    from openapiopenai.models.realtime_server_event_output_audio_buffer_cleared import (
+        RealtimeServerEventOutputAudioBufferCleared,
+    )
+    from openapiopenai.models.realtime_server_event_output_audio_buffer_started import (
+        RealtimeServerEventOutputAudioBufferStarted,
+    )
+    from openapiopenai.models.realtime_server_event_output_audio_buffer_stopped import (
+        RealtimeServerEventOutputAudioBufferStopped,
+    )
+    from openapiopenai.models.realtime_server_event_rate_limits_updated import (
+        RealtimeServerEventRateLimitsUpdated,
+    )
+    from openapiopenai.models.realtime_server_event_rate_limits_updated_rate_limits_inner import (
+        RealtimeServerEventRateLimitsUpdatedRateLimitsInner,
+    )
+    from openapiopenai.models.realtime_server_event_response_audio_delta import (
+        RealtimeServerEventResponseAudioDelta,
+    )
+    from openapiopenai.models.realtime_server_event_response_audio_done import (
+        RealtimeServerEventResponseAudioDone,
+    )
+    from openapiopenai.models.realtime_server_event_response_audio_transcript_delta import (
+        RealtimeServerEventResponseAudioTranscriptDelta,
+    )
+    from openapiopenai.models.realtime_server_event_response_audio_transcript_done import (
+        RealtimeServerEventResponseAudioTranscriptDone,
+    )
+    from openapiopenai.models.realtime_server_event_response_content_part_added import (
+        RealtimeServerEventResponseContentPartAdded,
+    )
+    from openapiopenai.models.realtime_server_event_response_content_part_added_part import (
+        RealtimeServerEventResponseContentPartAddedPart,
+    )
+    from openapiopenai.models.realtime_server_event_response_content_part_done import (
+        RealtimeServerEventResponseContentPartDone,
+    )
+    from openapiopenai.models.realtime_server_event_response_content_part_done_part import (
+        RealtimeServerEventResponseContentPartDonePart,
+    )
+    from openapiopenai.models.realtime_server_event_response_created import (
+        RealtimeServerEventResponseCreated,
+    )
+    from openapiopenai.models.realtime_server_event_response_done import (
+        RealtimeServerEventResponseDone,
+    )
+    from openapiopenai.models.realtime_server_event_response_function_call_arguments_delta import (
+        RealtimeServerEventResponseFunctionCallArgumentsDelta,
+    )
+    from openapiopenai.models.realtime_server_event_response_function_call_arguments_done import (
+        RealtimeServerEventResponseFunctionCallArgumentsDone,
+    )
+    from openapiopenai.models.realtime_server_event_response_mcp_call_arguments_delta import (
+        RealtimeServerEventResponseMCPCallArgumentsDelta,
+    )
+    from openapiopenai.models.realtime_server_event_response_mcp_call_arguments_done import (
+        RealtimeServerEventResponseMCPCallArgumentsDone,
+    )
+    from openapiopenai.models.realtime_server_event_response_mcp_call_completed import (
+        RealtimeServerEventResponseMCPCallCompleted,
+    )
+    from openapiopenai.models.realtime_server_event_response_mcp_call_failed import (
+        RealtimeServerEventResponseMCPCallFailed,
+    )
+    from openapiopenai.models.realtime_server_event_response_mcp_call_in_progress import (
+        RealtimeServerEventResponseMCPCallInProgress,
+    )
+    from openapiopenai.models.realtime_server_event_response_output_item_added import (
+        RealtimeServerEventResponseOutputItemAdded,
+    )
+    from openapiopenai.models.realtime_server_event_response_output_item_done import (
+        RealtimeServerEventResponseOutputItemDone,
+    )
+    from openapiopenai.models.realtime_server_event_response_text_delta import (
+        RealtimeServerEventResponseTextDelta,
+    )
+    from openapiopenai.models.realtime_server_event_response_text_done import (
+        RealtimeServerEventResponseTextDone,
+    )
+    from openapiopenai.models.realtime_server_event_session_created import (
+        RealtimeServerEventSessionCreated,
+    )
+    from openapiopenai.models.realtime_server_event_session_updated import (
+        RealtimeServerEventSessionUpdated,
+    )
     from openapiopenai.models.realtime_session_create_request import RealtimeSessionCreateRequest
     from openapiopenai.models.realtime_session_create_request_client_secret import (
         RealtimeSessionCreateRequestClientSecret,
@@ -168,6 +414,18 @@ if TYPE_CHECKING:
     from openapiopenai.models.realtime_transcription_session_create_response_turn_detection import (
         RealtimeTranscriptionSessionCreateResponseTurnDetection,
     )
+    from openapiopenai.models.realtime_translation_client_event import (
+        RealtimeTranslationClientEvent,
+    )
+    from openapiopenai.models.realtime_translation_client_event_input_audio_buffer_append import (
+        RealtimeTranslationClientEventInputAudioBufferAppend,
+    )
+    from openapiopenai.models.realtime_translation_client_event_session_close import (
+        RealtimeTranslationClientEventSessionClose,
+    )
+    from openapiopenai.models.realtime_translation_client_event_session_update import (
+        RealtimeTranslationClientEventSessionUpdate,
+    )
     from openapiopenai.models.realtime_translation_client_secret_create_request import (
         RealtimeTranslationClientSecretCreateRequest,
     )
@@ -176,6 +434,27 @@ if TYPE_CHECKING:
     )
     from openapiopenai.models.realtime_translation_client_secret_create_response import (
         RealtimeTranslationClientSecretCreateResponse,
+    )
+    from openapiopenai.models.realtime_translation_server_event import (
+        RealtimeTranslationServerEvent,
+    )
+    from openapiopenai.models.realtime_translation_server_event_session_closed import (
+        RealtimeTranslationServerEventSessionClosed,
+    )
+    from openapiopenai.models.realtime_translation_server_event_session_created import (
+        RealtimeTranslationServerEventSessionCreated,
+    )
+    from openapiopenai.models.realtime_translation_server_event_session_input_transcript_delta import (
+        RealtimeTranslationServerEventSessionInputTranscriptDelta,
+    )
+    from openapiopenai.models.realtime_translation_server_event_session_output_audio_delta import (
+        RealtimeTranslationServerEventSessionOutputAudioDelta,
+    )
+    from openapiopenai.models.realtime_translation_server_event_session_output_transcript_delta import (
+        RealtimeTranslationServerEventSessionOutputTranscriptDelta,
+    )
+    from openapiopenai.models.realtime_translation_server_event_session_updated import (
+        RealtimeTranslationServerEventSessionUpdated,
     )
     from openapiopenai.models.realtime_translation_session import RealtimeTranslationSession
     from openapiopenai.models.realtime_translation_session_audio import (
@@ -211,6 +490,24 @@ if TYPE_CHECKING:
     from openapiopenai.models.realtime_translation_session_create_request_audio_output import (
         RealtimeTranslationSessionCreateRequestAudioOutput,
     )
+    from openapiopenai.models.realtime_translation_session_update_request import (
+        RealtimeTranslationSessionUpdateRequest,
+    )
+    from openapiopenai.models.realtime_translation_session_update_request_audio import (
+        RealtimeTranslationSessionUpdateRequestAudio,
+    )
+    from openapiopenai.models.realtime_translation_session_update_request_audio_input import (
+        RealtimeTranslationSessionUpdateRequestAudioInput,
+    )
+    from openapiopenai.models.realtime_translation_session_update_request_audio_input_noise_reduction import (
+        RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction,
+    )
+    from openapiopenai.models.realtime_translation_session_update_request_audio_input_transcription import (
+        RealtimeTranslationSessionUpdateRequestAudioInputTranscription,
+    )
+    from openapiopenai.models.realtime_translation_session_update_request_audio_output import (
+        RealtimeTranslationSessionUpdateRequestAudioOutput,
+    )
     from openapiopenai.models.realtime_truncation import RealtimeTruncation
     from openapiopenai.models.realtime_truncation_retention_ratio import (
         RealtimeTruncationRetentionRatio,
@@ -229,6 +526,12 @@ if TYPE_CHECKING:
     from openapiopenai.models.tool_choice_function import ToolChoiceFunction
     from openapiopenai.models.tool_choice_mcp import ToolChoiceMCP
     from openapiopenai.models.tool_choice_options import ToolChoiceOptions
+    from openapiopenai.models.transcript_text_usage_duration import TranscriptTextUsageDuration
+    from openapiopenai.models.transcript_text_usage_tokens import TranscriptTextUsageTokens
+    from openapiopenai.models.transcript_text_usage_tokens_input_token_details import (
+        TranscriptTextUsageTokensInputTokenDetails,
+    )
+    from openapiopenai.models.transcription_language import TranscriptionLanguage
     from openapiopenai.models.voice_ids_or_custom_voice import VoiceIdsOrCustomVoice
     from openapiopenai.models.voice_ids_or_custom_voice_any_of import VoiceIdsOrCustomVoiceAnyOf
     from openapiopenai.models.voice_ids_shared import KNOWN_VOICES, KnownVoice, VoiceIdsShared
@@ -253,9 +556,12 @@ __all__ = [
     "KNOWN_VOICES",
     "KnownModel",
     "KnownVoice",
+    "LogProbProperties",
+    "MCPListToolsTool",
     "MCPTool",
     "MCPToolFilter",
     "MCPToolRequireApproval",
+    "Metadata",
     "NoiseReductionType",
     "OpenApiModel",
     "Prompt",
@@ -267,13 +573,106 @@ __all__ = [
     "RealtimeCallCreateRequest",
     "RealtimeCallReferRequest",
     "RealtimeCallRejectRequest",
+    "RealtimeClientEvent",
+    "RealtimeClientEventConversationItemCreate",
+    "RealtimeClientEventConversationItemDelete",
+    "RealtimeClientEventConversationItemRetrieve",
+    "RealtimeClientEventConversationItemTruncate",
+    "RealtimeClientEventInputAudioBufferAppend",
+    "RealtimeClientEventInputAudioBufferClear",
+    "RealtimeClientEventInputAudioBufferCommit",
+    "RealtimeClientEventOutputAudioBufferClear",
+    "RealtimeClientEventResponseCancel",
+    "RealtimeClientEventResponseCreate",
+    "RealtimeClientEventSessionUpdate",
+    "RealtimeConversationItem",
+    "RealtimeConversationItemFunctionCall",
+    "RealtimeConversationItemFunctionCallOutput",
+    "RealtimeConversationItemMessageAssistant",
+    "RealtimeConversationItemMessageAssistantContentInner",
+    "RealtimeConversationItemMessageSystem",
+    "RealtimeConversationItemMessageSystemContentInner",
+    "RealtimeConversationItemMessageUser",
+    "RealtimeConversationItemMessageUserContentInner",
     "RealtimeCreateClientSecretRequest",
     "RealtimeCreateClientSecretRequestExpiresAfter",
     "RealtimeCreateClientSecretResponse",
     "RealtimeFunctionTool",
+    "RealtimeMCPApprovalRequest",
+    "RealtimeMCPApprovalResponse",
+    "RealtimeMCPHTTPError",
+    "RealtimeMCPListTools",
+    "RealtimeMCPProtocolError",
+    "RealtimeMCPToolCall",
+    "RealtimeMCPToolExecutionError",
     "RealtimeModel",
     "RealtimeReasoning",
     "RealtimeReasoningEffort",
+    "RealtimeResponse",
+    "RealtimeResponseAudio",
+    "RealtimeResponseAudioOutput",
+    "RealtimeResponseCreateParams",
+    "RealtimeResponseCreateParamsAudio",
+    "RealtimeResponseCreateParamsAudioOutput",
+    "RealtimeResponseStatusDetails",
+    "RealtimeResponseStatusDetailsError",
+    "RealtimeResponseUsage",
+    "RealtimeResponseUsageInputTokenDetails",
+    "RealtimeResponseUsageInputTokenDetailsCachedTokensDetails",
+    "RealtimeResponseUsageOutputTokenDetails",
+    "RealtimeServerEvent",
+    "RealtimeServerEventConversationCreated",
+    "RealtimeServerEventConversationCreatedConversation",
+    "RealtimeServerEventConversationItemAdded",
+    "RealtimeServerEventConversationItemCreated",
+    "RealtimeServerEventConversationItemDeleted",
+    "RealtimeServerEventConversationItemDone",
+    "RealtimeServerEventConversationItemInputAudioTranscriptionCompleted",
+    "RealtimeServerEventConversationItemInputAudioTranscriptionDelta",
+    "RealtimeServerEventConversationItemInputAudioTranscriptionFailed",
+    "RealtimeServerEventConversationItemInputAudioTranscriptionFailedError",
+    "RealtimeServerEventConversationItemInputAudioTranscriptionSegment",
+    "RealtimeServerEventConversationItemRetrieved",
+    "RealtimeServerEventConversationItemTruncated",
+    "RealtimeServerEventError",
+    "RealtimeServerEventErrorError",
+    "RealtimeServerEventInputAudioBufferCleared",
+    "RealtimeServerEventInputAudioBufferCommitted",
+    "RealtimeServerEventInputAudioBufferDtmfEventReceived",
+    "RealtimeServerEventInputAudioBufferSpeechStarted",
+    "RealtimeServerEventInputAudioBufferSpeechStopped",
+    "RealtimeServerEventInputAudioBufferTimeoutTriggered",
+    "RealtimeServerEventMCPListToolsCompleted",
+    "RealtimeServerEventMCPListToolsFailed",
+    "RealtimeServerEventMCPListToolsInProgress",
+    "RealtimeServerEventOutputAudioBufferCleared",
+    "RealtimeServerEventOutputAudioBufferStarted",
+    "RealtimeServerEventOutputAudioBufferStopped",
+    "RealtimeServerEventRateLimitsUpdated",
+    "RealtimeServerEventRateLimitsUpdatedRateLimitsInner",
+    "RealtimeServerEventResponseAudioDelta",
+    "RealtimeServerEventResponseAudioDone",
+    "RealtimeServerEventResponseAudioTranscriptDelta",
+    "RealtimeServerEventResponseAudioTranscriptDone",
+    "RealtimeServerEventResponseContentPartAdded",
+    "RealtimeServerEventResponseContentPartAddedPart",
+    "RealtimeServerEventResponseContentPartDone",
+    "RealtimeServerEventResponseContentPartDonePart",
+    "RealtimeServerEventResponseCreated",
+    "RealtimeServerEventResponseDone",
+    "RealtimeServerEventResponseFunctionCallArgumentsDelta",
+    "RealtimeServerEventResponseFunctionCallArgumentsDone",
+    "RealtimeServerEventResponseMCPCallArgumentsDelta",
+    "RealtimeServerEventResponseMCPCallArgumentsDone",
+    "RealtimeServerEventResponseMCPCallCompleted",
+    "RealtimeServerEventResponseMCPCallFailed",
+    "RealtimeServerEventResponseMCPCallInProgress",
+    "RealtimeServerEventResponseOutputItemAdded",
+    "RealtimeServerEventResponseOutputItemDone",
+    "RealtimeServerEventResponseTextDelta",
+    "RealtimeServerEventResponseTextDone",
+    "RealtimeServerEventSessionCreated",
+    "RealtimeServerEventSessionUpdated",
     "RealtimeSessionCreateRequest",
     "RealtimeSessionCreateRequestClientSecret",
     "RealtimeSessionCreateRequestClientSecretExpiresAfter",
@@ -315,9 +714,20 @@ __all__ = [
     "RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction",
     "RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection",
     "RealtimeTranscriptionSessionCreateResponseTurnDetection",
+    "RealtimeTranslationClientEvent",
+    "RealtimeTranslationClientEventInputAudioBufferAppend",
+    "RealtimeTranslationClientEventSessionClose",
+    "RealtimeTranslationClientEventSessionUpdate",
     "RealtimeTranslationClientSecretCreateRequest",
     "RealtimeTranslationClientSecretCreateRequestExpiresAfter",
     "RealtimeTranslationClientSecretCreateResponse",
+    "RealtimeTranslationServerEvent",
+    "RealtimeTranslationServerEventSessionClosed",
+    "RealtimeTranslationServerEventSessionCreated",
+    "RealtimeTranslationServerEventSessionInputTranscriptDelta",
+    "RealtimeTranslationServerEventSessionOutputAudioDelta",
+    "RealtimeTranslationServerEventSessionOutputTranscriptDelta",
+    "RealtimeTranslationServerEventSessionUpdated",
     "RealtimeTranslationSession",
     "RealtimeTranslationSessionAudio",
     "RealtimeTranslationSessionAudioInput",
@@ -330,6 +740,12 @@ __all__ = [
     "RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction",
     "RealtimeTranslationSessionCreateRequestAudioInputTranscription",
     "RealtimeTranslationSessionCreateRequestAudioOutput",
+    "RealtimeTranslationSessionUpdateRequest",
+    "RealtimeTranslationSessionUpdateRequestAudio",
+    "RealtimeTranslationSessionUpdateRequestAudioInput",
+    "RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction",
+    "RealtimeTranslationSessionUpdateRequestAudioInputTranscription",
+    "RealtimeTranslationSessionUpdateRequestAudioOutput",
     "RealtimeTruncation",
     "RealtimeTruncationRetentionRatio",
     "RealtimeTruncationRetentionRatioTokenLimits",
@@ -342,6 +758,10 @@ __all__ = [
     "ToolChoiceFunction",
     "ToolChoiceMCP",
     "ToolChoiceOptions",
+    "TranscriptTextUsageDuration",
+    "TranscriptTextUsageTokens",
+    "TranscriptTextUsageTokensInputTokenDetails",
+    "TranscriptionLanguage",
     "VoiceIdsOrCustomVoice",
     "VoiceIdsOrCustomVoiceAnyOf",
     "VoiceIdsShared",

@@ -1,0 +1,214 @@
+"""Opening the WebSocket: TLS, proxy and timeouts from the configuration, retries as
+``Configuration.retries`` says, and a refused handshake as the same exceptions as HTTP."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from urllib3 import HTTPHeaderDict, HTTPResponse
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.util.retry import Retry
+from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+from openapiopenai._secrets import redact
+from openapiopenai.configuration import LOGGER_NAME
+from openapiopenai.exceptions import (
+    ApiConnectionError,
+    ApiException,
+    ApiProxyError,
+    ApiTimeoutError,
+    ApiTLSError,
+    ApiTransportError,
+)
+from openapiopenai.realtime._tunnel import TunnelError, open_tunnel
+from openapiopenai.rest import _bypasses_proxy, _proxy_headers
+
+if TYPE_CHECKING:
+    from openapiopenai.configuration import Configuration
+
+#: websockets 17.1 warns when ``connect()`` is not used with ``with`` unless asked for the
+#: connection itself; older releases return it anyway and know no such argument.
+_DIRECT = {"legacy": True} if "legacy" in inspect.signature(connect).parameters else {}
+
+
+@dataclass(frozen=True)
+class Link:
+    """Where to connect and how: everything one attempt needs."""
+
+    url: str
+    # Not in repr: they hold the key, and a traceback may show this object.
+    headers: Mapping[str, str] = field(repr=False)
+    connect_timeout: float | None
+    max_message_bytes: int | None
+    ping_interval: float | None
+    ping_timeout: float | None
+    close_timeout: float | None
+    secrets: tuple[str | None, ...] = field(repr=False)
+
+
+def open_websocket(link: Link, configuration: Configuration) -> ClientConnection:
+    """Open the connection, retrying refused connections, timeouts, 429 and 5xx as the
+    configuration's retry policy says, all within ``Configuration.deadline``."""
+    options = _socket_options(link, configuration)
+    proxy = _proxy(configuration)
+    retries: Retry = configuration.retries
+    started = time.monotonic()
+    deadline = configuration.deadline
+    attempts = 0
+    while True:
+        attempts += 1
+        timeout = _remaining(link.connect_timeout, deadline, started)
+        try:
+            sock = _tunnel(link.url, proxy, configuration, timeout) if proxy else None
+            return connect(link.url, sock=sock, open_timeout=timeout, **options, **_DIRECT)  # type: ignore[no-any-return,call-overload]
+        except (OSError, InvalidHandshake) as failure:
+            error = _sdk_error(failure, link, attempts)
+            retries, wait = _next_attempt(retries, link.url, failure, error)
+            # A refused upgrade's answer may echo the key: it is kept out of the chain.
+            cause = None if isinstance(failure, InvalidStatus) else failure
+        # Raised here, not in the except block, so that not even __context__ holds the answer.
+        if wait is None or _past(deadline, started, wait):
+            raise error from cause
+        time.sleep(wait)
+
+
+def _remaining(timeout: float | None, deadline: float | None, started: float) -> float | None:
+    if deadline is None:
+        return timeout
+    left = max(0.001, deadline - (time.monotonic() - started))
+    return left if timeout is None else min(timeout, left)
+
+
+def _past(deadline: float | None, started: float, wait: float) -> bool:
+    return deadline is not None and time.monotonic() - started + wait >= deadline
+
+
+def _next_attempt(
+    retries: Retry, url: str, failure: BaseException, error: Exception
+) -> tuple[Retry, float | None]:
+    """The policy after this failure and the seconds to wait, or ``None`` for no retry."""
+    if isinstance(error, ApiTLSError) or getattr(failure, "status", None) is not None:
+        return retries, None  # a certificate or a proxy's refusal does not heal by itself
+    response = _http_response(failure) if isinstance(failure, InvalidStatus) else None
+    problem = None if response is not None else ConnectTimeoutError(str(failure))
+    try:
+        retries = retries.increment("GET", url, response=response, error=problem)
+    except MaxRetryError:
+        return retries, None
+    wait = retries.get_retry_after(response) if response is not None else None
+    return retries, wait if wait is not None else retries.get_backoff_time()
+
+
+def _http_response(failure: InvalidStatus) -> HTTPResponse:
+    """The refused upgrade's answer as an urllib3 response, as the HTTP path sees one."""
+    answer = failure.response
+    return HTTPResponse(
+        body=bytes(answer.body or b""),
+        headers=HTTPHeaderDict(list(answer.headers.raw_items())),
+        status=answer.status_code,
+        reason=answer.reason_phrase,
+        preload_content=True,
+    )
+
+
+def _sdk_error(failure: BaseException, link: Link, attempts: int) -> Exception:
+    """The SDK exception for a failed attempt: a refused upgrade is an :class:`ApiException`
+    of its status (401 -> ``UnauthorizedException``), the rest transport errors."""
+    if isinstance(failure, InvalidStatus):
+        return ApiException.from_response(
+            http_resp=_http_response(failure), attempts=attempts, secrets=link.secrets
+        )
+    error_class: type[ApiTransportError] = ApiConnectionError
+    what = "could not connect"
+    if isinstance(failure, ssl.SSLError | ssl.CertificateError):
+        error_class, what = ApiTLSError, "TLS handshake failed"
+    elif isinstance(failure, TunnelError):
+        error_class, what = ApiProxyError, "the proxy failed"
+    elif isinstance(failure, TimeoutError):
+        error_class, what = ApiTimeoutError, "timed out"
+    return error_class(f"{what}: {type(failure).__name__}: {failure}", attempts=attempts)
+
+
+def _socket_options(link: Link, configuration: Configuration) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "additional_headers": {k: v for k, v in link.headers.items() if k != "User-Agent"},
+        "user_agent_header": link.headers.get("User-Agent"),
+        # The tunnel through Configuration.proxy is made here; never one from the environment.
+        "proxy": None,
+        "max_size": link.max_message_bytes,
+        "ping_interval": link.ping_interval,
+        "ping_timeout": link.ping_timeout,
+        "close_timeout": link.close_timeout,
+        # Audio is incompressible; deflate would only cost time on every message.
+        "compression": None,
+        "logger": RedactingLogger(logging.getLogger(f"{LOGGER_NAME}.websocket"), link.secrets),
+    }
+    if link.url.startswith("wss:"):
+        options["ssl"] = tls_context(configuration)
+        name = configuration.tls_server_name or _asserted_name(configuration)
+        if name:
+            options["server_hostname"] = name
+    return options
+
+
+class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """websockets' own log (its DEBUG lines show the upgrade request's headers) with the keys
+    and anything shaped like one masked, under the SDK's logger."""
+
+    def __init__(self, logger: logging.Logger, secrets: tuple[str | None, ...]) -> None:
+        super().__init__(logger, {})
+        self._secrets = secrets
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            self.logger.log(level, "%s", redact(text, *self._secrets), **kwargs)
+
+
+def _proxy(configuration: Configuration) -> str | None:
+    """The configured proxy, unless ``no_proxy`` exempts the host (environment variables are
+    not read, as on the HTTP side)."""
+    if not configuration.proxy or _bypasses_proxy(configuration.host, configuration.no_proxy):
+        return None
+    return configuration.proxy
+
+
+def _tunnel(
+    url: str, proxy: str, configuration: Configuration, timeout: float | None
+) -> socket.socket:
+    """A CONNECT tunnel to the WebSocket's host with the HTTP side's proxy headers."""
+    parts = urlsplit(url)
+    target = (parts.hostname or "", parts.port or (443 if parts.scheme == "wss" else 80))
+    headers = _proxy_headers(proxy, configuration.proxy_headers)
+    context = tls_context(configuration) if proxy.startswith("https:") else None
+    return open_tunnel(proxy, target, headers, timeout, context)
+
+
+def _asserted_name(configuration: Configuration) -> str | None:
+    value = configuration.assert_hostname
+    return value if isinstance(value, str) else None
+
+
+def tls_context(configuration: Configuration) -> ssl.SSLContext:
+    """The TLS settings of the HTTP side: CA file or data, client certificate, verification."""
+    cadata = configuration.ca_cert_data
+    context = ssl.create_default_context(
+        cafile=configuration.ssl_ca_cert,
+        cadata=cadata.decode() if isinstance(cadata, bytes) else cadata,
+    )
+    if configuration.cert_file:
+        context.load_cert_chain(configuration.cert_file, configuration.key_file)
+    if not configuration.verify_ssl or configuration.assert_hostname is False:
+        context.check_hostname = False
+    if not configuration.verify_ssl:
+        context.verify_mode = ssl.CERT_NONE
+    return context
