@@ -1,9 +1,10 @@
-"""openapiopenai: a typed client for OpenAI's Realtime API over HTTP.
+"""openapiopenai: a typed client for OpenAI's Realtime API, over HTTP and WebSocket.
 
 Mint ephemeral keys for browsers and apps (``POST /v1/realtime/client_secrets``), open and
 control calls (``POST /v1/realtime/calls``, SIP accept, refer, reject and hangup), verify the
-``realtime.call.incoming`` webhook (:mod:`openapiopenai.webhooks`), and try all of it offline
-against :mod:`openapiopenai.mock`. The older beta ``POST /v1/realtime/sessions`` is kept as
+``realtime.call.incoming`` webhook (:mod:`openapiopenai.webhooks`), take part in the
+conversation over WebSocket (``RealtimeApi.connect``, :mod:`openapiopenai.realtime`, with the
+``realtime`` extra), and try all of it offline against :mod:`openapiopenai.mock`. The older beta ``POST /v1/realtime/sessions`` is kept as
 ``create_realtime_session``.
 
 Mint a key on your backend and hand only its value to a browser::
@@ -118,6 +119,7 @@ _SUBMODULES = frozenset(
         "exceptions",
         "mock",
         "models",
+        "realtime",
         "rest",
         "webhooks",
     }
