@@ -45,6 +45,11 @@ class Module:
     refs: set[str] = field(default_factory=set)
     known: dict[tuple[str, ...], str] = field(default_factory=dict)
     needs_datetime: bool = False
+    #: Class modules import the classes they name only for type checkers (their annotations
+    #: are strings), so that loading one class loads nothing else; alias modules import them.
+    lazy_refs: bool = False
+    #: Whether the annotation being built names a generated class or alias.
+    names_ref: bool = False
 
     def annotation(self, expr: TypeExpr, hint: str, *, checked: bool) -> str:
         """The annotation of ``expr``; ``checked`` keeps enum and bound checks (requests)."""
@@ -65,6 +70,7 @@ class Module:
         if isinstance(expr, Ref):
             if expr.name != self.own:
                 self.refs.add(expr.name)
+            self.names_ref = True
             return expr.name
         if isinstance(expr, ListOf):
             inner = f"list[{self.annotation(expr.item, hint, checked=checked)}]"
@@ -112,6 +118,10 @@ class Module:
     def imports(self) -> str:
         # No ``from __future__ import annotations``: annotations evaluated when the class is
         # made cost far less than strings that pydantic has to compile and evaluate later.
+        refs = [f"from {PACKAGE}.{snake(name)} import {name}" for name in sorted(self.refs)]
+        if refs and self.lazy_refs:
+            self.typing.add("TYPE_CHECKING")
+            refs = ["", "if TYPE_CHECKING:", *("    " + line for line in refs)]
         lines: list[str] = []
         if self.typing:
             lines.append(f"from typing import {', '.join(sorted(self.typing))}")
@@ -119,9 +129,7 @@ class Module:
             lines.append(f"from pydantic import {', '.join(sorted(self.pydantic))}")
         if self.base:
             lines.append(f"from {PACKAGE}.{BASE_MODULE} import {', '.join(sorted(self.base))}")
-        for name in sorted(self.refs):
-            lines.append(f"from {PACKAGE}.{snake(name)} import {name}")
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines + refs) + "\n"
 
     def known_aliases(self) -> str:
         """Open enums: the known values for type checkers, any string at run time."""
@@ -178,7 +186,7 @@ def _may_refuse(registry: Registry, expr: TypeExpr) -> bool:
 
 
 def class_source(registry: Registry, definition: ClassDef) -> str:
-    module = Module(registry, definition.name)
+    module = Module(registry, definition.name, lazy_refs=True)
     request = "request" in definition.directions
     response = "response" in definition.directions
     base = "RequestModel" if request else "ResponseModel"
@@ -211,6 +219,7 @@ def _field_line(
     module: Module, definition: ClassDef, f: FieldDef, *, request: bool, response: bool
 ) -> str:
     hint = definition.name + camel(f.name)
+    module.names_ref = False
     annotation = module.annotation(f.type, hint, checked=request)
     lenient = response and _may_refuse(module.registry, f.type)
     typed = annotation if f.required and not f.nullable else f"{annotation} | None"
@@ -219,6 +228,8 @@ def _field_line(
         module.base.add(marker)
         module.typing.add("Annotated")
         typed = f"Annotated[{typed}, {marker}]"
+    if module.names_ref:
+        typed = repr(typed)  # resolved when pydantic first builds the class: see _fast.resolve
     alias = f", alias={_literal(f.name)}" if f.py_name != f.name else ""
     if not request:
         default = "" if f.required else " = None"
@@ -330,10 +341,12 @@ def init_source(registry: Registry) -> str:
         "def __getattr__(name: str) -> Any:\n"
         "    if name not in _NAMES:\n"
         '        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")\n'
-        "    module = _MODULES.get(name) or _snake(name)\n"
-        '    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)\n'
+        '    value = getattr(importlib.import_module(f"{__name__}.{_module_name(name)}"), name)\n'
         "    globals()[name] = value\n"
         "    return value\n\n\n"
+        "def _module_name(name: str) -> str:\n"
+        '    """The module (in this package) that defines ``name``."""\n'
+        "    return _MODULES.get(name) or _snake(name)\n\n\n"
         "def __dir__() -> list[str]:\n"
         "    return sorted(set(globals()) | _NAMES)\n\n\n"
         "def _snake(name: str) -> str:\n"

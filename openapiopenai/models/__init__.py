@@ -366,10 +366,14 @@ _MODULES: dict[str, str] = {
 def __getattr__(name: str) -> Any:
     if name not in _NAMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = _MODULES.get(name) or _snake(name)
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    value = getattr(importlib.import_module(f"{__name__}.{_module_name(name)}"), name)
     globals()[name] = value
     return value
+
+
+def _module_name(name: str) -> str:
+    """The module (in this package) that defines ``name``."""
+    return _MODULES.get(name) or _snake(name)
 
 
 def __dir__() -> list[str]:

@@ -3,11 +3,13 @@
 #   /components/schemas/InputFileContent
 """A file input to the model."""
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from openapiopenai.models.file_input_detail import FileInputDetail
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, nullable, optional
-from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfig
+
+if TYPE_CHECKING:
+    from openapiopenai.models.file_input_detail import FileInputDetail
+    from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfig
 
 
 class InputFileContent(RequestModel):
@@ -19,6 +21,6 @@ class InputFileContent(RequestModel):
     file_id: str | None = nullable()
     filename: str | None = optional()
     file_data: str | None = optional()
-    prompt_cache_breakpoint: PromptCacheBreakpointConfig | None = optional()
+    prompt_cache_breakpoint: "PromptCacheBreakpointConfig | None" = optional()
     file_url: str | None = optional()
-    detail: Annotated[FileInputDetail | None, LENIENT_IN_RESPONSE] = optional()
+    detail: "Annotated[FileInputDetail | None, LENIENT_IN_RESPONSE]" = optional()

@@ -6,11 +6,13 @@ An image input to the model. Learn about [image
 inputs](https://platform.openai.com/docs/guides/vision).
 """
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from openapiopenai.models.image_detail import ImageDetail
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, nullable, optional
-from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfig
+
+if TYPE_CHECKING:
+    from openapiopenai.models.image_detail import ImageDetail
+    from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfig
 
 
 class InputImageContent(RequestModel):
@@ -24,5 +26,5 @@ class InputImageContent(RequestModel):
     type: Annotated[Literal["input_image"], LENIENT_IN_RESPONSE] = "input_image"
     image_url: str | None = nullable()
     file_id: str | None = nullable()
-    detail: Annotated[ImageDetail, LENIENT_IN_RESPONSE]
-    prompt_cache_breakpoint: PromptCacheBreakpointConfig | None = optional()
+    detail: "Annotated[ImageDetail, LENIENT_IN_RESPONSE]"
+    prompt_cache_breakpoint: "PromptCacheBreakpointConfig | None" = optional()

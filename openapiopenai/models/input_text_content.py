@@ -3,10 +3,12 @@
 #   /components/schemas/InputTextContent
 """A text input to the model."""
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
-from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfig
+
+if TYPE_CHECKING:
+    from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfig
 
 
 class InputTextContent(RequestModel):
@@ -16,4 +18,4 @@ class InputTextContent(RequestModel):
 
     type: Annotated[Literal["input_text"], LENIENT_IN_RESPONSE] = "input_text"
     text: str
-    prompt_cache_breakpoint: PromptCacheBreakpointConfig | None = optional()
+    prompt_cache_breakpoint: "PromptCacheBreakpointConfig | None" = optional()

@@ -6,14 +6,16 @@ Give the model access to additional tools via remote Model Context Protocol (MCP
 [Learn more about MCP](https://platform.openai.com/docs/guides/tools-remote-mcp).
 """
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from openapiopenai.models.callable_tool_allowed_caller import CallableToolAllowedCaller
-from openapiopenai.models.mcp_tool_filter import MCPToolFilter
-from openapiopenai.models.mcp_tool_require_approval import MCPToolRequireApproval
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, nullable, optional
+
+if TYPE_CHECKING:
+    from openapiopenai.models.callable_tool_allowed_caller import CallableToolAllowedCaller
+    from openapiopenai.models.mcp_tool_filter import MCPToolFilter
+    from openapiopenai.models.mcp_tool_require_approval import MCPToolRequireApproval
 
 
 class MCPTool(RequestModel):
@@ -48,11 +50,7 @@ class MCPTool(RequestModel):
     authorization: str | None = optional()
     server_description: str | None = optional()
     headers: dict[str, str] | None = nullable()
-    allowed_tools: Annotated[list[str] | MCPToolFilter | None, LENIENT_IN_RESPONSE] = nullable()
-    allowed_callers: Annotated[
-        Annotated[list[CallableToolAllowedCaller], Field(min_length=1)] | None, LENIENT_IN_RESPONSE
-    ] = nullable()
-    require_approval: Annotated[
-        MCPToolRequireApproval | Literal["always", "never"] | None, LENIENT_IN_RESPONSE
-    ] = nullable()
+    allowed_tools: "Annotated[list[str] | MCPToolFilter | None, LENIENT_IN_RESPONSE]" = nullable()
+    allowed_callers: "Annotated[Annotated[list[CallableToolAllowedCaller], Field(min_length=1)] | None, LENIENT_IN_RESPONSE]" = nullable()
+    require_approval: 'Annotated[MCPToolRequireApproval | Literal["always", "never"] | None, LENIENT_IN_RESPONSE]' = nullable()
     defer_loading: bool | None = optional()

@@ -6,8 +6,12 @@ Specify which of the MCP server's tools require approval. Can be `always`, `neve
 object associated with tools that require approval.
 """
 
-from openapiopenai.models.mcp_tool_filter import MCPToolFilter
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from openapiopenai.models.mcp_tool_filter import MCPToolFilter
 
 
 class MCPToolRequireApproval(RequestModel):
@@ -16,5 +20,5 @@ class MCPToolRequireApproval(RequestModel):
     filter object associated with tools that require approval.
     """
 
-    always: MCPToolFilter | None = optional()
-    never: MCPToolFilter | None = optional()
+    always: "MCPToolFilter | None" = optional()
+    never: "MCPToolFilter | None" = optional()

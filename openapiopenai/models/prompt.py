@@ -6,8 +6,12 @@ Reference to a prompt template and its variables. [Learn
 more](https://platform.openai.com/docs/guides/text?api-mode=responses#reusable-prompts).
 """
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, nullable
-from openapiopenai.models.response_prompt_variables import ResponsePromptVariables
+
+if TYPE_CHECKING:
+    from openapiopenai.models.response_prompt_variables import ResponsePromptVariables
 
 
 class Prompt(RequestModel):
@@ -18,4 +22,4 @@ class Prompt(RequestModel):
 
     id: str
     version: str | None = nullable()
-    variables: ResponsePromptVariables | None = nullable()
+    variables: "ResponsePromptVariables | None" = nullable()

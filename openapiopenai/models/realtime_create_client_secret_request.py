@@ -7,18 +7,22 @@ realtime or a transcription session configuration. [Learn more about the Realtim
 API](https://platform.openai.com/docs/guides/realtime).
 """
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Tag
 
 from openapiopenai.models.openapi_model import RequestModel, UnknownType, by_type, optional
-from openapiopenai.models.realtime_create_client_secret_request_expires_after import (
-    RealtimeCreateClientSecretRequestExpiresAfter,
-)
-from openapiopenai.models.realtime_session_create_request_ga import RealtimeSessionCreateRequestGA
-from openapiopenai.models.realtime_transcription_session_create_request_ga import (
-    RealtimeTranscriptionSessionCreateRequestGA,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_create_client_secret_request_expires_after import (
+        RealtimeCreateClientSecretRequestExpiresAfter,
+    )
+    from openapiopenai.models.realtime_session_create_request_ga import (
+        RealtimeSessionCreateRequestGA,
+    )
+    from openapiopenai.models.realtime_transcription_session_create_request_ga import (
+        RealtimeTranscriptionSessionCreateRequestGA,
+    )
 
 
 class RealtimeCreateClientSecretRequest(RequestModel):
@@ -28,21 +32,5 @@ class RealtimeCreateClientSecretRequest(RequestModel):
     API](https://platform.openai.com/docs/guides/realtime).
     """
 
-    expires_after: RealtimeCreateClientSecretRequestExpiresAfter | None = optional()
-    session: (
-        Annotated[
-            Annotated[RealtimeSessionCreateRequestGA, Tag("RealtimeSessionCreateRequestGA")]
-            | Annotated[
-                RealtimeTranscriptionSessionCreateRequestGA,
-                Tag("RealtimeTranscriptionSessionCreateRequestGA"),
-            ]
-            | Annotated[dict[str, Any], UnknownType(("realtime", "transcription")), Tag("Unknown")],
-            by_type(
-                {
-                    "realtime": "RealtimeSessionCreateRequestGA",
-                    "transcription": "RealtimeTranscriptionSessionCreateRequestGA",
-                }
-            ),
-        ]
-        | None
-    ) = optional()
+    expires_after: "RealtimeCreateClientSecretRequestExpiresAfter | None" = optional()
+    session: 'Annotated[Annotated[RealtimeSessionCreateRequestGA, Tag("RealtimeSessionCreateRequestGA")] | Annotated[RealtimeTranscriptionSessionCreateRequestGA, Tag("RealtimeTranscriptionSessionCreateRequestGA")] | Annotated[dict[str, Any], UnknownType(("realtime", "transcription")), Tag("Unknown")], by_type({"realtime": "RealtimeSessionCreateRequestGA", "transcription": "RealtimeTranscriptionSessionCreateRequestGA"})] | None' = optional()

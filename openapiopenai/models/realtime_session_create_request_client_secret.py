@@ -3,13 +3,17 @@
 #   an inline object, named RealtimeSessionCreateRequestClientSecret after its path
 """Configuration options for the generated client secret."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_session_create_request_client_secret_expires_after import (
-    RealtimeSessionCreateRequestClientSecretExpiresAfter,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_session_create_request_client_secret_expires_after import (
+        RealtimeSessionCreateRequestClientSecretExpiresAfter,
+    )
 
 
 class RealtimeSessionCreateRequestClientSecret(RequestModel):
     """Configuration options for the generated client secret."""
 
-    expires_after: RealtimeSessionCreateRequestClientSecretExpiresAfter | None = optional()
+    expires_after: "RealtimeSessionCreateRequestClientSecretExpiresAfter | None" = optional()

@@ -3,11 +3,10 @@
 #   /components/schemas/RealtimeSessionCreateRequestGA
 """Realtime session object configuration."""
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, Tag
 
-from openapiopenai.models.mcp_tool import MCPTool
 from openapiopenai.models.openapi_model import (
     RequestModel,
     UnknownType,
@@ -15,20 +14,23 @@ from openapiopenai.models.openapi_model import (
     nullable,
     optional,
 )
-from openapiopenai.models.prompt import Prompt
-from openapiopenai.models.realtime_function_tool import RealtimeFunctionTool
-from openapiopenai.models.realtime_model import RealtimeModel
-from openapiopenai.models.realtime_reasoning import RealtimeReasoning
-from openapiopenai.models.realtime_session_create_request_ga_audio import (
-    RealtimeSessionCreateRequestGAAudio,
-)
-from openapiopenai.models.realtime_session_create_request_ga_tracing import (
-    RealtimeSessionCreateRequestGATracing,
-)
-from openapiopenai.models.realtime_truncation import RealtimeTruncation
-from openapiopenai.models.tool_choice_function import ToolChoiceFunction
-from openapiopenai.models.tool_choice_mcp import ToolChoiceMCP
-from openapiopenai.models.tool_choice_options import ToolChoiceOptions
+
+if TYPE_CHECKING:
+    from openapiopenai.models.mcp_tool import MCPTool
+    from openapiopenai.models.prompt import Prompt
+    from openapiopenai.models.realtime_function_tool import RealtimeFunctionTool
+    from openapiopenai.models.realtime_model import RealtimeModel
+    from openapiopenai.models.realtime_reasoning import RealtimeReasoning
+    from openapiopenai.models.realtime_session_create_request_ga_audio import (
+        RealtimeSessionCreateRequestGAAudio,
+    )
+    from openapiopenai.models.realtime_session_create_request_ga_tracing import (
+        RealtimeSessionCreateRequestGATracing,
+    )
+    from openapiopenai.models.realtime_truncation import RealtimeTruncation
+    from openapiopenai.models.tool_choice_function import ToolChoiceFunction
+    from openapiopenai.models.tool_choice_mcp import ToolChoiceMCP
+    from openapiopenai.models.tool_choice_options import ToolChoiceOptions
 
 
 class RealtimeSessionCreateRequestGA(RequestModel):
@@ -38,34 +40,15 @@ class RealtimeSessionCreateRequestGA(RequestModel):
 
     type: Literal["realtime"] = "realtime"
     output_modalities: list[Literal["text", "audio"]] | None = optional()
-    model: RealtimeModel | None = optional()
+    model: "RealtimeModel | None" = optional()
     instructions: str | None = optional()
-    audio: RealtimeSessionCreateRequestGAAudio | None = optional()
+    audio: "RealtimeSessionCreateRequestGAAudio | None" = optional()
     include: list[Literal["item.input_audio_transcription.logprobs"]] | None = optional()
-    tracing: Literal["auto"] | RealtimeSessionCreateRequestGATracing | None = nullable()
-    tools: (
-        list[
-            Annotated[
-                Annotated[RealtimeFunctionTool, Tag("RealtimeFunctionTool")]
-                | Annotated[MCPTool, Tag("MCPTool")]
-                | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")],
-                by_type({"function": "RealtimeFunctionTool", "mcp": "MCPTool"}),
-            ]
-        ]
-        | None
-    ) = optional()
-    tool_choice: (
-        Annotated[
-            Annotated[ToolChoiceOptions, Tag("Scalar")]
-            | Annotated[ToolChoiceFunction, Tag("ToolChoiceFunction")]
-            | Annotated[ToolChoiceMCP, Tag("ToolChoiceMCP")]
-            | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")],
-            by_type({"function": "ToolChoiceFunction", "mcp": "ToolChoiceMCP"}, scalar=True),
-        ]
-        | None
-    ) = optional()
+    tracing: 'Literal["auto"] | RealtimeSessionCreateRequestGATracing | None' = nullable()
+    tools: 'list[Annotated[Annotated[RealtimeFunctionTool, Tag("RealtimeFunctionTool")] | Annotated[MCPTool, Tag("MCPTool")] | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")], by_type({"function": "RealtimeFunctionTool", "mcp": "MCPTool"})]] | None' = optional()
+    tool_choice: 'Annotated[Annotated[ToolChoiceOptions, Tag("Scalar")] | Annotated[ToolChoiceFunction, Tag("ToolChoiceFunction")] | Annotated[ToolChoiceMCP, Tag("ToolChoiceMCP")] | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")], by_type({"function": "ToolChoiceFunction", "mcp": "ToolChoiceMCP"}, scalar=True)] | None' = optional()
     parallel_tool_calls: bool | None = optional()
-    reasoning: RealtimeReasoning | None = optional()
+    reasoning: "RealtimeReasoning | None" = optional()
     max_output_tokens: Annotated[int, Field(ge=1)] | Literal["inf"] | None = optional()
-    truncation: RealtimeTruncation | None = optional()
-    prompt: Prompt | None = nullable()
+    truncation: "RealtimeTruncation | None" = optional()
+    prompt: "Prompt | None" = nullable()

@@ -3,17 +3,21 @@
 #   an inline object, named RealtimeSessionCreateRequestGAAudio after its path
 """Configuration for input and output audio."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_session_create_request_ga_audio_input import (
-    RealtimeSessionCreateRequestGAAudioInput,
-)
-from openapiopenai.models.realtime_session_create_request_ga_audio_output import (
-    RealtimeSessionCreateRequestGAAudioOutput,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_session_create_request_ga_audio_input import (
+        RealtimeSessionCreateRequestGAAudioInput,
+    )
+    from openapiopenai.models.realtime_session_create_request_ga_audio_output import (
+        RealtimeSessionCreateRequestGAAudioOutput,
+    )
 
 
 class RealtimeSessionCreateRequestGAAudio(RequestModel):
     """Configuration for input and output audio."""
 
-    input: RealtimeSessionCreateRequestGAAudioInput | None = optional()
-    output: RealtimeSessionCreateRequestGAAudioOutput | None = optional()
+    input: "RealtimeSessionCreateRequestGAAudioInput | None" = optional()
+    output: "RealtimeSessionCreateRequestGAAudioOutput | None" = optional()

@@ -3,18 +3,20 @@
 #   an inline object, named RealtimeSessionCreateRequestGAAudioOutput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeSessionCreateRequestGAAudioOutput."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
-from openapiopenai.models.voice_ids_or_custom_voice import VoiceIdsOrCustomVoice
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
+    from openapiopenai.models.voice_ids_or_custom_voice import VoiceIdsOrCustomVoice
 
 
 class RealtimeSessionCreateRequestGAAudioOutput(RequestModel):
     """The RealtimeSessionCreateRequestGAAudioOutput object."""
 
-    format: RealtimeAudioFormats | None = optional()
-    voice: VoiceIdsOrCustomVoice | None = optional()
+    format: "RealtimeAudioFormats | None" = optional()
+    voice: "VoiceIdsOrCustomVoice | None" = optional()
     speed: Annotated[float, Field(ge=0.25, le=1.5)] | None = optional()

@@ -3,12 +3,14 @@
 #   /components/schemas/RealtimeTranscriptionSessionCreateRequestGA
 """Realtime transcription session object configuration."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_transcription_session_create_request_ga_audio import (
-    RealtimeTranscriptionSessionCreateRequestGAAudio,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_transcription_session_create_request_ga_audio import (
+        RealtimeTranscriptionSessionCreateRequestGAAudio,
+    )
 
 
 class RealtimeTranscriptionSessionCreateRequestGA(RequestModel):
@@ -17,5 +19,5 @@ class RealtimeTranscriptionSessionCreateRequestGA(RequestModel):
     __constants__: ClassVar[dict[str, str]] = {"type": "transcription"}
 
     type: Literal["transcription"] = "transcription"
-    audio: RealtimeTranscriptionSessionCreateRequestGAAudio | None = optional()
+    audio: "RealtimeTranscriptionSessionCreateRequestGAAudio | None" = optional()
     include: list[Literal["item.input_audio_transcription.logprobs"]] | None = optional()

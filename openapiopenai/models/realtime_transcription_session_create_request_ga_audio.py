@@ -3,13 +3,17 @@
 #   an inline object, named RealtimeTranscriptionSessionCreateRequestGAAudio after its path
 """Configuration for input and output audio."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_transcription_session_create_request_ga_audio_input import (
-    RealtimeTranscriptionSessionCreateRequestGAAudioInput,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_transcription_session_create_request_ga_audio_input import (
+        RealtimeTranscriptionSessionCreateRequestGAAudioInput,
+    )
 
 
 class RealtimeTranscriptionSessionCreateRequestGAAudio(RequestModel):
     """Configuration for input and output audio."""
 
-    input: RealtimeTranscriptionSessionCreateRequestGAAudioInput | None = optional()
+    input: "RealtimeTranscriptionSessionCreateRequestGAAudioInput | None" = optional()

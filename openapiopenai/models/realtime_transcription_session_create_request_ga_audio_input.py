@@ -3,21 +3,23 @@
 #   an inline object, named RealtimeTranscriptionSessionCreateRequestGAAudioInput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeTranscriptionSessionCreateRequestGAAudioInput."""
 
-from openapiopenai.models.audio_transcription import AudioTranscription
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, nullable, optional
-from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
-from openapiopenai.models.realtime_transcription_session_create_request_ga_audio_input_noise_reduction import (
-    RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction,
-)
-from openapiopenai.models.realtime_turn_detection import RealtimeTurnDetection
+
+if TYPE_CHECKING:
+    from openapiopenai.models.audio_transcription import AudioTranscription
+    from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
+    from openapiopenai.models.realtime_transcription_session_create_request_ga_audio_input_noise_reduction import (
+        RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction,
+    )
+    from openapiopenai.models.realtime_turn_detection import RealtimeTurnDetection
 
 
 class RealtimeTranscriptionSessionCreateRequestGAAudioInput(RequestModel):
     """The RealtimeTranscriptionSessionCreateRequestGAAudioInput object."""
 
-    format: RealtimeAudioFormats | None = optional()
-    transcription: AudioTranscription | None = nullable()
-    noise_reduction: RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction | None = (
-        nullable()
-    )
-    turn_detection: RealtimeTurnDetection | None = nullable()
+    format: "RealtimeAudioFormats | None" = optional()
+    transcription: "AudioTranscription | None" = nullable()
+    noise_reduction: "RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction | None" = nullable()
+    turn_detection: "RealtimeTurnDetection | None" = nullable()

@@ -8,8 +8,12 @@ Filtering the audio can improve VAD and turn detection accuracy (reducing false 
 model performance by improving perception of the input audio.
 """
 
-from openapiopenai.models.noise_reduction_type import NoiseReductionType
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
+
+if TYPE_CHECKING:
+    from openapiopenai.models.noise_reduction_type import NoiseReductionType
 
 
 class RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction(RequestModel):
@@ -20,4 +24,4 @@ class RealtimeTranscriptionSessionCreateRequestGAAudioInputNoiseReduction(Reques
     positives) and model performance by improving perception of the input audio.
     """
 
-    type: NoiseReductionType | None = optional()
+    type: "NoiseReductionType | None" = optional()

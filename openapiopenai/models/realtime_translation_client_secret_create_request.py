@@ -3,17 +3,21 @@
 #   /components/schemas/RealtimeTranslationClientSecretCreateRequest
 """Create a translation session and client secret for the Realtime API."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_translation_client_secret_create_request_expires_after import (
-    RealtimeTranslationClientSecretCreateRequestExpiresAfter,
-)
-from openapiopenai.models.realtime_translation_session_create_request import (
-    RealtimeTranslationSessionCreateRequest,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_translation_client_secret_create_request_expires_after import (
+        RealtimeTranslationClientSecretCreateRequestExpiresAfter,
+    )
+    from openapiopenai.models.realtime_translation_session_create_request import (
+        RealtimeTranslationSessionCreateRequest,
+    )
 
 
 class RealtimeTranslationClientSecretCreateRequest(RequestModel):
     """Create a translation session and client secret for the Realtime API."""
 
-    expires_after: RealtimeTranslationClientSecretCreateRequestExpiresAfter | None = optional()
-    session: RealtimeTranslationSessionCreateRequest
+    expires_after: "RealtimeTranslationClientSecretCreateRequestExpiresAfter | None" = optional()
+    session: "RealtimeTranslationSessionCreateRequest"

@@ -6,10 +6,14 @@ Realtime translation session configuration. Translation sessions stream source a
 translated audio plus transcript deltas out continuously.
 """
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_translation_session_create_request_audio import (
-    RealtimeTranslationSessionCreateRequestAudio,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_translation_session_create_request_audio import (
+        RealtimeTranslationSessionCreateRequestAudio,
+    )
 
 
 class RealtimeTranslationSessionCreateRequest(RequestModel):
@@ -19,4 +23,4 @@ class RealtimeTranslationSessionCreateRequest(RequestModel):
     """
 
     model: str
-    audio: RealtimeTranslationSessionCreateRequestAudio | None = optional()
+    audio: "RealtimeTranslationSessionCreateRequestAudio | None" = optional()

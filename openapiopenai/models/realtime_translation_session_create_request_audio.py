@@ -3,17 +3,21 @@
 #   an inline object, named RealtimeTranslationSessionCreateRequestAudio after its path
 """Configuration for translation input and output audio."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_translation_session_create_request_audio_input import (
-    RealtimeTranslationSessionCreateRequestAudioInput,
-)
-from openapiopenai.models.realtime_translation_session_create_request_audio_output import (
-    RealtimeTranslationSessionCreateRequestAudioOutput,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_translation_session_create_request_audio_input import (
+        RealtimeTranslationSessionCreateRequestAudioInput,
+    )
+    from openapiopenai.models.realtime_translation_session_create_request_audio_output import (
+        RealtimeTranslationSessionCreateRequestAudioOutput,
+    )
 
 
 class RealtimeTranslationSessionCreateRequestAudio(RequestModel):
     """Configuration for translation input and output audio."""
 
-    input: RealtimeTranslationSessionCreateRequestAudioInput | None = optional()
-    output: RealtimeTranslationSessionCreateRequestAudioOutput | None = optional()
+    input: "RealtimeTranslationSessionCreateRequestAudioInput | None" = optional()
+    output: "RealtimeTranslationSessionCreateRequestAudioOutput | None" = optional()

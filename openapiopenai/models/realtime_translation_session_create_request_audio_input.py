@@ -3,21 +3,25 @@
 #   an inline object, named RealtimeTranslationSessionCreateRequestAudioInput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeTranslationSessionCreateRequestAudioInput."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel, nullable
-from openapiopenai.models.realtime_translation_session_create_request_audio_input_noise_reduction import (
-    RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction,
-)
-from openapiopenai.models.realtime_translation_session_create_request_audio_input_transcription import (
-    RealtimeTranslationSessionCreateRequestAudioInputTranscription,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_translation_session_create_request_audio_input_noise_reduction import (
+        RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction,
+    )
+    from openapiopenai.models.realtime_translation_session_create_request_audio_input_transcription import (
+        RealtimeTranslationSessionCreateRequestAudioInputTranscription,
+    )
 
 
 class RealtimeTranslationSessionCreateRequestAudioInput(RequestModel):
     """The RealtimeTranslationSessionCreateRequestAudioInput object."""
 
-    transcription: RealtimeTranslationSessionCreateRequestAudioInputTranscription | None = (
+    transcription: "RealtimeTranslationSessionCreateRequestAudioInputTranscription | None" = (
         nullable()
     )
-    noise_reduction: RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction | None = (
+    noise_reduction: "RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction | None" = (
         nullable()
     )

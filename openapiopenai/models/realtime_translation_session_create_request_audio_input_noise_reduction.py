@@ -3,11 +3,15 @@
 #   an inline object, named RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction after its path
 """Optional input noise reduction. Set to `null` to disable it."""
 
-from openapiopenai.models.noise_reduction_type import NoiseReductionType
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import RequestModel
+
+if TYPE_CHECKING:
+    from openapiopenai.models.noise_reduction_type import NoiseReductionType
 
 
 class RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction(RequestModel):
     """Optional input noise reduction. Set to `null` to disable it."""
 
-    type: NoiseReductionType
+    type: "NoiseReductionType"

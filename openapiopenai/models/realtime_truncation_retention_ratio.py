@@ -7,14 +7,16 @@ limit. This allows you to amortize truncations across multiple turns, which can 
 cached token usage.
 """
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
-from openapiopenai.models.realtime_truncation_retention_ratio_token_limits import (
-    RealtimeTruncationRetentionRatioTokenLimits,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_truncation_retention_ratio_token_limits import (
+        RealtimeTruncationRetentionRatioTokenLimits,
+    )
 
 
 class RealtimeTruncationRetentionRatio(RequestModel):
@@ -28,4 +30,4 @@ class RealtimeTruncationRetentionRatio(RequestModel):
 
     type: Annotated[Literal["retention_ratio"], LENIENT_IN_RESPONSE] = "retention_ratio"
     retention_ratio: Annotated[Annotated[float, Field(ge=0, le=1)], LENIENT_IN_RESPONSE]
-    token_limits: RealtimeTruncationRetentionRatioTokenLimits | None = optional()
+    token_limits: "RealtimeTruncationRetentionRatioTokenLimits | None" = optional()
