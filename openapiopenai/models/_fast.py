@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic_core import (
@@ -150,12 +150,14 @@ class _NotLoaded:
 class _ResponseParser:
     """The fast validator of one response class, and what it was built from."""
 
-    __slots__ = ("classes", "modules", "validator")
+    __slots__ = ("classes", "complete", "modules", "validator")
 
     def __init__(self, validator: SchemaValidator, classes: frozenset[str], modules: int) -> None:
         self.validator = validator
         self.classes = classes
         self.modules = modules
+        #: Whether every class the response may hold is in: no answer can load more.
+        self.complete = False
 
 
 _responses: dict[type[Any], _ResponseParser] = {}
@@ -166,33 +168,34 @@ def parse_json(cls: type[_Model], data: str | bytes | bytearray) -> _Model | Non
     cannot tell (the exact path then decides)."""
     parser = _responses.get(cls)
     if parser is None or parser.modules != len(sys.modules):
+        if not _generated(cls):
+            return None  # a caller's own model (or subclass): only the exact path knows it
         if parser is None:
             _load_needed(cls.__name__, data)
         parser = _parser(cls)
-        if parser is None:
-            return None
     try:
         return parser.validator.validate_json(data)  # type: ignore[no-any-return]
     except ValidationError:
         pass
-    if not _load_needed(cls.__name__, data):
+    if parser.complete or not _load_needed(cls.__name__, data):
         return None
     parser = _parser(cls)
-    if parser is None:
-        return None
     try:
         return parser.validator.validate_json(data)  # type: ignore[no-any-return]
     except ValidationError:
         return None
 
 
-def _parser(cls: type[Any]) -> _ResponseParser | None:
+def _generated(cls: type[Any]) -> bool:
+    """Whether ``cls`` is one of the generated classes (not a caller's class of that name)."""
+    return cls.__name__ in CLASSES and loaded(cls.__name__) is cls
+
+
+def _parser(cls: type[Any]) -> _ResponseParser:
     """The parser of ``cls`` over the classes loaded now, rebuilt only if they changed."""
     name = cls.__name__
-    if name not in CLASSES or loaded(name) is not cls:
-        return None  # not one of the generated classes (a caller's subclass, say)
     modules = len(sys.modules)
-    classes = frozenset(_loaded_reach(name))
+    classes = _loaded_reach(name)
     parser = _responses.get(cls)
     if parser is None or parser.classes != classes:
         definitions: dict[str, cs.CoreSchema] = {}
@@ -200,6 +203,7 @@ def _parser(cls: type[Any]) -> _ResponseParser | None:
         schema = cs.definitions_schema(top, list(definitions.values()))
         # _use_prebuilt=False: otherwise pydantic-core reuses each class's own (exact) validator.
         parser = _ResponseParser(SchemaValidator(schema, _use_prebuilt=False), classes, modules)
+        parser.complete = classes == _reach(name, lambda _: True)
         _responses[cls] = parser
     parser.modules = modules
     return parser
@@ -298,17 +302,22 @@ def loaded(name: str) -> type[Any] | None:
     return None if module is None else getattr(module, name, None)
 
 
-def _loaded_reach(name: str) -> Iterable[str]:
+def _loaded_reach(name: str) -> frozenset[str]:
     """The loaded classes that ``name`` reaches through loaded classes, ``name`` included."""
+    return _reach(name, lambda each: loaded(each) is not None)
+
+
+def _reach(name: str, include: Callable[[str], bool]) -> frozenset[str]:
+    """The classes ``name`` reaches through classes that ``include`` accepts, ``name`` too."""
     seen: set[str] = set()
     pending = [name]
     while pending:
         current = pending.pop()
-        if current in seen or loaded(current) is None:
+        if current in seen or not include(current):
             continue
         seen.add(current)
         pending.extend(_class_refs(current))
-    return seen
+    return frozenset(seen)
 
 
 def _class_refs(name: str) -> set[str]:
