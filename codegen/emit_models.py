@@ -341,12 +341,10 @@ def init_source(registry: Registry) -> str:
         "def __getattr__(name: str) -> Any:\n"
         "    if name not in _NAMES:\n"
         '        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")\n'
-        '    value = getattr(importlib.import_module(f"{__name__}.{_module_name(name)}"), name)\n'
+        "    module = _MODULES.get(name) or _snake(name)\n"
+        '    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)\n'
         "    globals()[name] = value\n"
         "    return value\n\n\n"
-        "def _module_name(name: str) -> str:\n"
-        '    """The module (in this package) that defines ``name``."""\n'
-        "    return _MODULES.get(name) or _snake(name)\n\n\n"
         "def __dir__() -> list[str]:\n"
         "    return sorted(set(globals()) | _NAMES)\n\n\n"
         "def _snake(name: str) -> str:\n"

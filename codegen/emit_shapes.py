@@ -72,6 +72,10 @@ def shapes_source(registry: Registry) -> str:
         )
         classes.append(f"    {definition.name!r}: ({checked!r}, {fields!r}),")
     aliases = [f"    {alias.name!r}: {shape(alias.type)!r}," for alias in registry.aliases.values()]
+    modules = [
+        f"    {each.name!r}: {each.module!r},"
+        for each in (*registry.classes.values(), *registry.aliases.values())
+    ]
     return (
         HEADER.format(source="spec/ (every model)")
         + '"""Every model as data: see ``codegen/emit_shapes.py`` for the form."""\n\n'
@@ -82,5 +86,7 @@ def shapes_source(registry: Registry) -> str:
         + "\n".join(classes)
         + "\n}\n\n"
         "#: name -> type of every alias (enums, unions, maps).\n"
-        "ALIASES: dict[str, tuple[Any, ...]] = {\n" + "\n".join(aliases) + "\n}\n"
+        "ALIASES: dict[str, tuple[Any, ...]] = {\n" + "\n".join(aliases) + "\n}\n\n"
+        "#: name -> the module of this package that defines it.\n"
+        "MODULES: dict[str, str] = {\n" + "\n".join(modules) + "\n}\n"
     )

@@ -366,14 +366,10 @@ _MODULES: dict[str, str] = {
 def __getattr__(name: str) -> Any:
     if name not in _NAMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_module_name(name)}"), name)
+    module = _MODULES.get(name) or _snake(name)
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value
-
-
-def _module_name(name: str) -> str:
-    """The module (in this package) that defines ``name``."""
-    return _MODULES.get(name) or _snake(name)
 
 
 def __dir__() -> list[str]:

@@ -30,7 +30,7 @@ from pydantic_core import (
 )
 from pydantic_core import core_schema as cs
 
-from openapiopenai.models._shapes import ALIASES, CLASSES
+from openapiopenai.models._shapes import ALIASES, CLASSES, MODULES
 
 if TYPE_CHECKING:
     from openapiopenai.models.openapi_model import OpenApiModel
@@ -292,8 +292,7 @@ def _response_type(
 
 def module_of(name: str) -> str:
     """The module that defines the generated class or alias ``name``."""
-    models = sys.modules[PACKAGE]
-    return f"{PACKAGE}.{models._module_name(name)}"
+    return f"{PACKAGE}.{MODULES[name]}"
 
 
 def loaded(name: str) -> type[Any] | None:
