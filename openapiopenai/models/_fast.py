@@ -122,11 +122,15 @@ def _request_type(shape: tuple[Any, ...], definitions: dict[str, cs.CoreSchema])
     return _scalar(shape, checked=True, strict=True, finite=True)
 
 
+#: The scalar types whose shape carries pydantic-core constraints (``ge``, ``max_length``...).
+_CONSTRAINED = frozenset({"str", "int", "float"})
+
+
 def _scalar(
     shape: tuple[Any, ...], *, checked: bool, strict: bool | None, finite: bool
 ) -> cs.CoreSchema:
     kind = shape[0]
-    constraints = shape[1] if checked and len(shape) > 1 else {}
+    constraints: dict[str, Any] = shape[1] if checked and kind in _CONSTRAINED else {}
     if kind == "str":
         return cs.str_schema(strict=strict, **constraints)
     if kind == "int":
