@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -172,7 +173,7 @@ def parse_json(cls: type[_Model], data: str | bytes | bytearray) -> _Model | Non
     cannot tell (the exact path then decides)."""
     parser = _responses.get(cls)
     if parser is None or parser.modules != len(sys.modules):
-        if not _generated(cls):
+        if not is_generated(cls):
             return None  # a caller's own model (or subclass): only the exact path knows it
         if parser is None:
             _load_needed(cls.__name__, data)
@@ -190,7 +191,7 @@ def parse_json(cls: type[_Model], data: str | bytes | bytearray) -> _Model | Non
         return None
 
 
-def _generated(cls: type[Any]) -> bool:
+def is_generated(cls: type[Any]) -> bool:
     """Whether ``cls`` is one of the generated classes (not a caller's class of that name)."""
     return cls.__name__ in CLASSES and loaded(cls.__name__) is cls
 
@@ -397,6 +398,8 @@ def _wanted(shape: tuple[Any, ...], value: Any, found: set[str]) -> None:
 # -- the exact path: every name a class's annotations use, before pydantic builds it --------------
 
 _resolved: set[str] = set()
+#: Held while names are given to modules, so no thread builds from a half-resolved module.
+_resolving = threading.RLock()
 
 
 def resolve(name: str) -> None:
@@ -406,18 +409,21 @@ def resolve(name: str) -> None:
     one class does not load every class it might hold; pydantic needs them all when it builds
     the exact validator, JSON Schema or serialiser, and gets them here first.
     """
-    pending = [name]
-    while pending:
-        current = pending.pop()
-        if current in _resolved or current not in CLASSES:
-            continue
-        _resolved.add(current)
-        module = importlib.import_module(module_of(current))
-        for ref in _direct_names(current):
-            if ref not in module.__dict__:
-                target = importlib.import_module(module_of(ref))
-                module.__dict__[ref] = getattr(target, ref)
-        pending.extend(_class_refs(current))
+    if name in _resolved:
+        return
+    with _resolving:
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            if current in _resolved or current not in CLASSES:
+                continue
+            module = importlib.import_module(module_of(current))
+            for ref in _direct_names(current):
+                if ref not in module.__dict__:
+                    target = importlib.import_module(module_of(ref))
+                    module.__dict__[ref] = getattr(target, ref)
+            _resolved.add(current)
+            pending.extend(_class_refs(current))
 
 
 def _direct_names(name: str) -> set[str]:

@@ -271,6 +271,14 @@ class OpenApiModel(BaseModel):
         except ValidationError as error:
             raise cls._validation_error(error) from None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A caller's subclass of a generated model inherits annotations naming classes that are
+        # loaded on first use; pydantic reads them from the parent, so the parent completes first.
+        for base in cls.__bases__:
+            if _fast.is_generated(base) and not base.__pydantic_complete__:
+                base.model_rebuild()
+        super().__init_subclass__(**kwargs)
+
     @classmethod
     def model_rebuild(
         cls,

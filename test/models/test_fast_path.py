@@ -423,3 +423,14 @@ def test_a_fresh_process_loads_only_the_classes_it_instantiates() -> None:
     assert report["schema_has_mcp"] and report["everything_listed"]
     assert "mcp_tool" in report["after_schema"]
     assert report["mcp"] == "MCPTool"
+
+
+def test_a_callers_subclass_of_a_generated_model_reads_its_nested_classes() -> None:
+    class Mine(models.RealtimeSessionCreateResponseGA):
+        note: str | None = None
+
+    body = json.dumps({**SESSION_GA, "note": "kept"})
+    mine = Mine.from_json(body)
+    assert mine.note == "kept"
+    assert isinstance(mine.audio, models.RealtimeSessionCreateResponseGAAudio)
+    assert mine.audio.output is not None and mine.audio.output.voice == "marin"
