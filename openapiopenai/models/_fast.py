@@ -20,7 +20,7 @@ import json
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 from pydantic_core import (
     CoreConfig,
@@ -191,7 +191,7 @@ def parse_json(cls: type[_Model], data: str | bytes | bytearray) -> _Model | Non
         return None
 
 
-def is_generated(cls: type[Any]) -> bool:
+def is_generated(cls: type[Any]) -> TypeGuard[type[OpenApiModel]]:
     """Whether ``cls`` is one of the generated classes (not a caller's class of that name)."""
     return cls.__name__ in CLASSES and loaded(cls.__name__) is cls
 
