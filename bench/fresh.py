@@ -58,13 +58,14 @@ def _bytecode_environment(cache: str) -> dict[str, str]:
 
 def _import_seconds(statement: str, environment: dict[str, str]) -> float:
     """Seconds ``statement`` takes in a fresh interpreter (start-up itself not counted)."""
-    return _timed_block(statement + "\n", environment)
+    return _timed_block(statement + "\n", environment)[0]
 
 
-def _timed_block(code: str, environment: dict[str, str]) -> float:
-    """Seconds a block of code takes in a fresh interpreter (start-up itself not counted)."""
-    timed = "import time as _t\n_start = _t.perf_counter()\n" + code
-    timed += "print(_t.perf_counter() - _start)\n"
+def _timed_block(code: str, environment: dict[str, str]) -> tuple[float, float]:
+    """Seconds a block of code takes in a fresh interpreter (start-up itself not counted), by
+    wall clock and by that process's CPU time (which other processes' load barely moves)."""
+    timed = "import time as _t\n_start, _cpu = _t.perf_counter(), _t.process_time()\n" + code
+    timed += "print(_t.perf_counter() - _start, _t.process_time() - _cpu)\n"
     output = subprocess.run(
         [sys.executable, "-c", timed],
         cwd=ROOT,
@@ -73,7 +74,8 @@ def _timed_block(code: str, environment: dict[str, str]) -> float:
         capture_output=True,
         text=True,
     ).stdout
-    return float(output)
+    wall, cpu = output.split()
+    return float(wall), float(cpu)
 
 
 def _process_seconds(statement: str, environment: dict[str, str]) -> float:
@@ -177,12 +179,16 @@ def bench_cold_start(
             raw = raw_code.format(base=base_url, key=key, payload=payload)
             for statement in (sdk, raw):
                 _timed_block(statement, env)  # writes the bytecode
-            sdk_s, raw_s = median_pair(
-                lambda sdk=sdk: _timed_block(sdk, env),  # type: ignore[misc]
-                lambda raw=raw: _timed_block(raw, env),  # type: ignore[misc]
-                rounds,
-            )
+            samples: tuple[list[tuple[float, float]], list[tuple[float, float]]] = ([], [])
+            for index in range(rounds):
+                for which in (0, 1) if index % 2 == 0 else (1, 0):
+                    samples[which].append(_timed_block((sdk, raw)[which], env))
+            sdk_s, raw_s = (statistics.median(wall for wall, _ in side) for side in samples)
+            sdk_cpu, raw_cpu = (statistics.median(cpu for _, cpu in side) for side in samples)
             results[f"{prefix}sdk_ms"] = sdk_s * 1e3
             results[f"{prefix}raw_ms"] = raw_s * 1e3
             results[f"{prefix}ratio"] = sdk_s / raw_s
+            results[f"{prefix}sdk_cpu_ms"] = sdk_cpu * 1e3
+            results[f"{prefix}raw_cpu_ms"] = raw_cpu * 1e3
+            results[f"{prefix}cpu_ratio"] = sdk_cpu / raw_cpu
     return results
