@@ -57,6 +57,7 @@ def request_json(name: str, body: dict[str, Any]) -> bytes | None:
 
 
 def _request_validator(name: str) -> SchemaValidator:
+    """A strict typed-dict validator of request model ``name`` and all it reaches."""
     definitions: dict[str, cs.CoreSchema] = {}
     top = _request_ref(name, definitions)
     schema = cs.definitions_schema(top, list(definitions.values()))
@@ -65,6 +66,7 @@ def _request_validator(name: str) -> SchemaValidator:
 
 
 def _request_ref(name: str, definitions: dict[str, cs.CoreSchema]) -> cs.CoreSchema:
+    """A reference to class ``name`` as a typed dict, defined in ``definitions`` once."""
     ref = name + ":request"
     if ref not in definitions:
         definitions[ref] = cs.none_schema()  # placeholder: a class may reach itself
@@ -88,7 +90,8 @@ def _request_field(
     constant: str | None,
     definitions: dict[str, cs.CoreSchema],
 ) -> cs.CoreSchema:
-    # ``None`` in an optional field means "not set": the exact path drops it, so it is refused.
+    """One request field. ``None`` in an optional field means "not set", which the exact path
+    leaves out, so it is refused here."""
     schema = _request_type(shape, definitions)
     if nullable:
         schema = cs.nullable_schema(schema)
@@ -99,6 +102,7 @@ def _request_field(
 
 
 def _request_type(shape: tuple[Any, ...], definitions: dict[str, cs.CoreSchema]) -> cs.CoreSchema:
+    """The strict schema of one shape, as the request models check it."""
     kind = shape[0]
     if kind == "ref":
         alias = ALIASES.get(shape[1])
@@ -130,6 +134,7 @@ _CONSTRAINED = frozenset({"str", "int", "float"})
 def _scalar(
     shape: tuple[Any, ...], *, checked: bool, strict: bool | None, finite: bool
 ) -> cs.CoreSchema:
+    """A scalar or literal; constraints only where the model checks them (``checked``)."""
     kind = shape[0]
     constraints: dict[str, Any] = shape[1] if checked and kind in _CONSTRAINED else {}
     if kind == "str":
@@ -215,6 +220,7 @@ def _parser(cls: type[Any]) -> _ResponseParser:
 
 
 def _response_ref(name: str, definitions: dict[str, cs.CoreSchema]) -> cs.CoreSchema:
+    """A reference to class ``name`` as its model, or a refusal if it is not loaded yet."""
     cls = loaded(name)
     if cls is None:
         return cs.is_instance_schema(_NotLoaded)
@@ -256,6 +262,7 @@ def _response_field(
     checked: bool,
     definitions: dict[str, cs.CoreSchema],
 ) -> cs.CoreSchema:
+    """One response field, with the default and ``None`` its class declares."""
     schema = _response_type(shape, checked, definitions)
     if nullable or not required:
         schema = cs.nullable_schema(schema)
@@ -269,6 +276,7 @@ def _response_field(
 def _response_type(
     shape: tuple[Any, ...], checked: bool, definitions: dict[str, cs.CoreSchema]
 ) -> cs.CoreSchema:
+    """The schema of one shape as the response models read it, without the Python parts."""
     kind = shape[0]
     if kind == "ref":
         alias = ALIASES.get(shape[1])
@@ -325,30 +333,36 @@ def _reach(name: str, include: Callable[[str], bool]) -> frozenset[str]:
 
 
 def _class_refs(name: str) -> set[str]:
-    """The classes ``name``'s fields name directly, through aliases."""
+    """The classes ``name``'s fields name directly, looking through aliases."""
+    return _names(name, through_aliases=True)
+
+
+def _names(name: str, *, through_aliases: bool) -> set[str]:
+    """The classes (and, unless ``through_aliases``, aliases) that ``name``'s fields name."""
     found: set[str] = set()
     for field in CLASSES[name][1]:
-        _refs_of(field[2], found)
+        _names_of(field[2], found, through_aliases)
     return found
 
 
-def _refs_of(shape: tuple[Any, ...], found: set[str]) -> None:
+def _names_of(shape: tuple[Any, ...], found: set[str], through_aliases: bool) -> None:
+    """Add to ``found`` the names in one shape."""
     kind = shape[0]
     if kind == "ref":
-        alias = ALIASES.get(shape[1])
+        alias = ALIASES.get(shape[1]) if through_aliases else None
         if alias is None:
             found.add(shape[1])
         else:
-            _refs_of(alias, found)
+            _names_of(alias, found, through_aliases)
     elif kind in ("list", "map"):
-        _refs_of(shape[1], found)
+        _names_of(shape[1], found, through_aliases)
     elif kind == "union":
         for member in shape[1]:
-            _refs_of(member, found)
+            _names_of(member, found, through_aliases)
     elif kind == "tagged":
         found.update(name for _, name in shape[1])
         if shape[2] is not None:
-            _refs_of(shape[2], found)
+            _names_of(shape[2], found, through_aliases)
 
 
 def _load_needed(name: str, data: str | bytes | bytearray) -> bool:
@@ -418,32 +432,9 @@ def resolve(name: str) -> None:
             if current in _resolved or current not in CLASSES:
                 continue
             module = importlib.import_module(module_of(current))
-            for ref in _direct_names(current):
+            for ref in _names(current, through_aliases=False):
                 if ref not in module.__dict__:
                     target = importlib.import_module(module_of(ref))
                     module.__dict__[ref] = getattr(target, ref)
             _resolved.add(current)
             pending.extend(_class_refs(current))
-
-
-def _direct_names(name: str) -> set[str]:
-    """The classes and aliases ``name``'s annotations name, without looking into aliases."""
-    found: set[str] = set()
-    for field in CLASSES[name][1]:
-        _names_of(field[2], found)
-    return found
-
-
-def _names_of(shape: tuple[Any, ...], found: set[str]) -> None:
-    kind = shape[0]
-    if kind == "ref":
-        found.add(shape[1])
-    elif kind in ("list", "map"):
-        _names_of(shape[1], found)
-    elif kind == "union":
-        for member in shape[1]:
-            _names_of(member, found)
-    elif kind == "tagged":
-        found.update(name for _, name in shape[1])
-        if shape[2] is not None:
-            _names_of(shape[2], found)
