@@ -439,3 +439,14 @@ def test_a_callers_subclass_of_a_generated_model_reads_its_nested_classes() -> N
     assert mine.note == "kept"
     assert isinstance(mine.audio, models.RealtimeSessionCreateResponseGAAudio)
     assert mine.audio.output is not None and mine.audio.output.voice == "marin"
+
+
+def test_shapes_describe_every_generated_class_field_by_field() -> None:
+    from openapiopenai.models._shapes import ALIASES, CLASSES
+
+    assert set(CLASSES) | set(ALIASES) <= set(models.__all__)
+    for name, (_, fields) in CLASSES.items():
+        cls = getattr(models, name)
+        wire_names = [field.alias or attribute for attribute, field in cls.model_fields.items()]
+        assert [wire for wire, *_ in fields] == wire_names, name
+        assert [attribute for _, attribute, *_ in fields] == list(cls.model_fields), name
