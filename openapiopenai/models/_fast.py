@@ -15,6 +15,7 @@ the classes it holds, so a process defines only the classes it instantiates.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import sys
@@ -41,90 +42,104 @@ PACKAGE = "openapiopenai.models"
 
 # -- requests ------------------------------------------------------------------------------------
 
-_requests: dict[str, SchemaValidator] = {}
+
+class _RequestChecker:
+    """The strict validator of one request model over the classes seen in its requests."""
+
+    __slots__ = ("classes", "validator")
+
+    def __init__(self, name: str, classes: frozenset[str]) -> None:
+        self.classes = classes
+        builder = _RequestSchema(classes)
+        top = builder.ref(name)
+        schema = cs.definitions_schema(top, list(builder.definitions.values()))
+        # As RequestModel: strict, and no NaN or infinity (they have no JSON form).
+        self.validator = SchemaValidator(schema, CoreConfig(strict=True, allow_inf_nan=False))
+
+    def json(self, body: dict[str, Any]) -> bytes | None:
+        try:
+            return to_json(self.validator.validate_python(body))
+        except (ValidationError, PydanticSerializationError):
+            return None
+
+
+_requests: dict[str, _RequestChecker] = {}
 
 
 def request_json(name: str, body: dict[str, Any]) -> bytes | None:
     """The JSON of ``body`` as a valid request of model ``name``, or ``None`` when the fast
-    path cannot tell (the exact path then decides, with its own error if there is one)."""
-    validator = _requests.get(name)
-    if validator is None:
-        validator = _requests[name] = _request_validator(name)
-    try:
-        return to_json(validator.validate_python(body))
-    except (ValidationError, PydanticSerializationError):
-        return None
+    path cannot tell (the exact path then decides, with its own error if there is one).
+
+    The validator covers the classes seen in this model's requests so far, so a first call
+    builds no more than it needs; a request holding another class extends it."""
+    checker = _requests.get(name)
+    if checker is None:
+        checker = _requests[name] = _RequestChecker(name, _held(name, body))
+    sent = checker.json(body)
+    if sent is None:
+        held = _held(name, body)
+        if not held <= checker.classes:
+            checker = _requests[name] = _RequestChecker(name, checker.classes | held)
+            sent = checker.json(body)
+    return sent
 
 
-def _request_validator(name: str) -> SchemaValidator:
-    """A strict typed-dict validator of request model ``name`` and all it reaches."""
-    definitions: dict[str, cs.CoreSchema] = {}
-    top = _request_ref(name, definitions)
-    schema = cs.definitions_schema(top, list(definitions.values()))
-    # As RequestModel: strict, and no NaN or infinity (they have no JSON form).
-    return SchemaValidator(schema, CoreConfig(strict=True, allow_inf_nan=False))
+class _RequestSchema:
+    """Builds the strict typed-dict schema of request classes; others are refused in place."""
 
+    def __init__(self, classes: frozenset[str]) -> None:
+        self.classes = classes
+        self.definitions: dict[str, cs.CoreSchema] = {}
 
-def _request_ref(name: str, definitions: dict[str, cs.CoreSchema]) -> cs.CoreSchema:
-    """A reference to class ``name`` as a typed dict, defined in ``definitions`` once."""
-    ref = name + ":request"
-    if ref not in definitions:
-        definitions[ref] = cs.none_schema()  # placeholder: a class may reach itself
-        fields = {
-            wire: cs.typed_dict_field(
-                _request_field(shape, required, nullable, constant, definitions),
-                required=required and constant is None,
+    def ref(self, name: str) -> cs.CoreSchema:
+        """A reference to class ``name`` as a typed dict, defined once."""
+        if name not in self.classes:
+            return cs.is_instance_schema(_NotLoaded)
+        ref = name + ":request"
+        if ref not in self.definitions:
+            self.definitions[ref] = cs.none_schema()  # placeholder: a class may reach itself
+            fields = {
+                wire: cs.typed_dict_field(
+                    self.field(shape, nullable, constant),
+                    required=required and constant is None,
+                )
+                for wire, _, shape, required, nullable, constant in CLASSES[name][1]
+            }
+            self.definitions[ref] = cs.typed_dict_schema(
+                fields, extra_behavior="forbid", strict=True, ref=ref
             )
-            for wire, _, shape, required, nullable, constant in CLASSES[name][1]
-        }
-        definitions[ref] = cs.typed_dict_schema(
-            fields, extra_behavior="forbid", strict=True, ref=ref
-        )
-    return cs.definition_reference_schema(ref)
+        return cs.definition_reference_schema(ref)
 
+    def field(self, shape: tuple[Any, ...], nullable: bool, constant: str | None) -> cs.CoreSchema:
+        """One request field. ``None`` in an optional field means "not set", which the exact
+        path leaves out, so it is refused here."""
+        schema = self.type(shape)
+        if nullable:
+            schema = cs.nullable_schema(schema)
+        if constant is not None:
+            # The ``type`` tag of a union member, sent even when the caller leaves it out.
+            schema = cs.with_default_schema(schema, default=constant)
+        return schema
 
-def _request_field(
-    shape: tuple[Any, ...],
-    required: bool,
-    nullable: bool,
-    constant: str | None,
-    definitions: dict[str, cs.CoreSchema],
-) -> cs.CoreSchema:
-    """One request field. ``None`` in an optional field means "not set", which the exact path
-    leaves out, so it is refused here."""
-    schema = _request_type(shape, definitions)
-    if nullable:
-        schema = cs.nullable_schema(schema)
-    if constant is not None:
-        # The ``type`` tag of a union member, sent even when the caller leaves it out.
-        schema = cs.with_default_schema(schema, default=constant)
-    return schema
-
-
-def _request_type(shape: tuple[Any, ...], definitions: dict[str, cs.CoreSchema]) -> cs.CoreSchema:
-    """The strict schema of one shape, as the request models check it."""
-    kind = shape[0]
-    if kind == "ref":
-        alias = ALIASES.get(shape[1])
-        if alias is not None:
-            return _request_type(alias, definitions)
-        return _request_ref(shape[1], definitions)
-    if kind == "list":
-        return cs.list_schema(
-            _request_type(shape[1], definitions), min_length=shape[2], strict=True
-        )
-    if kind == "map":
-        value = _request_type(shape[1], definitions)
-        return cs.dict_schema(cs.str_schema(strict=True), value, strict=True)
-    if kind == "union":
-        return cs.union_schema([_request_type(member, definitions) for member in shape[1]])
-    if kind == "tagged":
-        choices = {tag: _request_ref(name, definitions) for tag, name in shape[1]}
-        tagged = cs.tagged_union_schema(choices, "type", strict=True)
-        if shape[2] is None:
-            return tagged
-        return cs.union_schema([_request_type(shape[2], definitions), tagged])
-    return _scalar(shape, checked=True, strict=True, finite=True)
+    def type(self, shape: tuple[Any, ...]) -> cs.CoreSchema:
+        """The strict schema of one shape, as the request models check it."""
+        kind = shape[0]
+        if kind == "ref":
+            alias = ALIASES.get(shape[1])
+            return self.type(alias) if alias is not None else self.ref(shape[1])
+        if kind == "list":
+            return cs.list_schema(self.type(shape[1]), min_length=shape[2], strict=True)
+        if kind == "map":
+            return cs.dict_schema(cs.str_schema(strict=True), self.type(shape[1]), strict=True)
+        if kind == "union":
+            return cs.union_schema([self.type(member) for member in shape[1]])
+        if kind == "tagged":
+            choices = {tag: self.ref(name) for tag, name in shape[1]}
+            tagged = cs.tagged_union_schema(choices, "type", strict=True)
+            if shape[2] is None:
+                return tagged
+            return cs.union_schema([self.type(shape[2]), tagged])
+        return _scalar(shape, checked=True, strict=True, finite=True)
 
 
 #: The scalar types whose shape carries pydantic-core constraints (``ge``, ``max_length``...).
@@ -365,12 +380,19 @@ def _names_of(shape: tuple[Any, ...], found: set[str], through_aliases: bool) ->
             _names_of(shape[2], found, through_aliases)
 
 
+def _held(name: str, value: Any) -> frozenset[str]:
+    """The classes that ``value``, read as class ``name``, instantiates (``name`` at least)."""
+    wanted = {name}
+    # Nested too deeply for this walk: the validator, or else the exact path, will say so.
+    with contextlib.suppress(RecursionError):
+        _wanted(("ref", name), value, wanted)
+    return frozenset(wanted)
+
+
 def _load_needed(name: str, data: str | bytes | bytearray) -> bool:
     """Load the classes that the JSON ``data`` holds as ``name``; whether any was new."""
     try:
-        value = json.loads(data)
-        wanted: set[str] = set()
-        _wanted(("ref", name), value, wanted)
+        wanted = _held(name, json.loads(data))
     except (ValueError, RecursionError):
         return False
     new = [each for each in wanted if loaded(each) is None]

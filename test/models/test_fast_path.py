@@ -450,3 +450,14 @@ def test_shapes_describe_every_generated_class_field_by_field() -> None:
         wire_names = [field.alias or attribute for attribute, field in cls.model_fields.items()]
         assert [wire for wire, *_ in fields] == wire_names, name
         assert [attribute for _, attribute, *_ in fields] == list(cls.model_fields), name
+
+
+def test_request_validator_grows_with_the_classes_requests_hold() -> None:
+    name = "RealtimeCreateClientSecretRequest"
+    _fast._requests.pop(name, None)
+    assert _fast.request_json(name, {}) == b"{}"
+    assert _fast._requests[name].classes == {name}
+    for body in (REALISTIC, {"session": {"type": "realtime", "tools": [MCP_TOOL]}}):
+        sent = _fast.request_json(name, body)
+        assert sent is not None and sent == _exact_bytes(name, body)
+    assert {"MCPTool", "RealtimeTurnDetectionServerVad"} <= _fast._requests[name].classes
