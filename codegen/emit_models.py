@@ -48,6 +48,11 @@ class Module:
     needs_base64: bool = False
     #: Imports for type checkers only, put under ``if TYPE_CHECKING:`` after the others.
     checking: set[str] = field(default_factory=set)
+    #: Class modules import the classes they name only for type checkers (their annotations
+    #: are strings), so that loading one class loads nothing else; alias modules import them.
+    lazy_refs: bool = False
+    #: Whether the annotation being built names a generated class or alias.
+    names_ref: bool = False
 
     def annotation(self, expr: TypeExpr, hint: str, *, checked: bool) -> str:
         """The annotation of ``expr``; ``checked`` keeps enum and bound checks (requests)."""
@@ -68,6 +73,7 @@ class Module:
         if isinstance(expr, Ref):
             if expr.name != self.own:
                 self.refs.add(expr.name)
+            self.names_ref = True
             return expr.name
         if isinstance(expr, ListOf):
             inner = f"list[{self.annotation(expr.item, hint, checked=checked)}]"
@@ -115,6 +121,12 @@ class Module:
     def imports(self) -> str:
         # No ``from __future__ import annotations``: annotations evaluated when the class is
         # made cost far less than strings that pydantic has to compile and evaluate later.
+        refs = [f"from {PACKAGE}.{snake(name)} import {name}" for name in sorted(self.refs)]
+        checking = self.checking
+        if self.lazy_refs:
+            refs, checking = [], checking | set(refs)
+        if checking:
+            self.typing.add("TYPE_CHECKING")
         lines: list[str] = []
         if self.typing:
             lines.append(f"from typing import {', '.join(sorted(self.typing))}")
@@ -122,10 +134,9 @@ class Module:
             lines.append(f"from pydantic import {', '.join(sorted(self.pydantic))}")
         if self.base:
             lines.append(f"from {PACKAGE}.{BASE_MODULE} import {', '.join(sorted(self.base))}")
-        for name in sorted(self.refs):
-            lines.append(f"from {PACKAGE}.{snake(name)} import {name}")
-        if self.checking:
-            lines += ["", "if TYPE_CHECKING:", *(f"    {line}" for line in sorted(self.checking))]
+        lines += refs
+        if checking:
+            lines += ["", "if TYPE_CHECKING:", *(f"    {line}" for line in sorted(checking))]
         return "\n".join(lines) + "\n"
 
     def known_aliases(self) -> str:
@@ -183,7 +194,7 @@ def _may_refuse(registry: Registry, expr: TypeExpr) -> bool:
 
 
 def class_source(registry: Registry, definition: ClassDef) -> str:
-    module = Module(registry, definition.name)
+    module = Module(registry, definition.name, lazy_refs=True)
     request = "request" in definition.directions
     response = "response" in definition.directions
     base = "RequestModel" if request else "ResponseModel"
@@ -224,6 +235,7 @@ def _field_line(
     module: Module, definition: ClassDef, f: FieldDef, *, request: bool, response: bool
 ) -> str:
     hint = definition.name + camel(f.name)
+    module.names_ref = False
     annotation = module.annotation(f.type, hint, checked=request)
     lenient = response and _may_refuse(module.registry, f.type)
     typed = annotation if f.required and not f.nullable else f"{annotation} | None"
@@ -232,6 +244,8 @@ def _field_line(
         module.base.add(marker)
         module.typing.add("Annotated")
         typed = f"Annotated[{typed}, {marker}]"
+    if module.names_ref:
+        typed = repr(typed)  # resolved when pydantic first builds the class: see _fast.resolve
     alias = f", alias={_literal(f.name)}" if f.py_name != f.name else ""
     if not request:
         default = "" if f.required else " = None"

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen import emit_docs, emit_models
+from codegen import emit_docs, emit_models, emit_shapes
 from codegen.model import build
 from codegen.spec import ROOT, load_specs
 
@@ -30,6 +30,7 @@ def render() -> dict[Path, str]:
     for alias in registry.aliases.values():
         files[MODELS_DIR / f"{alias.module}.py"] = emit_models.alias_source(registry, alias)
     files[MODELS_DIR / "__init__.py"] = emit_models.init_source(registry)
+    files[MODELS_DIR / "_shapes.py"] = emit_shapes.shapes_source(registry)
     files.update(emit_docs.render(registry))
     return _formatted(files)
 

@@ -4,8 +4,8 @@ Mint ephemeral keys for browsers and apps (``POST /v1/realtime/client_secrets``)
 control calls (``POST /v1/realtime/calls``, SIP accept, refer, reject and hangup), verify the
 ``realtime.call.incoming`` webhook (:mod:`openapiopenai.webhooks`), take part in the
 conversation over WebSocket (``RealtimeApi.connect``, :mod:`openapiopenai.realtime`, with the
-``realtime`` extra), and try all of it offline against :mod:`openapiopenai.mock`. The older beta ``POST /v1/realtime/sessions`` is kept as
-``create_realtime_session``.
+``realtime`` extra), and try all of it offline against :mod:`openapiopenai.mock`. The older
+beta ``POST /v1/realtime/sessions`` is kept as ``create_realtime_session``.
 
 Mint a key on your backend and hand only its value to a browser::
 

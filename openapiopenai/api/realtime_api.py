@@ -606,6 +606,14 @@ def _build(endpoint: Endpoint[Any], call_id: str | None, body: _Body) -> _Reques
 
 def _json(endpoint: Endpoint[Any], body: _Body, parameter: str) -> bytes:
     assert endpoint.request is not None
+    if isinstance(body, dict):
+        # A dict (the documented way) is checked and sent without building a model; anything
+        # the fast check refuses goes the exact way below, which reports what is wrong.
+        from openapiopenai.models._fast import request_json  # pydantic-core: not at import
+
+        sent = request_json(endpoint.request, body)
+        if sent is not None:
+            return sent
     model = endpoint.model(endpoint.request)
     if isinstance(body, model):
         return body.to_json_bytes()

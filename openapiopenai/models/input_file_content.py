@@ -5,14 +5,16 @@
 
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from openapiopenai.models.file_input_detail import FileInputDetail
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, nullable, optional
-from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfig
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
-    from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfigDict
+    from openapiopenai.models.file_input_detail import FileInputDetail
+    from openapiopenai.models.prompt_cache_breakpoint_config import (
+        PromptCacheBreakpointConfig,
+        PromptCacheBreakpointConfigDict,
+    )
 
 
 class InputFileContent(RequestModel):
@@ -24,9 +26,9 @@ class InputFileContent(RequestModel):
     file_id: str | None = nullable()
     filename: str | None = optional()
     file_data: str | None = optional()
-    prompt_cache_breakpoint: PromptCacheBreakpointConfig | None = optional()
+    prompt_cache_breakpoint: "PromptCacheBreakpointConfig | None" = optional()
     file_url: str | None = optional()
-    detail: Annotated[FileInputDetail | None, LENIENT_IN_RESPONSE] = optional()
+    detail: "Annotated[FileInputDetail | None, LENIENT_IN_RESPONSE]" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -8,14 +8,16 @@ inputs](https://platform.openai.com/docs/guides/vision).
 
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from openapiopenai.models.image_detail import ImageDetail
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, nullable, optional
-from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfig
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
 
-    from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfigDict
+    from openapiopenai.models.image_detail import ImageDetail
+    from openapiopenai.models.prompt_cache_breakpoint_config import (
+        PromptCacheBreakpointConfig,
+        PromptCacheBreakpointConfigDict,
+    )
 
 
 class InputImageContent(RequestModel):
@@ -29,8 +31,8 @@ class InputImageContent(RequestModel):
     type: Annotated[Literal["input_image"], LENIENT_IN_RESPONSE] = "input_image"
     image_url: str | None = nullable()
     file_id: str | None = nullable()
-    detail: Annotated[ImageDetail, LENIENT_IN_RESPONSE]
-    prompt_cache_breakpoint: PromptCacheBreakpointConfig | None = optional()
+    detail: "Annotated[ImageDetail, LENIENT_IN_RESPONSE]"
+    prompt_cache_breakpoint: "PromptCacheBreakpointConfig | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

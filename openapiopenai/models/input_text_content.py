@@ -6,12 +6,14 @@
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
-from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfig
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
 
-    from openapiopenai.models.prompt_cache_breakpoint_config import PromptCacheBreakpointConfigDict
+    from openapiopenai.models.prompt_cache_breakpoint_config import (
+        PromptCacheBreakpointConfig,
+        PromptCacheBreakpointConfigDict,
+    )
 
 
 class InputTextContent(RequestModel):
@@ -21,7 +23,7 @@ class InputTextContent(RequestModel):
 
     type: Annotated[Literal["input_text"], LENIENT_IN_RESPONSE] = "input_text"
     text: str
-    prompt_cache_breakpoint: PromptCacheBreakpointConfig | None = optional()
+    prompt_cache_breakpoint: "PromptCacheBreakpointConfig | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

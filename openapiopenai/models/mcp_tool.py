@@ -10,16 +10,17 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from openapiopenai.models.callable_tool_allowed_caller import CallableToolAllowedCaller
-from openapiopenai.models.mcp_tool_filter import MCPToolFilter
-from openapiopenai.models.mcp_tool_require_approval import MCPToolRequireApproval
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, nullable, optional
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
 
-    from openapiopenai.models.mcp_tool_filter import MCPToolFilterDict
-    from openapiopenai.models.mcp_tool_require_approval import MCPToolRequireApprovalDict
+    from openapiopenai.models.callable_tool_allowed_caller import CallableToolAllowedCaller
+    from openapiopenai.models.mcp_tool_filter import MCPToolFilter, MCPToolFilterDict
+    from openapiopenai.models.mcp_tool_require_approval import (
+        MCPToolRequireApproval,
+        MCPToolRequireApprovalDict,
+    )
 
 
 class MCPTool(RequestModel):
@@ -54,13 +55,9 @@ class MCPTool(RequestModel):
     authorization: str | None = optional()
     server_description: str | None = optional()
     headers: dict[str, str] | None = nullable()
-    allowed_tools: Annotated[list[str] | MCPToolFilter | None, LENIENT_IN_RESPONSE] = nullable()
-    allowed_callers: Annotated[
-        Annotated[list[CallableToolAllowedCaller], Field(min_length=1)] | None, LENIENT_IN_RESPONSE
-    ] = nullable()
-    require_approval: Annotated[
-        MCPToolRequireApproval | Literal["always", "never"] | None, LENIENT_IN_RESPONSE
-    ] = nullable()
+    allowed_tools: "Annotated[list[str] | MCPToolFilter | None, LENIENT_IN_RESPONSE]" = nullable()
+    allowed_callers: "Annotated[Annotated[list[CallableToolAllowedCaller], Field(min_length=1)] | None, LENIENT_IN_RESPONSE]" = nullable()
+    require_approval: 'Annotated[MCPToolRequireApproval | Literal["always", "never"] | None, LENIENT_IN_RESPONSE]' = nullable()
     defer_loading: bool | None = optional()
 
     if TYPE_CHECKING:

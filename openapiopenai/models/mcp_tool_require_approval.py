@@ -8,13 +8,12 @@ object associated with tools that require approval.
 
 from typing import TYPE_CHECKING
 
-from openapiopenai.models.mcp_tool_filter import MCPToolFilter
 from openapiopenai.models.openapi_model import RequestModel, optional
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
-    from openapiopenai.models.mcp_tool_filter import MCPToolFilterDict
+    from openapiopenai.models.mcp_tool_filter import MCPToolFilter, MCPToolFilterDict
 
 
 class MCPToolRequireApproval(RequestModel):
@@ -23,8 +22,8 @@ class MCPToolRequireApproval(RequestModel):
     filter object associated with tools that require approval.
     """
 
-    always: MCPToolFilter | None = optional()
-    never: MCPToolFilter | None = optional()
+    always: "MCPToolFilter | None" = optional()
+    never: "MCPToolFilter | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

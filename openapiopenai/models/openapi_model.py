@@ -34,6 +34,7 @@ from openapiopenai.exceptions import (
     ApiValueError,
     FieldError,
 )
+from openapiopenai.models import _fast
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -74,13 +75,26 @@ _NEWER_VALUE_ERRORS = frozenset(
 )
 
 
+#: Errors that only say "not one of the known values": newer only if the value could be one.
+_UNKNOWN_VALUE_ERRORS = frozenset({"literal_error", "enum"})
+
+
 def _keep_if_invalid(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     try:
         return handler(value)
     except ValidationError as error:
-        if any(item["type"] in _NEWER_VALUE_ERRORS for item in error.errors()):
+        if any(_is_newer(item) for item in error.errors()):
             return value
         raise
+
+
+def _is_newer(item: Any) -> bool:
+    """Whether one error is what a value newer than this SDK causes. An unknown enum value is
+    text or a number: an object or a list where one is expected is of the wrong kind."""
+    kind = item["type"]
+    if kind in _UNKNOWN_VALUE_ERRORS:
+        return not isinstance(item["input"], (Mapping, list))
+    return kind in _NEWER_VALUE_ERRORS
 
 
 def _keep_if_invalid_in_response(
@@ -250,11 +264,45 @@ class OpenApiModel(BaseModel):
     @classmethod
     def from_json(cls, json_str: str | bytes | bytearray) -> Self:
         """Parse and validate JSON text in one pass through pydantic's compiled core."""
+        if cls.__context__ is RESPONSE_CONTEXT:
+            # Responses first go through validators that call no Python; what those refuse
+            # (a newer value, an unknown type, a wrong one) is decided by the exact path below.
+            parsed = _fast.parse_json(cls, json_str)
+            if parsed is not None:
+                return parsed
         try:
             return cls.model_validate_json(json_str, context=cls.__context__)
         except ValidationError as error:
             problem = cls._validation_error(error)
         raise problem  # outside the except block: no __context__ quoting the input
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A caller's subclass of a generated model inherits annotations naming classes that are
+        # loaded on first use; pydantic reads them from the parent, so the parent completes first.
+        for base in cls.__bases__:
+            if _fast.is_generated(base) and not base.__pydantic_complete__:
+                base.model_rebuild()
+        super().__init_subclass__(**kwargs)
+
+    @classmethod
+    def model_rebuild(
+        cls,
+        *,
+        force: bool = False,
+        raise_errors: bool = True,
+        _parent_namespace_depth: int = 2,
+        _types_namespace: Any = None,
+    ) -> bool | None:
+        """pydantic's ``model_rebuild``, after the classes this one reaches are loaded: pydantic
+        calls it before it first builds a validator, serialiser or JSON Schema."""
+        _fast.resolve(cls.__name__)
+        return super().model_rebuild(
+            force=force,
+            raise_errors=raise_errors,
+            # one frame more than the caller meant: this override's own
+            _parent_namespace_depth=_parent_namespace_depth + 1 if _parent_namespace_depth else 0,
+            _types_namespace=_types_namespace,
+        )
 
     def to_str(self) -> str:
         """A readable multi-line rendering, with credentials masked."""

@@ -9,10 +9,11 @@ more](https://platform.openai.com/docs/guides/text?api-mode=responses#reusable-p
 from typing import TYPE_CHECKING
 
 from openapiopenai.models.openapi_model import RequestModel, nullable
-from openapiopenai.models.response_prompt_variables import ResponsePromptVariables
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
+
+    from openapiopenai.models.response_prompt_variables import ResponsePromptVariables
 
 
 class Prompt(RequestModel):
@@ -23,7 +24,7 @@ class Prompt(RequestModel):
 
     id: str
     version: str | None = nullable()
-    variables: ResponsePromptVariables | None = nullable()
+    variables: "ResponsePromptVariables | None" = nullable()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

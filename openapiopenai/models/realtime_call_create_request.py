@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_session_create_request_ga import RealtimeSessionCreateRequestGA
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.realtime_session_create_request_ga import (
+        RealtimeSessionCreateRequestGA,
         RealtimeSessionCreateRequestGADict,
     )
 
@@ -30,7 +30,7 @@ class RealtimeCallCreateRequest(RequestModel):
     """
 
     sdp: Annotated[str, Field(pattern="^v=0")]
-    session: RealtimeSessionCreateRequestGA | None = optional()
+    session: "RealtimeSessionCreateRequestGA | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
+
+    from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
 
 
 class RealtimeClientEventConversationItemCreate(RequestModel):
@@ -32,7 +33,7 @@ class RealtimeClientEventConversationItemCreate(RequestModel):
     event_id: Annotated[str, Field(max_length=512)] | None = optional()
     type: Literal["conversation.item.create"] = "conversation.item.create"
     previous_item_id: str | None = optional()
-    item: RealtimeConversationItem
+    item: "RealtimeConversationItem"
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_response_create_params import RealtimeResponseCreateParams
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
     from openapiopenai.models.realtime_response_create_params import (
+        RealtimeResponseCreateParams,
         RealtimeResponseCreateParamsDict,
     )
 
@@ -31,7 +31,7 @@ class RealtimeClientEventResponseCreate(RequestModel):
 
     event_id: Annotated[str, Field(max_length=512)] | None = optional()
     type: Literal["response.create"] = "response.create"
-    response: RealtimeResponseCreateParams | None = optional()
+    response: "RealtimeResponseCreateParams | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

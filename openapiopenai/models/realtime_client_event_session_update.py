@@ -12,18 +12,16 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import Field, Tag
 
 from openapiopenai.models.openapi_model import RequestModel, UnknownType, by_type, optional
-from openapiopenai.models.realtime_session_create_request_ga import RealtimeSessionCreateRequestGA
-from openapiopenai.models.realtime_transcription_session_create_request_ga import (
-    RealtimeTranscriptionSessionCreateRequestGA,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.realtime_session_create_request_ga import (
+        RealtimeSessionCreateRequestGA,
         RealtimeSessionCreateRequestGADict,
     )
     from openapiopenai.models.realtime_transcription_session_create_request_ga import (
+        RealtimeTranscriptionSessionCreateRequestGA,
         RealtimeTranscriptionSessionCreateRequestGADict,
     )
 
@@ -39,20 +37,7 @@ class RealtimeClientEventSessionUpdate(RequestModel):
 
     event_id: Annotated[str, Field(max_length=512)] | None = optional()
     type: Literal["session.update"] = "session.update"
-    session: Annotated[
-        Annotated[RealtimeSessionCreateRequestGA, Tag("RealtimeSessionCreateRequestGA")]
-        | Annotated[
-            RealtimeTranscriptionSessionCreateRequestGA,
-            Tag("RealtimeTranscriptionSessionCreateRequestGA"),
-        ]
-        | Annotated[dict[str, Any], UnknownType(("realtime", "transcription")), Tag("Unknown")],
-        by_type(
-            {
-                "realtime": "RealtimeSessionCreateRequestGA",
-                "transcription": "RealtimeTranscriptionSessionCreateRequestGA",
-            }
-        ),
-    ]
+    session: 'Annotated[Annotated[RealtimeSessionCreateRequestGA, Tag("RealtimeSessionCreateRequestGA")] | Annotated[RealtimeTranscriptionSessionCreateRequestGA, Tag("RealtimeTranscriptionSessionCreateRequestGA")] | Annotated[dict[str, Any], UnknownType(("realtime", "transcription")), Tag("Unknown")], by_type({"realtime": "RealtimeSessionCreateRequestGA", "transcription": "RealtimeTranscriptionSessionCreateRequestGA"})]'
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

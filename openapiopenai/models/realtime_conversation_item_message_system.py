@@ -12,14 +12,12 @@ For major changes to the conversation's behavior, use instructions, but for smal
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
-from openapiopenai.models.realtime_conversation_item_message_system_content_inner import (
-    RealtimeConversationItemMessageSystemContentInner,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.realtime_conversation_item_message_system_content_inner import (
+        RealtimeConversationItemMessageSystemContentInner,
         RealtimeConversationItemMessageSystemContentInnerDict,
     )
 
@@ -41,7 +39,7 @@ class RealtimeConversationItemMessageSystem(RequestModel):
         Literal["completed", "incomplete", "in_progress"] | None, LENIENT_IN_RESPONSE
     ] = optional()
     role: Annotated[Literal["system"], LENIENT_IN_RESPONSE]
-    content: list[RealtimeConversationItemMessageSystemContentInner]
+    content: "list[RealtimeConversationItemMessageSystemContentInner]"
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

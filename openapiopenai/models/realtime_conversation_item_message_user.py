@@ -6,14 +6,12 @@
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
-from openapiopenai.models.realtime_conversation_item_message_user_content_inner import (
-    RealtimeConversationItemMessageUserContentInner,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.realtime_conversation_item_message_user_content_inner import (
+        RealtimeConversationItemMessageUserContentInner,
         RealtimeConversationItemMessageUserContentInnerDict,
     )
 
@@ -28,7 +26,7 @@ class RealtimeConversationItemMessageUser(RequestModel):
         Literal["completed", "incomplete", "in_progress"] | None, LENIENT_IN_RESPONSE
     ] = optional()
     role: Annotated[Literal["user"], LENIENT_IN_RESPONSE]
-    content: list[RealtimeConversationItemMessageUserContentInner]
+    content: "list[RealtimeConversationItemMessageUserContentInner]"
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -12,24 +12,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Tag
 
 from openapiopenai.models.openapi_model import RequestModel, UnknownType, by_type, optional
-from openapiopenai.models.realtime_create_client_secret_request_expires_after import (
-    RealtimeCreateClientSecretRequestExpiresAfter,
-)
-from openapiopenai.models.realtime_session_create_request_ga import RealtimeSessionCreateRequestGA
-from openapiopenai.models.realtime_transcription_session_create_request_ga import (
-    RealtimeTranscriptionSessionCreateRequestGA,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
     from openapiopenai.models.realtime_create_client_secret_request_expires_after import (
+        RealtimeCreateClientSecretRequestExpiresAfter,
         RealtimeCreateClientSecretRequestExpiresAfterDict,
     )
     from openapiopenai.models.realtime_session_create_request_ga import (
+        RealtimeSessionCreateRequestGA,
         RealtimeSessionCreateRequestGADict,
     )
     from openapiopenai.models.realtime_transcription_session_create_request_ga import (
+        RealtimeTranscriptionSessionCreateRequestGA,
         RealtimeTranscriptionSessionCreateRequestGADict,
     )
 
@@ -41,24 +37,8 @@ class RealtimeCreateClientSecretRequest(RequestModel):
     API](https://platform.openai.com/docs/guides/realtime).
     """
 
-    expires_after: RealtimeCreateClientSecretRequestExpiresAfter | None = optional()
-    session: (
-        Annotated[
-            Annotated[RealtimeSessionCreateRequestGA, Tag("RealtimeSessionCreateRequestGA")]
-            | Annotated[
-                RealtimeTranscriptionSessionCreateRequestGA,
-                Tag("RealtimeTranscriptionSessionCreateRequestGA"),
-            ]
-            | Annotated[dict[str, Any], UnknownType(("realtime", "transcription")), Tag("Unknown")],
-            by_type(
-                {
-                    "realtime": "RealtimeSessionCreateRequestGA",
-                    "transcription": "RealtimeTranscriptionSessionCreateRequestGA",
-                }
-            ),
-        ]
-        | None
-    ) = optional()
+    expires_after: "RealtimeCreateClientSecretRequestExpiresAfter | None" = optional()
+    session: 'Annotated[Annotated[RealtimeSessionCreateRequestGA, Tag("RealtimeSessionCreateRequestGA")] | Annotated[RealtimeTranscriptionSessionCreateRequestGA, Tag("RealtimeTranscriptionSessionCreateRequestGA")] | Annotated[dict[str, Any], UnknownType(("realtime", "transcription")), Tag("Unknown")], by_type({"realtime": "RealtimeSessionCreateRequestGA", "transcription": "RealtimeTranscriptionSessionCreateRequestGA"})] | None' = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

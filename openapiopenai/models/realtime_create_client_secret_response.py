@@ -4,15 +4,19 @@
 """Response from creating a session and client secret for the Realtime API."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Tag
 
 from openapiopenai.models.openapi_model import ResponseModel, UnknownType, by_type, unix_datetime
-from openapiopenai.models.realtime_session_create_response_ga import RealtimeSessionCreateResponseGA
-from openapiopenai.models.realtime_transcription_session_create_response_ga import (
-    RealtimeTranscriptionSessionCreateResponseGA,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_session_create_response_ga import (
+        RealtimeSessionCreateResponseGA,
+    )
+    from openapiopenai.models.realtime_transcription_session_create_response_ga import (
+        RealtimeTranscriptionSessionCreateResponseGA,
+    )
 
 
 class RealtimeCreateClientSecretResponse(ResponseModel):
@@ -22,20 +26,7 @@ class RealtimeCreateClientSecretResponse(ResponseModel):
 
     value: str
     expires_at: int
-    session: Annotated[
-        Annotated[RealtimeSessionCreateResponseGA, Tag("RealtimeSessionCreateResponseGA")]
-        | Annotated[
-            RealtimeTranscriptionSessionCreateResponseGA,
-            Tag("RealtimeTranscriptionSessionCreateResponseGA"),
-        ]
-        | Annotated[dict[str, Any], UnknownType(("realtime", "transcription")), Tag("Unknown")],
-        by_type(
-            {
-                "realtime": "RealtimeSessionCreateResponseGA",
-                "transcription": "RealtimeTranscriptionSessionCreateResponseGA",
-            }
-        ),
-    ]
+    session: 'Annotated[Annotated[RealtimeSessionCreateResponseGA, Tag("RealtimeSessionCreateResponseGA")] | Annotated[RealtimeTranscriptionSessionCreateResponseGA, Tag("RealtimeTranscriptionSessionCreateResponseGA")] | Annotated[dict[str, Any], UnknownType(("realtime", "transcription")), Tag("Unknown")], by_type({"realtime": "RealtimeSessionCreateResponseGA", "transcription": "RealtimeTranscriptionSessionCreateResponseGA"})]'
 
     @property
     def expires_at_datetime(self) -> datetime:

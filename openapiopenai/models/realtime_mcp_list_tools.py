@@ -5,13 +5,12 @@
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from openapiopenai.models.mcp_list_tools_tool import MCPListToolsTool
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
 
-    from openapiopenai.models.mcp_list_tools_tool import MCPListToolsToolDict
+    from openapiopenai.models.mcp_list_tools_tool import MCPListToolsTool, MCPListToolsToolDict
 
 
 class RealtimeMCPListTools(RequestModel):
@@ -20,7 +19,7 @@ class RealtimeMCPListTools(RequestModel):
     type: Annotated[Literal["mcp_list_tools"], LENIENT_IN_RESPONSE]
     id: str | None = optional()
     server_label: str
-    tools: list[MCPListToolsTool]
+    tools: "list[MCPListToolsTool]"
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -14,18 +14,22 @@ from openapiopenai.models.openapi_model import (
     by_type,
     nullable,
 )
-from openapiopenai.models.realtime_mcp_protocol_error import RealtimeMCPProtocolError
-from openapiopenai.models.realtime_mcp_tool_execution_error import RealtimeMCPToolExecutionError
-from openapiopenai.models.realtime_mcphttp_error import RealtimeMCPHTTPError
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
 
-    from openapiopenai.models.realtime_mcp_protocol_error import RealtimeMCPProtocolErrorDict
+    from openapiopenai.models.realtime_mcp_protocol_error import (
+        RealtimeMCPProtocolError,
+        RealtimeMCPProtocolErrorDict,
+    )
     from openapiopenai.models.realtime_mcp_tool_execution_error import (
+        RealtimeMCPToolExecutionError,
         RealtimeMCPToolExecutionErrorDict,
     )
-    from openapiopenai.models.realtime_mcphttp_error import RealtimeMCPHTTPErrorDict
+    from openapiopenai.models.realtime_mcphttp_error import (
+        RealtimeMCPHTTPError,
+        RealtimeMCPHTTPErrorDict,
+    )
 
 
 class RealtimeMCPToolCall(RequestModel):
@@ -38,26 +42,7 @@ class RealtimeMCPToolCall(RequestModel):
     arguments: str
     approval_request_id: str | None = nullable()
     output: str | None = nullable()
-    error: (
-        Annotated[
-            Annotated[RealtimeMCPProtocolError, Tag("RealtimeMCPProtocolError")]
-            | Annotated[RealtimeMCPToolExecutionError, Tag("RealtimeMCPToolExecutionError")]
-            | Annotated[RealtimeMCPHTTPError, Tag("RealtimeMCPHTTPError")]
-            | Annotated[
-                dict[str, Any],
-                UnknownType(("protocol_error", "tool_execution_error", "http_error")),
-                Tag("Unknown"),
-            ],
-            by_type(
-                {
-                    "protocol_error": "RealtimeMCPProtocolError",
-                    "tool_execution_error": "RealtimeMCPToolExecutionError",
-                    "http_error": "RealtimeMCPHTTPError",
-                }
-            ),
-        ]
-        | None
-    ) = nullable()
+    error: 'Annotated[Annotated[RealtimeMCPProtocolError, Tag("RealtimeMCPProtocolError")] | Annotated[RealtimeMCPToolExecutionError, Tag("RealtimeMCPToolExecutionError")] | Annotated[RealtimeMCPHTTPError, Tag("RealtimeMCPHTTPError")] | Annotated[dict[str, Any], UnknownType(("protocol_error", "tool_execution_error", "http_error")), Tag("Unknown")], by_type({"protocol_error": "RealtimeMCPProtocolError", "tool_execution_error": "RealtimeMCPToolExecutionError", "http_error": "RealtimeMCPHTTPError"})] | None' = nullable()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

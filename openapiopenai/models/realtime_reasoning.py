@@ -6,16 +6,17 @@
 from typing import TYPE_CHECKING, Annotated
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
-from openapiopenai.models.realtime_reasoning_effort import RealtimeReasoningEffort
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
+
+    from openapiopenai.models.realtime_reasoning_effort import RealtimeReasoningEffort
 
 
 class RealtimeReasoning(RequestModel):
     """Configuration for reasoning-capable Realtime models such as `gpt-realtime-2`."""
 
-    effort: Annotated[RealtimeReasoningEffort | None, LENIENT_IN_RESPONSE] = optional()
+    effort: "Annotated[RealtimeReasoningEffort | None, LENIENT_IN_RESPONSE]" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

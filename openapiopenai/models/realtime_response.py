@@ -3,14 +3,16 @@
 #   /components/schemas/RealtimeResponse
 """The response resource."""
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from openapiopenai.models.metadata import Metadata
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
-from openapiopenai.models.realtime_response_audio import RealtimeResponseAudio
-from openapiopenai.models.realtime_response_status_details import RealtimeResponseStatusDetails
-from openapiopenai.models.realtime_response_usage import RealtimeResponseUsage
+
+if TYPE_CHECKING:
+    from openapiopenai.models.metadata import Metadata
+    from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
+    from openapiopenai.models.realtime_response_audio import RealtimeResponseAudio
+    from openapiopenai.models.realtime_response_status_details import RealtimeResponseStatusDetails
+    from openapiopenai.models.realtime_response_usage import RealtimeResponseUsage
 
 
 class RealtimeResponse(ResponseModel):
@@ -21,11 +23,11 @@ class RealtimeResponse(ResponseModel):
     status: Annotated[
         Literal["completed", "cancelled", "failed", "incomplete", "in_progress"] | None, LENIENT
     ] = None
-    status_details: RealtimeResponseStatusDetails | None = None
-    output: Annotated[list[RealtimeConversationItem] | None, LENIENT] = None
-    metadata: Metadata | None = None
-    audio: RealtimeResponseAudio | None = None
-    usage: RealtimeResponseUsage | None = None
+    status_details: "RealtimeResponseStatusDetails | None" = None
+    output: "Annotated[list[RealtimeConversationItem] | None, LENIENT]" = None
+    metadata: "Metadata | None" = None
+    audio: "RealtimeResponseAudio | None" = None
+    usage: "RealtimeResponseUsage | None" = None
     conversation_id: str | None = None
     output_modalities: Annotated[list[Literal["text", "audio"]] | None, LENIENT] = None
     max_output_tokens: Annotated[int | Literal["inf"] | None, LENIENT] = None

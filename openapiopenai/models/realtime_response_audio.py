@@ -3,11 +3,15 @@
 #   an inline object, named RealtimeResponseAudio after its path
 """Configuration for audio output."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import ResponseModel
-from openapiopenai.models.realtime_response_audio_output import RealtimeResponseAudioOutput
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_response_audio_output import RealtimeResponseAudioOutput
 
 
 class RealtimeResponseAudio(ResponseModel):
     """Configuration for audio output."""
 
-    output: RealtimeResponseAudioOutput | None = None
+    output: "RealtimeResponseAudioOutput | None" = None

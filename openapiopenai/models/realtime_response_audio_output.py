@@ -3,13 +3,17 @@
 #   an inline object, named RealtimeResponseAudioOutput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeResponseAudioOutput."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import ResponseModel
-from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
-from openapiopenai.models.voice_ids_shared import VoiceIdsShared
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
+    from openapiopenai.models.voice_ids_shared import VoiceIdsShared
 
 
 class RealtimeResponseAudioOutput(ResponseModel):
     """The RealtimeResponseAudioOutput object."""
 
-    format: RealtimeAudioFormats | None = None
-    voice: VoiceIdsShared | None = None
+    format: "RealtimeAudioFormats | None" = None
+    voice: "VoiceIdsShared | None" = None

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import Tag
 
-from openapiopenai.models.mcp_tool import MCPTool
-from openapiopenai.models.metadata import Metadata
 from openapiopenai.models.openapi_model import (
     RequestModel,
     UnknownType,
@@ -16,29 +14,26 @@ from openapiopenai.models.openapi_model import (
     nullable,
     optional,
 )
-from openapiopenai.models.prompt import Prompt
-from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
-from openapiopenai.models.realtime_function_tool import RealtimeFunctionTool
-from openapiopenai.models.realtime_reasoning import RealtimeReasoning
-from openapiopenai.models.realtime_response_create_params_audio import (
-    RealtimeResponseCreateParamsAudio,
-)
-from openapiopenai.models.tool_choice_function import ToolChoiceFunction
-from openapiopenai.models.tool_choice_mcp import ToolChoiceMCP
-from openapiopenai.models.tool_choice_options import ToolChoiceOptions
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
-    from openapiopenai.models.mcp_tool import MCPToolDict
-    from openapiopenai.models.prompt import PromptDict
-    from openapiopenai.models.realtime_function_tool import RealtimeFunctionToolDict
-    from openapiopenai.models.realtime_reasoning import RealtimeReasoningDict
+    from openapiopenai.models.mcp_tool import MCPTool, MCPToolDict
+    from openapiopenai.models.metadata import Metadata
+    from openapiopenai.models.prompt import Prompt, PromptDict
+    from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
+    from openapiopenai.models.realtime_function_tool import (
+        RealtimeFunctionTool,
+        RealtimeFunctionToolDict,
+    )
+    from openapiopenai.models.realtime_reasoning import RealtimeReasoning, RealtimeReasoningDict
     from openapiopenai.models.realtime_response_create_params_audio import (
+        RealtimeResponseCreateParamsAudio,
         RealtimeResponseCreateParamsAudioDict,
     )
-    from openapiopenai.models.tool_choice_function import ToolChoiceFunctionDict
-    from openapiopenai.models.tool_choice_mcp import ToolChoiceMCPDict
+    from openapiopenai.models.tool_choice_function import ToolChoiceFunction, ToolChoiceFunctionDict
+    from openapiopenai.models.tool_choice_mcp import ToolChoiceMCP, ToolChoiceMCPDict
+    from openapiopenai.models.tool_choice_options import ToolChoiceOptions
 
 if TYPE_CHECKING:
     _KnownRealtimeResponseCreateParamsConversation: TypeAlias = Literal["auto", "none"] | str
@@ -51,35 +46,16 @@ class RealtimeResponseCreateParams(RequestModel):
 
     output_modalities: list[Literal["text", "audio"]] | None = optional()
     instructions: str | None = optional()
-    audio: RealtimeResponseCreateParamsAudio | None = optional()
-    tools: (
-        list[
-            Annotated[
-                Annotated[RealtimeFunctionTool, Tag("RealtimeFunctionTool")]
-                | Annotated[MCPTool, Tag("MCPTool")]
-                | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")],
-                by_type({"function": "RealtimeFunctionTool", "mcp": "MCPTool"}),
-            ]
-        ]
-        | None
-    ) = optional()
-    tool_choice: (
-        Annotated[
-            Annotated[ToolChoiceOptions, Tag("Scalar")]
-            | Annotated[ToolChoiceFunction, Tag("ToolChoiceFunction")]
-            | Annotated[ToolChoiceMCP, Tag("ToolChoiceMCP")]
-            | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")],
-            by_type({"function": "ToolChoiceFunction", "mcp": "ToolChoiceMCP"}, scalar=True),
-        ]
-        | None
-    ) = optional()
+    audio: "RealtimeResponseCreateParamsAudio | None" = optional()
+    tools: 'list[Annotated[Annotated[RealtimeFunctionTool, Tag("RealtimeFunctionTool")] | Annotated[MCPTool, Tag("MCPTool")] | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")], by_type({"function": "RealtimeFunctionTool", "mcp": "MCPTool"})]] | None' = optional()
+    tool_choice: 'Annotated[Annotated[ToolChoiceOptions, Tag("Scalar")] | Annotated[ToolChoiceFunction, Tag("ToolChoiceFunction")] | Annotated[ToolChoiceMCP, Tag("ToolChoiceMCP")] | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")], by_type({"function": "ToolChoiceFunction", "mcp": "ToolChoiceMCP"}, scalar=True)] | None' = optional()
     parallel_tool_calls: bool | None = optional()
-    reasoning: RealtimeReasoning | None = optional()
+    reasoning: "RealtimeReasoning | None" = optional()
     max_output_tokens: int | Literal["inf"] | None = optional()
     conversation: _KnownRealtimeResponseCreateParamsConversation | None = optional()
-    metadata: Metadata | None = nullable()
-    prompt: Prompt | None = nullable()
-    input: list[RealtimeConversationItem] | None = optional()
+    metadata: "Metadata | None" = nullable()
+    prompt: "Prompt | None" = nullable()
+    input: "list[RealtimeConversationItem] | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -6,14 +6,12 @@
 from typing import TYPE_CHECKING
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_response_create_params_audio_output import (
-    RealtimeResponseCreateParamsAudioOutput,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
     from openapiopenai.models.realtime_response_create_params_audio_output import (
+        RealtimeResponseCreateParamsAudioOutput,
         RealtimeResponseCreateParamsAudioOutputDict,
     )
 
@@ -21,7 +19,7 @@ if TYPE_CHECKING:
 class RealtimeResponseCreateParamsAudio(RequestModel):
     """Configuration for audio input and output."""
 
-    output: RealtimeResponseCreateParamsAudioOutput | None = optional()
+    output: "RealtimeResponseCreateParamsAudioOutput | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

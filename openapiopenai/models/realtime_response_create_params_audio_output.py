@@ -6,18 +6,19 @@
 from typing import TYPE_CHECKING
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
-from openapiopenai.models.voice_ids_or_custom_voice import VoiceIdsOrCustomVoice
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
+
+    from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
+    from openapiopenai.models.voice_ids_or_custom_voice import VoiceIdsOrCustomVoice
 
 
 class RealtimeResponseCreateParamsAudioOutput(RequestModel):
     """The RealtimeResponseCreateParamsAudioOutput object."""
 
-    format: RealtimeAudioFormats | None = optional()
-    voice: VoiceIdsOrCustomVoice | None = optional()
+    format: "RealtimeAudioFormats | None" = optional()
+    voice: "VoiceIdsOrCustomVoice | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -3,12 +3,14 @@
 #   an inline object, named RealtimeResponseStatusDetails after its path
 """Additional details about the status."""
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_response_status_details_error import (
-    RealtimeResponseStatusDetailsError,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_response_status_details_error import (
+        RealtimeResponseStatusDetailsError,
+    )
 
 
 class RealtimeResponseStatusDetails(ResponseModel):
@@ -21,4 +23,4 @@ class RealtimeResponseStatusDetails(ResponseModel):
         Literal["turn_detected", "client_cancelled", "max_output_tokens", "content_filter"] | None,
         LENIENT,
     ] = None
-    error: RealtimeResponseStatusDetailsError | None = None
+    error: "RealtimeResponseStatusDetailsError | None" = None

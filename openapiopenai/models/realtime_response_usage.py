@@ -7,13 +7,17 @@ maintain a conversation context and append new Items to the Conversation, thus o
 previous turns (text and audio tokens) will become the input for later turns.
 """
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import ResponseModel
-from openapiopenai.models.realtime_response_usage_input_token_details import (
-    RealtimeResponseUsageInputTokenDetails,
-)
-from openapiopenai.models.realtime_response_usage_output_token_details import (
-    RealtimeResponseUsageOutputTokenDetails,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_response_usage_input_token_details import (
+        RealtimeResponseUsageInputTokenDetails,
+    )
+    from openapiopenai.models.realtime_response_usage_output_token_details import (
+        RealtimeResponseUsageOutputTokenDetails,
+    )
 
 
 class RealtimeResponseUsage(ResponseModel):
@@ -26,5 +30,5 @@ class RealtimeResponseUsage(ResponseModel):
     total_tokens: int | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
-    input_token_details: RealtimeResponseUsageInputTokenDetails | None = None
-    output_token_details: RealtimeResponseUsageOutputTokenDetails | None = None
+    input_token_details: "RealtimeResponseUsageInputTokenDetails | None" = None
+    output_token_details: "RealtimeResponseUsageOutputTokenDetails | None" = None

@@ -8,10 +8,14 @@ here are counted as a subset of input tokens, meaning input tokens will include 
 uncached tokens.
 """
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import ResponseModel
-from openapiopenai.models.realtime_response_usage_input_token_details_cached_tokens_details import (
-    RealtimeResponseUsageInputTokenDetailsCachedTokensDetails,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_response_usage_input_token_details_cached_tokens_details import (
+        RealtimeResponseUsageInputTokenDetailsCachedTokensDetails,
+    )
 
 
 class RealtimeResponseUsageInputTokenDetails(ResponseModel):
@@ -26,4 +30,4 @@ class RealtimeResponseUsageInputTokenDetails(ResponseModel):
     text_tokens: int | None = None
     image_tokens: int | None = None
     audio_tokens: int | None = None
-    cached_tokens_details: RealtimeResponseUsageInputTokenDetailsCachedTokensDetails | None = None
+    cached_tokens_details: "RealtimeResponseUsageInputTokenDetailsCachedTokensDetails | None" = None

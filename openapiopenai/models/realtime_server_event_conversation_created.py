@@ -3,12 +3,14 @@
 #   /components/schemas/RealtimeServerEventConversationCreated
 """Returned when a conversation is created. Emitted right after session creation."""
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_server_event_conversation_created_conversation import (
-    RealtimeServerEventConversationCreatedConversation,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_server_event_conversation_created_conversation import (
+        RealtimeServerEventConversationCreatedConversation,
+    )
 
 
 class RealtimeServerEventConversationCreated(ResponseModel):
@@ -16,4 +18,4 @@ class RealtimeServerEventConversationCreated(ResponseModel):
 
     event_id: str
     type: Annotated[Literal["conversation.created"], LENIENT]
-    conversation: RealtimeServerEventConversationCreatedConversation
+    conversation: "RealtimeServerEventConversationCreatedConversation"

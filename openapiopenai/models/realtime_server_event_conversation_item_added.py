@@ -10,10 +10,12 @@ be sent when the model starts generating a specific Item, and thus it will not y
 content (and `status` will be `in_progress`).
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
 
 
 class RealtimeServerEventConversationItemAdded(ResponseModel):
@@ -29,4 +31,4 @@ class RealtimeServerEventConversationItemAdded(ResponseModel):
     event_id: str
     type: Annotated[Literal["conversation.item.added"], LENIENT]
     previous_item_id: str | None = None
-    item: Annotated[RealtimeConversationItem, LENIENT]
+    item: "Annotated[RealtimeConversationItem, LENIENT]"

@@ -10,10 +10,12 @@ server will take the content of the input audio buffer and add it to a new user 
 The client has sent a `conversation.item.create` event to add a new Item to the Conversation.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
 
 
 class RealtimeServerEventConversationItemCreated(ResponseModel):
@@ -30,4 +32,4 @@ class RealtimeServerEventConversationItemCreated(ResponseModel):
     event_id: str
     type: Annotated[Literal["conversation.item.created"], LENIENT]
     previous_item_id: str | None = None
-    item: Annotated[RealtimeConversationItem, LENIENT]
+    item: "Annotated[RealtimeConversationItem, LENIENT]"

@@ -3,10 +3,12 @@
 #   /components/schemas/RealtimeServerEventConversationItemDone
 """Returned when a conversation item is finalized."""
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
 
 
 class RealtimeServerEventConversationItemDone(ResponseModel):
@@ -15,4 +17,4 @@ class RealtimeServerEventConversationItemDone(ResponseModel):
     event_id: str
     type: Annotated[Literal["conversation.item.done"], LENIENT]
     previous_item_id: str | None = None
-    item: Annotated[RealtimeConversationItem, LENIENT]
+    item: "Annotated[RealtimeConversationItem, LENIENT]"

@@ -8,15 +8,17 @@ is enabled). Transcription runs asynchronously with Response creation, so this e
 before or after the Response events.
 """
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Tag
 
-from openapiopenai.models.log_prob_properties import LogProbProperties
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel, UnknownType, by_type
-from openapiopenai.models.transcript_text_usage_duration import TranscriptTextUsageDuration
-from openapiopenai.models.transcript_text_usage_tokens import TranscriptTextUsageTokens
-from openapiopenai.models.transcription_language import TranscriptionLanguage
+
+if TYPE_CHECKING:
+    from openapiopenai.models.log_prob_properties import LogProbProperties
+    from openapiopenai.models.transcript_text_usage_duration import TranscriptTextUsageDuration
+    from openapiopenai.models.transcript_text_usage_tokens import TranscriptTextUsageTokens
+    from openapiopenai.models.transcription_language import TranscriptionLanguage
 
 
 class RealtimeServerEventConversationItemInputAudioTranscriptionCompleted(ResponseModel):
@@ -32,11 +34,6 @@ class RealtimeServerEventConversationItemInputAudioTranscriptionCompleted(Respon
     item_id: str
     content_index: int
     transcript: str
-    languages: list[TranscriptionLanguage] | None = None
-    logprobs: list[LogProbProperties] | None = None
-    usage: Annotated[
-        Annotated[TranscriptTextUsageTokens, Tag("TranscriptTextUsageTokens")]
-        | Annotated[TranscriptTextUsageDuration, Tag("TranscriptTextUsageDuration")]
-        | Annotated[dict[str, Any], UnknownType(("tokens", "duration")), Tag("Unknown")],
-        by_type({"tokens": "TranscriptTextUsageTokens", "duration": "TranscriptTextUsageDuration"}),
-    ]
+    languages: "list[TranscriptionLanguage] | None" = None
+    logprobs: "list[LogProbProperties] | None" = None
+    usage: 'Annotated[Annotated[TranscriptTextUsageTokens, Tag("TranscriptTextUsageTokens")] | Annotated[TranscriptTextUsageDuration, Tag("TranscriptTextUsageDuration")] | Annotated[dict[str, Any], UnknownType(("tokens", "duration")), Tag("Unknown")], by_type({"tokens": "TranscriptTextUsageTokens", "duration": "TranscriptTextUsageDuration"})]'

@@ -6,10 +6,12 @@ Returned when the text value of an input audio transcription content part is upd
 incremental transcription results.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from openapiopenai.models.log_prob_properties import LogProbProperties
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
+
+if TYPE_CHECKING:
+    from openapiopenai.models.log_prob_properties import LogProbProperties
 
 
 class RealtimeServerEventConversationItemInputAudioTranscriptionDelta(ResponseModel):
@@ -23,4 +25,4 @@ class RealtimeServerEventConversationItemInputAudioTranscriptionDelta(ResponseMo
     item_id: str
     content_index: int | None = None
     delta: str | None = None
-    logprobs: list[LogProbProperties] | None = None
+    logprobs: "list[LogProbProperties] | None" = None

@@ -7,12 +7,14 @@ message failed. These events are separate from other `error` events so that the 
 identify the related Item.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_server_event_conversation_item_input_audio_transcription_failed_error import (
-    RealtimeServerEventConversationItemInputAudioTranscriptionFailedError,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_server_event_conversation_item_input_audio_transcription_failed_error import (
+        RealtimeServerEventConversationItemInputAudioTranscriptionFailedError,
+    )
 
 
 class RealtimeServerEventConversationItemInputAudioTranscriptionFailed(ResponseModel):
@@ -26,4 +28,4 @@ class RealtimeServerEventConversationItemInputAudioTranscriptionFailed(ResponseM
     type: Annotated[Literal["conversation.item.input_audio_transcription.failed"], LENIENT]
     item_id: str
     content_index: int
-    error: RealtimeServerEventConversationItemInputAudioTranscriptionFailedError
+    error: "RealtimeServerEventConversationItemInputAudioTranscriptionFailedError"

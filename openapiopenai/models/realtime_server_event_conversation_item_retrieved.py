@@ -8,10 +8,12 @@ the post-processed audio data after noise cancellation and VAD. It includes the 
 the Item, including audio data.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
 
 
 class RealtimeServerEventConversationItemRetrieved(ResponseModel):
@@ -24,4 +26,4 @@ class RealtimeServerEventConversationItemRetrieved(ResponseModel):
 
     event_id: str
     type: Annotated[Literal["conversation.item.retrieved"], LENIENT]
-    item: Annotated[RealtimeConversationItem, LENIENT]
+    item: "Annotated[RealtimeConversationItem, LENIENT]"

@@ -7,10 +7,12 @@ are recoverable and the session will stay open, we recommend to implementors to 
 error messages by default.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_server_event_error_error import RealtimeServerEventErrorError
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_server_event_error_error import RealtimeServerEventErrorError
 
 
 class RealtimeServerEventError(ResponseModel):
@@ -22,4 +24,4 @@ class RealtimeServerEventError(ResponseModel):
 
     event_id: str
     type: Annotated[Literal["error"], LENIENT]
-    error: RealtimeServerEventErrorError
+    error: "RealtimeServerEventErrorError"

@@ -7,12 +7,14 @@ created some tokens will be "reserved" for the output tokens, the rate limits sh
 that reservation, which is then adjusted accordingly once the Response is completed.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_server_event_rate_limits_updated_rate_limits_inner import (
-    RealtimeServerEventRateLimitsUpdatedRateLimitsInner,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_server_event_rate_limits_updated_rate_limits_inner import (
+        RealtimeServerEventRateLimitsUpdatedRateLimitsInner,
+    )
 
 
 class RealtimeServerEventRateLimitsUpdated(ResponseModel):
@@ -24,4 +26,4 @@ class RealtimeServerEventRateLimitsUpdated(ResponseModel):
 
     event_id: str
     type: Annotated[Literal["rate_limits.updated"], LENIENT]
-    rate_limits: list[RealtimeServerEventRateLimitsUpdatedRateLimitsInner]
+    rate_limits: "list[RealtimeServerEventRateLimitsUpdatedRateLimitsInner]"

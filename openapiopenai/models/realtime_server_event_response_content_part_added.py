@@ -6,12 +6,14 @@ Returned when a new content part is added to an assistant message item during re
 generation.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_server_event_response_content_part_added_part import (
-    RealtimeServerEventResponseContentPartAddedPart,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_server_event_response_content_part_added_part import (
+        RealtimeServerEventResponseContentPartAddedPart,
+    )
 
 
 class RealtimeServerEventResponseContentPartAdded(ResponseModel):
@@ -26,4 +28,4 @@ class RealtimeServerEventResponseContentPartAdded(ResponseModel):
     item_id: str
     output_index: int
     content_index: int
-    part: RealtimeServerEventResponseContentPartAddedPart
+    part: "RealtimeServerEventResponseContentPartAddedPart"

@@ -6,12 +6,14 @@ Returned when a content part is done streaming in an assistant message item. Als
 Response is interrupted, incomplete, or cancelled.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_server_event_response_content_part_done_part import (
-    RealtimeServerEventResponseContentPartDonePart,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_server_event_response_content_part_done_part import (
+        RealtimeServerEventResponseContentPartDonePart,
+    )
 
 
 class RealtimeServerEventResponseContentPartDone(ResponseModel):
@@ -26,4 +28,4 @@ class RealtimeServerEventResponseContentPartDone(ResponseModel):
     item_id: str
     output_index: int
     content_index: int
-    part: RealtimeServerEventResponseContentPartDonePart
+    part: "RealtimeServerEventResponseContentPartDonePart"

@@ -6,10 +6,12 @@ Returned when a new Response is created. The first event of response creation, w
 response is in an initial state of `in_progress`.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_response import RealtimeResponse
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_response import RealtimeResponse
 
 
 class RealtimeServerEventResponseCreated(ResponseModel):
@@ -20,4 +22,4 @@ class RealtimeServerEventResponseCreated(ResponseModel):
 
     event_id: str
     type: Annotated[Literal["response.created"], LENIENT]
-    response: RealtimeResponse
+    response: "RealtimeResponse"

@@ -7,10 +7,12 @@ Response object included in the `response.done` event will include all output It
 Response but will omit the raw audio data.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_response import RealtimeResponse
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_response import RealtimeResponse
 
 
 class RealtimeServerEventResponseDone(ResponseModel):
@@ -22,4 +24,4 @@ class RealtimeServerEventResponseDone(ResponseModel):
 
     event_id: str
     type: Annotated[Literal["response.done"], LENIENT]
-    response: RealtimeResponse
+    response: "RealtimeResponse"

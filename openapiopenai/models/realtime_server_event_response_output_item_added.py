@@ -3,10 +3,12 @@
 #   /components/schemas/RealtimeServerEventResponseOutputItemAdded
 """Returned when a new Item is created during Response generation."""
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
 
 
 class RealtimeServerEventResponseOutputItemAdded(ResponseModel):
@@ -16,4 +18,4 @@ class RealtimeServerEventResponseOutputItemAdded(ResponseModel):
     type: Annotated[Literal["response.output_item.added"], LENIENT]
     response_id: str
     output_index: int
-    item: Annotated[RealtimeConversationItem, LENIENT]
+    item: "Annotated[RealtimeConversationItem, LENIENT]"

@@ -6,10 +6,12 @@ Returned when an Item is done streaming. Also emitted when a Response is interru
 incomplete, or cancelled.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_conversation_item import RealtimeConversationItem
 
 
 class RealtimeServerEventResponseOutputItemDone(ResponseModel):
@@ -22,4 +24,4 @@ class RealtimeServerEventResponseOutputItemDone(ResponseModel):
     type: Annotated[Literal["response.output_item.done"], LENIENT]
     response_id: str
     output_index: int
-    item: Annotated[RealtimeConversationItem, LENIENT]
+    item: "Annotated[RealtimeConversationItem, LENIENT]"

@@ -6,15 +6,19 @@ Returned when a Session is created. Emitted automatically when a new connection 
 as the first server event. This event will contain the default Session configuration.
 """
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Tag
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel, UnknownType, by_type
-from openapiopenai.models.realtime_session_create_response_ga import RealtimeSessionCreateResponseGA
-from openapiopenai.models.realtime_transcription_session_create_response_ga import (
-    RealtimeTranscriptionSessionCreateResponseGA,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_session_create_response_ga import (
+        RealtimeSessionCreateResponseGA,
+    )
+    from openapiopenai.models.realtime_transcription_session_create_response_ga import (
+        RealtimeTranscriptionSessionCreateResponseGA,
+    )
 
 
 class RealtimeServerEventSessionCreated(ResponseModel):
@@ -26,17 +30,4 @@ class RealtimeServerEventSessionCreated(ResponseModel):
 
     event_id: str
     type: Annotated[Literal["session.created"], LENIENT]
-    session: Annotated[
-        Annotated[RealtimeSessionCreateResponseGA, Tag("RealtimeSessionCreateResponseGA")]
-        | Annotated[
-            RealtimeTranscriptionSessionCreateResponseGA,
-            Tag("RealtimeTranscriptionSessionCreateResponseGA"),
-        ]
-        | Annotated[dict[str, Any], UnknownType(("realtime", "transcription")), Tag("Unknown")],
-        by_type(
-            {
-                "realtime": "RealtimeSessionCreateResponseGA",
-                "transcription": "RealtimeTranscriptionSessionCreateResponseGA",
-            }
-        ),
-    ]
+    session: 'Annotated[Annotated[RealtimeSessionCreateResponseGA, Tag("RealtimeSessionCreateResponseGA")] | Annotated[RealtimeTranscriptionSessionCreateResponseGA, Tag("RealtimeTranscriptionSessionCreateResponseGA")] | Annotated[dict[str, Any], UnknownType(("realtime", "transcription")), Tag("Unknown")], by_type({"realtime": "RealtimeSessionCreateResponseGA", "transcription": "RealtimeTranscriptionSessionCreateResponseGA"})]'

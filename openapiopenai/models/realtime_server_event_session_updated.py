@@ -3,15 +3,19 @@
 #   /components/schemas/RealtimeServerEventSessionUpdated
 """Returned when a session is updated with a `session.update` event, unless there is an error."""
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Tag
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel, UnknownType, by_type
-from openapiopenai.models.realtime_session_create_response_ga import RealtimeSessionCreateResponseGA
-from openapiopenai.models.realtime_transcription_session_create_response_ga import (
-    RealtimeTranscriptionSessionCreateResponseGA,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_session_create_response_ga import (
+        RealtimeSessionCreateResponseGA,
+    )
+    from openapiopenai.models.realtime_transcription_session_create_response_ga import (
+        RealtimeTranscriptionSessionCreateResponseGA,
+    )
 
 
 class RealtimeServerEventSessionUpdated(ResponseModel):
@@ -21,17 +25,4 @@ class RealtimeServerEventSessionUpdated(ResponseModel):
 
     event_id: str
     type: Annotated[Literal["session.updated"], LENIENT]
-    session: Annotated[
-        Annotated[RealtimeSessionCreateResponseGA, Tag("RealtimeSessionCreateResponseGA")]
-        | Annotated[
-            RealtimeTranscriptionSessionCreateResponseGA,
-            Tag("RealtimeTranscriptionSessionCreateResponseGA"),
-        ]
-        | Annotated[dict[str, Any], UnknownType(("realtime", "transcription")), Tag("Unknown")],
-        by_type(
-            {
-                "realtime": "RealtimeSessionCreateResponseGA",
-                "transcription": "RealtimeTranscriptionSessionCreateResponseGA",
-            }
-        ),
-    ]
+    session: 'Annotated[Annotated[RealtimeSessionCreateResponseGA, Tag("RealtimeSessionCreateResponseGA")] | Annotated[RealtimeTranscriptionSessionCreateResponseGA, Tag("RealtimeTranscriptionSessionCreateResponseGA")] | Annotated[dict[str, Any], UnknownType(("realtime", "transcription")), Tag("Unknown")], by_type({"realtime": "RealtimeSessionCreateResponseGA", "transcription": "RealtimeTranscriptionSessionCreateResponseGA"})]'

@@ -8,73 +8,61 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import RequestModel, nullable, optional
-from openapiopenai.models.realtime_model import RealtimeModel
-from openapiopenai.models.realtime_session_create_request_client_secret import (
-    RealtimeSessionCreateRequestClientSecret,
-)
-from openapiopenai.models.realtime_session_create_request_input_audio_noise_reduction import (
-    RealtimeSessionCreateRequestInputAudioNoiseReduction,
-)
-from openapiopenai.models.realtime_session_create_request_input_audio_transcription import (
-    RealtimeSessionCreateRequestInputAudioTranscription,
-)
-from openapiopenai.models.realtime_session_create_request_tools_inner import (
-    RealtimeSessionCreateRequestToolsInner,
-)
-from openapiopenai.models.realtime_session_create_request_tracing import (
-    RealtimeSessionCreateRequestTracing,
-)
-from openapiopenai.models.realtime_session_create_request_turn_detection import (
-    RealtimeSessionCreateRequestTurnDetection,
-)
-from openapiopenai.models.voice_ids_shared import VoiceIdsShared
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
+    from openapiopenai.models.realtime_model import RealtimeModel
     from openapiopenai.models.realtime_session_create_request_client_secret import (
+        RealtimeSessionCreateRequestClientSecret,
         RealtimeSessionCreateRequestClientSecretDict,
     )
     from openapiopenai.models.realtime_session_create_request_input_audio_noise_reduction import (
+        RealtimeSessionCreateRequestInputAudioNoiseReduction,
         RealtimeSessionCreateRequestInputAudioNoiseReductionDict,
     )
     from openapiopenai.models.realtime_session_create_request_input_audio_transcription import (
+        RealtimeSessionCreateRequestInputAudioTranscription,
         RealtimeSessionCreateRequestInputAudioTranscriptionDict,
     )
     from openapiopenai.models.realtime_session_create_request_tools_inner import (
+        RealtimeSessionCreateRequestToolsInner,
         RealtimeSessionCreateRequestToolsInnerDict,
     )
     from openapiopenai.models.realtime_session_create_request_tracing import (
+        RealtimeSessionCreateRequestTracing,
         RealtimeSessionCreateRequestTracingDict,
     )
     from openapiopenai.models.realtime_session_create_request_turn_detection import (
+        RealtimeSessionCreateRequestTurnDetection,
         RealtimeSessionCreateRequestTurnDetectionDict,
     )
+    from openapiopenai.models.voice_ids_shared import VoiceIdsShared
 
 
 class RealtimeSessionCreateRequest(RequestModel):
     """Realtime session object configuration."""
 
     modalities: list[Literal["text", "audio"]] | None = optional()
-    model: RealtimeModel | None = optional()
+    model: "RealtimeModel | None" = optional()
     instructions: str | None = optional()
-    voice: VoiceIdsShared | None = optional()
+    voice: "VoiceIdsShared | None" = optional()
     input_audio_format: Literal["pcm16", "g711_ulaw", "g711_alaw"] | None = optional()
     output_audio_format: Literal["pcm16", "g711_ulaw", "g711_alaw"] | None = optional()
-    input_audio_transcription: RealtimeSessionCreateRequestInputAudioTranscription | None = (
+    input_audio_transcription: "RealtimeSessionCreateRequestInputAudioTranscription | None" = (
         nullable()
     )
-    turn_detection: RealtimeSessionCreateRequestTurnDetection | None = nullable()
-    input_audio_noise_reduction: RealtimeSessionCreateRequestInputAudioNoiseReduction | None = (
+    turn_detection: "RealtimeSessionCreateRequestTurnDetection | None" = nullable()
+    input_audio_noise_reduction: "RealtimeSessionCreateRequestInputAudioNoiseReduction | None" = (
         nullable()
     )
     speed: Annotated[float, Field(ge=0.25, le=1.5)] | None = optional()
-    tracing: Literal["auto"] | RealtimeSessionCreateRequestTracing | None = nullable()
-    tools: list[RealtimeSessionCreateRequestToolsInner] | None = optional()
+    tracing: 'Literal["auto"] | RealtimeSessionCreateRequestTracing | None' = nullable()
+    tools: "list[RealtimeSessionCreateRequestToolsInner] | None" = optional()
     tool_choice: str | None = optional()
     temperature: float | None = optional()
     max_response_output_tokens: Annotated[int, Field(ge=1)] | Literal["inf"] | None = optional()
-    client_secret: RealtimeSessionCreateRequestClientSecret | None = optional()
+    client_secret: "RealtimeSessionCreateRequestClientSecret | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -6,14 +6,12 @@
 from typing import TYPE_CHECKING
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_session_create_request_client_secret_expires_after import (
-    RealtimeSessionCreateRequestClientSecretExpiresAfter,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
     from openapiopenai.models.realtime_session_create_request_client_secret_expires_after import (
+        RealtimeSessionCreateRequestClientSecretExpiresAfter,
         RealtimeSessionCreateRequestClientSecretExpiresAfterDict,
     )
 
@@ -21,7 +19,7 @@ if TYPE_CHECKING:
 class RealtimeSessionCreateRequestClientSecret(RequestModel):
     """Configuration options for the generated client secret."""
 
-    expires_after: RealtimeSessionCreateRequestClientSecretExpiresAfter | None = optional()
+    expires_after: "RealtimeSessionCreateRequestClientSecretExpiresAfter | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

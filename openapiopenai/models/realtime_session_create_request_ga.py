@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, Tag
 
-from openapiopenai.models.mcp_tool import MCPTool
 from openapiopenai.models.openapi_model import (
     RequestModel,
     UnknownType,
@@ -15,36 +14,30 @@ from openapiopenai.models.openapi_model import (
     nullable,
     optional,
 )
-from openapiopenai.models.prompt import Prompt
-from openapiopenai.models.realtime_function_tool import RealtimeFunctionTool
-from openapiopenai.models.realtime_model import RealtimeModel
-from openapiopenai.models.realtime_reasoning import RealtimeReasoning
-from openapiopenai.models.realtime_session_create_request_ga_audio import (
-    RealtimeSessionCreateRequestGAAudio,
-)
-from openapiopenai.models.realtime_session_create_request_ga_tracing import (
-    RealtimeSessionCreateRequestGATracing,
-)
-from openapiopenai.models.realtime_truncation import RealtimeTruncation
-from openapiopenai.models.tool_choice_function import ToolChoiceFunction
-from openapiopenai.models.tool_choice_mcp import ToolChoiceMCP
-from openapiopenai.models.tool_choice_options import ToolChoiceOptions
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
-    from openapiopenai.models.mcp_tool import MCPToolDict
-    from openapiopenai.models.prompt import PromptDict
-    from openapiopenai.models.realtime_function_tool import RealtimeFunctionToolDict
-    from openapiopenai.models.realtime_reasoning import RealtimeReasoningDict
+    from openapiopenai.models.mcp_tool import MCPTool, MCPToolDict
+    from openapiopenai.models.prompt import Prompt, PromptDict
+    from openapiopenai.models.realtime_function_tool import (
+        RealtimeFunctionTool,
+        RealtimeFunctionToolDict,
+    )
+    from openapiopenai.models.realtime_model import RealtimeModel
+    from openapiopenai.models.realtime_reasoning import RealtimeReasoning, RealtimeReasoningDict
     from openapiopenai.models.realtime_session_create_request_ga_audio import (
+        RealtimeSessionCreateRequestGAAudio,
         RealtimeSessionCreateRequestGAAudioDict,
     )
     from openapiopenai.models.realtime_session_create_request_ga_tracing import (
+        RealtimeSessionCreateRequestGATracing,
         RealtimeSessionCreateRequestGATracingDict,
     )
-    from openapiopenai.models.tool_choice_function import ToolChoiceFunctionDict
-    from openapiopenai.models.tool_choice_mcp import ToolChoiceMCPDict
+    from openapiopenai.models.realtime_truncation import RealtimeTruncation
+    from openapiopenai.models.tool_choice_function import ToolChoiceFunction, ToolChoiceFunctionDict
+    from openapiopenai.models.tool_choice_mcp import ToolChoiceMCP, ToolChoiceMCPDict
+    from openapiopenai.models.tool_choice_options import ToolChoiceOptions
 
 
 class RealtimeSessionCreateRequestGA(RequestModel):
@@ -54,37 +47,18 @@ class RealtimeSessionCreateRequestGA(RequestModel):
 
     type: Literal["realtime"] = "realtime"
     output_modalities: list[Literal["text", "audio"]] | None = optional()
-    model: RealtimeModel | None = optional()
+    model: "RealtimeModel | None" = optional()
     instructions: str | None = optional()
-    audio: RealtimeSessionCreateRequestGAAudio | None = optional()
+    audio: "RealtimeSessionCreateRequestGAAudio | None" = optional()
     include: list[Literal["item.input_audio_transcription.logprobs"]] | None = optional()
-    tracing: Literal["auto"] | RealtimeSessionCreateRequestGATracing | None = nullable()
-    tools: (
-        list[
-            Annotated[
-                Annotated[RealtimeFunctionTool, Tag("RealtimeFunctionTool")]
-                | Annotated[MCPTool, Tag("MCPTool")]
-                | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")],
-                by_type({"function": "RealtimeFunctionTool", "mcp": "MCPTool"}),
-            ]
-        ]
-        | None
-    ) = optional()
-    tool_choice: (
-        Annotated[
-            Annotated[ToolChoiceOptions, Tag("Scalar")]
-            | Annotated[ToolChoiceFunction, Tag("ToolChoiceFunction")]
-            | Annotated[ToolChoiceMCP, Tag("ToolChoiceMCP")]
-            | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")],
-            by_type({"function": "ToolChoiceFunction", "mcp": "ToolChoiceMCP"}, scalar=True),
-        ]
-        | None
-    ) = optional()
+    tracing: 'Literal["auto"] | RealtimeSessionCreateRequestGATracing | None' = nullable()
+    tools: 'list[Annotated[Annotated[RealtimeFunctionTool, Tag("RealtimeFunctionTool")] | Annotated[MCPTool, Tag("MCPTool")] | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")], by_type({"function": "RealtimeFunctionTool", "mcp": "MCPTool"})]] | None' = optional()
+    tool_choice: 'Annotated[Annotated[ToolChoiceOptions, Tag("Scalar")] | Annotated[ToolChoiceFunction, Tag("ToolChoiceFunction")] | Annotated[ToolChoiceMCP, Tag("ToolChoiceMCP")] | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")], by_type({"function": "ToolChoiceFunction", "mcp": "ToolChoiceMCP"}, scalar=True)] | None' = optional()
     parallel_tool_calls: bool | None = optional()
-    reasoning: RealtimeReasoning | None = optional()
+    reasoning: "RealtimeReasoning | None" = optional()
     max_output_tokens: Annotated[int, Field(ge=1)] | Literal["inf"] | None = optional()
-    truncation: RealtimeTruncation | None = optional()
-    prompt: Prompt | None = nullable()
+    truncation: "RealtimeTruncation | None" = optional()
+    prompt: "Prompt | None" = nullable()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

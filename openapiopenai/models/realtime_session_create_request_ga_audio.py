@@ -6,20 +6,16 @@
 from typing import TYPE_CHECKING
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_session_create_request_ga_audio_input import (
-    RealtimeSessionCreateRequestGAAudioInput,
-)
-from openapiopenai.models.realtime_session_create_request_ga_audio_output import (
-    RealtimeSessionCreateRequestGAAudioOutput,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
     from openapiopenai.models.realtime_session_create_request_ga_audio_input import (
+        RealtimeSessionCreateRequestGAAudioInput,
         RealtimeSessionCreateRequestGAAudioInputDict,
     )
     from openapiopenai.models.realtime_session_create_request_ga_audio_output import (
+        RealtimeSessionCreateRequestGAAudioOutput,
         RealtimeSessionCreateRequestGAAudioOutputDict,
     )
 
@@ -27,8 +23,8 @@ if TYPE_CHECKING:
 class RealtimeSessionCreateRequestGAAudio(RequestModel):
     """Configuration for input and output audio."""
 
-    input: RealtimeSessionCreateRequestGAAudioInput | None = optional()
-    output: RealtimeSessionCreateRequestGAAudioOutput | None = optional()
+    input: "RealtimeSessionCreateRequestGAAudioInput | None" = optional()
+    output: "RealtimeSessionCreateRequestGAAudioOutput | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -5,30 +5,27 @@
 
 from typing import TYPE_CHECKING
 
-from openapiopenai.models.audio_transcription import AudioTranscription
 from openapiopenai.models.openapi_model import RequestModel, nullable, optional
-from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
-from openapiopenai.models.realtime_session_create_request_ga_audio_input_noise_reduction import (
-    RealtimeSessionCreateRequestGAAudioInputNoiseReduction,
-)
-from openapiopenai.models.realtime_turn_detection import RealtimeTurnDetection
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
-    from openapiopenai.models.audio_transcription import AudioTranscriptionDict
+    from openapiopenai.models.audio_transcription import AudioTranscription, AudioTranscriptionDict
+    from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
     from openapiopenai.models.realtime_session_create_request_ga_audio_input_noise_reduction import (
+        RealtimeSessionCreateRequestGAAudioInputNoiseReduction,
         RealtimeSessionCreateRequestGAAudioInputNoiseReductionDict,
     )
+    from openapiopenai.models.realtime_turn_detection import RealtimeTurnDetection
 
 
 class RealtimeSessionCreateRequestGAAudioInput(RequestModel):
     """The RealtimeSessionCreateRequestGAAudioInput object."""
 
-    format: RealtimeAudioFormats | None = optional()
-    transcription: AudioTranscription | None = nullable()
-    noise_reduction: RealtimeSessionCreateRequestGAAudioInputNoiseReduction | None = nullable()
-    turn_detection: RealtimeTurnDetection | None = nullable()
+    format: "RealtimeAudioFormats | None" = optional()
+    transcription: "AudioTranscription | None" = nullable()
+    noise_reduction: "RealtimeSessionCreateRequestGAAudioInputNoiseReduction | None" = nullable()
+    turn_detection: "RealtimeTurnDetection | None" = nullable()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -8,18 +8,19 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
-from openapiopenai.models.voice_ids_or_custom_voice import VoiceIdsOrCustomVoice
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
+
+    from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
+    from openapiopenai.models.voice_ids_or_custom_voice import VoiceIdsOrCustomVoice
 
 
 class RealtimeSessionCreateRequestGAAudioOutput(RequestModel):
     """The RealtimeSessionCreateRequestGAAudioOutput object."""
 
-    format: RealtimeAudioFormats | None = optional()
-    voice: VoiceIdsOrCustomVoice | None = optional()
+    format: "RealtimeAudioFormats | None" = optional()
+    voice: "VoiceIdsOrCustomVoice | None" = optional()
     speed: Annotated[float, Field(ge=0.25, le=1.5)] | None = optional()
 
     if TYPE_CHECKING:

@@ -6,26 +6,28 @@ A new Realtime session configuration, with an ephermeral key. Default TTL for ke
 minute.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_model import RealtimeModel
-from openapiopenai.models.realtime_session_create_response_client_secret import (
-    RealtimeSessionCreateResponseClientSecret,
-)
-from openapiopenai.models.realtime_session_create_response_input_audio_transcription import (
-    RealtimeSessionCreateResponseInputAudioTranscription,
-)
-from openapiopenai.models.realtime_session_create_response_tools_inner import (
-    RealtimeSessionCreateResponseToolsInner,
-)
-from openapiopenai.models.realtime_session_create_response_tracing import (
-    RealtimeSessionCreateResponseTracing,
-)
-from openapiopenai.models.realtime_session_create_response_turn_detection import (
-    RealtimeSessionCreateResponseTurnDetection,
-)
-from openapiopenai.models.voice_ids_shared import VoiceIdsShared
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_model import RealtimeModel
+    from openapiopenai.models.realtime_session_create_response_client_secret import (
+        RealtimeSessionCreateResponseClientSecret,
+    )
+    from openapiopenai.models.realtime_session_create_response_input_audio_transcription import (
+        RealtimeSessionCreateResponseInputAudioTranscription,
+    )
+    from openapiopenai.models.realtime_session_create_response_tools_inner import (
+        RealtimeSessionCreateResponseToolsInner,
+    )
+    from openapiopenai.models.realtime_session_create_response_tracing import (
+        RealtimeSessionCreateResponseTracing,
+    )
+    from openapiopenai.models.realtime_session_create_response_turn_detection import (
+        RealtimeSessionCreateResponseTurnDetection,
+    )
+    from openapiopenai.models.voice_ids_shared import VoiceIdsShared
 
 
 class RealtimeSessionCreateResponse(ResponseModel):
@@ -34,22 +36,22 @@ class RealtimeSessionCreateResponse(ResponseModel):
     minute.
     """
 
-    client_secret: RealtimeSessionCreateResponseClientSecret
+    client_secret: "RealtimeSessionCreateResponseClientSecret"
     modalities: Annotated[list[Literal["text", "audio"]] | None, LENIENT] = None
     instructions: str | None = None
-    voice: VoiceIdsShared | None = None
+    voice: "VoiceIdsShared | None" = None
     input_audio_format: str | None = None
     output_audio_format: str | None = None
-    input_audio_transcription: RealtimeSessionCreateResponseInputAudioTranscription | None = None
+    input_audio_transcription: "RealtimeSessionCreateResponseInputAudioTranscription | None" = None
     speed: Annotated[float | None, LENIENT] = None
-    tracing: Annotated[Literal["auto"] | RealtimeSessionCreateResponseTracing | None, LENIENT] = (
+    tracing: 'Annotated[Literal["auto"] | RealtimeSessionCreateResponseTracing | None, LENIENT]' = (
         None
     )
-    turn_detection: RealtimeSessionCreateResponseTurnDetection | None = None
-    tools: list[RealtimeSessionCreateResponseToolsInner] | None = None
+    turn_detection: "RealtimeSessionCreateResponseTurnDetection | None" = None
+    tools: "list[RealtimeSessionCreateResponseToolsInner] | None" = None
     tool_choice: str | None = None
     temperature: float | None = None
     max_response_output_tokens: Annotated[int | Literal["inf"] | None, LENIENT] = None
     id: str | None = None
     object: str | None = None
-    model: RealtimeModel | None = None
+    model: "RealtimeModel | None" = None

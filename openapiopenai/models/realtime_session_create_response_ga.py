@@ -4,11 +4,10 @@
 """A Realtime session configuration object."""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Tag
 
-from openapiopenai.models.mcp_tool import MCPTool
 from openapiopenai.models.openapi_model import (
     LENIENT,
     ResponseModel,
@@ -16,20 +15,23 @@ from openapiopenai.models.openapi_model import (
     by_type,
     unix_datetime,
 )
-from openapiopenai.models.prompt import Prompt
-from openapiopenai.models.realtime_function_tool import RealtimeFunctionTool
-from openapiopenai.models.realtime_model import RealtimeModel
-from openapiopenai.models.realtime_reasoning import RealtimeReasoning
-from openapiopenai.models.realtime_session_create_response_ga_audio import (
-    RealtimeSessionCreateResponseGAAudio,
-)
-from openapiopenai.models.realtime_session_create_response_ga_tracing import (
-    RealtimeSessionCreateResponseGATracing,
-)
-from openapiopenai.models.realtime_truncation import RealtimeTruncation
-from openapiopenai.models.tool_choice_function import ToolChoiceFunction
-from openapiopenai.models.tool_choice_mcp import ToolChoiceMCP
-from openapiopenai.models.tool_choice_options import ToolChoiceOptions
+
+if TYPE_CHECKING:
+    from openapiopenai.models.mcp_tool import MCPTool
+    from openapiopenai.models.prompt import Prompt
+    from openapiopenai.models.realtime_function_tool import RealtimeFunctionTool
+    from openapiopenai.models.realtime_model import RealtimeModel
+    from openapiopenai.models.realtime_reasoning import RealtimeReasoning
+    from openapiopenai.models.realtime_session_create_response_ga_audio import (
+        RealtimeSessionCreateResponseGAAudio,
+    )
+    from openapiopenai.models.realtime_session_create_response_ga_tracing import (
+        RealtimeSessionCreateResponseGATracing,
+    )
+    from openapiopenai.models.realtime_truncation import RealtimeTruncation
+    from openapiopenai.models.tool_choice_function import ToolChoiceFunction
+    from openapiopenai.models.tool_choice_mcp import ToolChoiceMCP
+    from openapiopenai.models.tool_choice_options import ToolChoiceOptions
 
 
 class RealtimeSessionCreateResponseGA(ResponseModel):
@@ -40,41 +42,19 @@ class RealtimeSessionCreateResponseGA(ResponseModel):
     object: Annotated[Literal["realtime.session"], LENIENT]
     expires_at: int | None = None
     output_modalities: Annotated[list[Literal["text", "audio"]] | None, LENIENT] = None
-    model: RealtimeModel | None = None
+    model: "RealtimeModel | None" = None
     instructions: str | None = None
-    audio: RealtimeSessionCreateResponseGAAudio | None = None
+    audio: "RealtimeSessionCreateResponseGAAudio | None" = None
     include: Annotated[list[Literal["item.input_audio_transcription.logprobs"]] | None, LENIENT] = (
         None
     )
-    tracing: Annotated[Literal["auto"] | RealtimeSessionCreateResponseGATracing | None, LENIENT] = (
-        None
-    )
-    tools: (
-        list[
-            Annotated[
-                Annotated[RealtimeFunctionTool, Tag("RealtimeFunctionTool")]
-                | Annotated[MCPTool, Tag("MCPTool")]
-                | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")],
-                by_type({"function": "RealtimeFunctionTool", "mcp": "MCPTool"}),
-            ]
-        ]
-        | None
-    ) = None
-    tool_choice: Annotated[
-        Annotated[
-            Annotated[ToolChoiceOptions, Tag("Scalar")]
-            | Annotated[ToolChoiceFunction, Tag("ToolChoiceFunction")]
-            | Annotated[ToolChoiceMCP, Tag("ToolChoiceMCP")]
-            | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")],
-            by_type({"function": "ToolChoiceFunction", "mcp": "ToolChoiceMCP"}, scalar=True),
-        ]
-        | None,
-        LENIENT,
-    ] = None
-    reasoning: RealtimeReasoning | None = None
+    tracing: 'Annotated[Literal["auto"] | RealtimeSessionCreateResponseGATracing | None, LENIENT]' = None
+    tools: 'list[Annotated[Annotated[RealtimeFunctionTool, Tag("RealtimeFunctionTool")] | Annotated[MCPTool, Tag("MCPTool")] | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")], by_type({"function": "RealtimeFunctionTool", "mcp": "MCPTool"})]] | None' = None
+    tool_choice: 'Annotated[Annotated[Annotated[ToolChoiceOptions, Tag("Scalar")] | Annotated[ToolChoiceFunction, Tag("ToolChoiceFunction")] | Annotated[ToolChoiceMCP, Tag("ToolChoiceMCP")] | Annotated[dict[str, Any], UnknownType(("function", "mcp")), Tag("Unknown")], by_type({"function": "ToolChoiceFunction", "mcp": "ToolChoiceMCP"}, scalar=True)] | None, LENIENT]' = None
+    reasoning: "RealtimeReasoning | None" = None
     max_output_tokens: Annotated[int | Literal["inf"] | None, LENIENT] = None
-    truncation: Annotated[RealtimeTruncation | None, LENIENT] = None
-    prompt: Prompt | None = None
+    truncation: "Annotated[RealtimeTruncation | None, LENIENT]" = None
+    prompt: "Prompt | None" = None
 
     @property
     def expires_at_datetime(self) -> datetime | None:

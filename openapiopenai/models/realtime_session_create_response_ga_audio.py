@@ -3,17 +3,21 @@
 #   an inline object, named RealtimeSessionCreateResponseGAAudio after its path
 """Configuration for input and output audio."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import ResponseModel
-from openapiopenai.models.realtime_session_create_response_ga_audio_input import (
-    RealtimeSessionCreateResponseGAAudioInput,
-)
-from openapiopenai.models.realtime_session_create_response_ga_audio_output import (
-    RealtimeSessionCreateResponseGAAudioOutput,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_session_create_response_ga_audio_input import (
+        RealtimeSessionCreateResponseGAAudioInput,
+    )
+    from openapiopenai.models.realtime_session_create_response_ga_audio_output import (
+        RealtimeSessionCreateResponseGAAudioOutput,
+    )
 
 
 class RealtimeSessionCreateResponseGAAudio(ResponseModel):
     """Configuration for input and output audio."""
 
-    input: RealtimeSessionCreateResponseGAAudioInput | None = None
-    output: RealtimeSessionCreateResponseGAAudioOutput | None = None
+    input: "RealtimeSessionCreateResponseGAAudioInput | None" = None
+    output: "RealtimeSessionCreateResponseGAAudioOutput | None" = None

@@ -3,19 +3,23 @@
 #   an inline object, named RealtimeSessionCreateResponseGAAudioInput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeSessionCreateResponseGAAudioInput."""
 
-from openapiopenai.models.audio_transcription_response import AudioTranscriptionResponse
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import ResponseModel
-from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
-from openapiopenai.models.realtime_session_create_response_ga_audio_input_noise_reduction import (
-    RealtimeSessionCreateResponseGAAudioInputNoiseReduction,
-)
-from openapiopenai.models.realtime_turn_detection import RealtimeTurnDetection
+
+if TYPE_CHECKING:
+    from openapiopenai.models.audio_transcription_response import AudioTranscriptionResponse
+    from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
+    from openapiopenai.models.realtime_session_create_response_ga_audio_input_noise_reduction import (
+        RealtimeSessionCreateResponseGAAudioInputNoiseReduction,
+    )
+    from openapiopenai.models.realtime_turn_detection import RealtimeTurnDetection
 
 
 class RealtimeSessionCreateResponseGAAudioInput(ResponseModel):
     """The RealtimeSessionCreateResponseGAAudioInput object."""
 
-    format: RealtimeAudioFormats | None = None
-    transcription: AudioTranscriptionResponse | None = None
-    noise_reduction: RealtimeSessionCreateResponseGAAudioInputNoiseReduction | None = None
-    turn_detection: RealtimeTurnDetection | None = None
+    format: "RealtimeAudioFormats | None" = None
+    transcription: "AudioTranscriptionResponse | None" = None
+    noise_reduction: "RealtimeSessionCreateResponseGAAudioInputNoiseReduction | None" = None
+    turn_detection: "RealtimeTurnDetection | None" = None

@@ -8,10 +8,12 @@ Filtering the audio can improve VAD and turn detection accuracy (reducing false 
 model performance by improving perception of the input audio.
 """
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from openapiopenai.models.noise_reduction_type import NoiseReductionType
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
+
+if TYPE_CHECKING:
+    from openapiopenai.models.noise_reduction_type import NoiseReductionType
 
 
 class RealtimeSessionCreateResponseGAAudioInputNoiseReduction(ResponseModel):
@@ -22,4 +24,4 @@ class RealtimeSessionCreateResponseGAAudioInputNoiseReduction(ResponseModel):
     positives) and model performance by improving perception of the input audio.
     """
 
-    type: Annotated[NoiseReductionType | None, LENIENT] = None
+    type: "Annotated[NoiseReductionType | None, LENIENT]" = None

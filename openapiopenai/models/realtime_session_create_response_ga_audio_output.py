@@ -3,16 +3,18 @@
 #   an inline object, named RealtimeSessionCreateResponseGAAudioOutput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeSessionCreateResponseGAAudioOutput."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
-from openapiopenai.models.voice_ids_or_custom_voice import VoiceIdsOrCustomVoice
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
+    from openapiopenai.models.voice_ids_or_custom_voice import VoiceIdsOrCustomVoice
 
 
 class RealtimeSessionCreateResponseGAAudioOutput(ResponseModel):
     """The RealtimeSessionCreateResponseGAAudioOutput object."""
 
-    format: RealtimeAudioFormats | None = None
-    voice: Annotated[VoiceIdsOrCustomVoice | None, LENIENT] = None
+    format: "RealtimeAudioFormats | None" = None
+    voice: "Annotated[VoiceIdsOrCustomVoice | None, LENIENT]" = None
     speed: Annotated[float | None, LENIENT] = None

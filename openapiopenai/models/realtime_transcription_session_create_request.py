@@ -5,23 +5,18 @@
 
 from typing import TYPE_CHECKING, Literal
 
-from openapiopenai.models.audio_transcription import AudioTranscription
 from openapiopenai.models.openapi_model import RequestModel, nullable, optional
-from openapiopenai.models.realtime_transcription_session_create_request_input_audio_noise_reduction import (
-    RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction,
-)
-from openapiopenai.models.realtime_transcription_session_create_request_turn_detection import (
-    RealtimeTranscriptionSessionCreateRequestTurnDetection,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
-    from openapiopenai.models.audio_transcription import AudioTranscriptionDict
+    from openapiopenai.models.audio_transcription import AudioTranscription, AudioTranscriptionDict
     from openapiopenai.models.realtime_transcription_session_create_request_input_audio_noise_reduction import (
+        RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction,
         RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReductionDict,
     )
     from openapiopenai.models.realtime_transcription_session_create_request_turn_detection import (
+        RealtimeTranscriptionSessionCreateRequestTurnDetection,
         RealtimeTranscriptionSessionCreateRequestTurnDetectionDict,
     )
 
@@ -29,12 +24,10 @@ if TYPE_CHECKING:
 class RealtimeTranscriptionSessionCreateRequest(RequestModel):
     """Realtime transcription session object configuration."""
 
-    turn_detection: RealtimeTranscriptionSessionCreateRequestTurnDetection | None = optional()
-    input_audio_noise_reduction: (
-        RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction | None
-    ) = nullable()
+    turn_detection: "RealtimeTranscriptionSessionCreateRequestTurnDetection | None" = optional()
+    input_audio_noise_reduction: "RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction | None" = nullable()
     input_audio_format: Literal["pcm16", "g711_ulaw", "g711_alaw"] | None = optional()
-    input_audio_transcription: AudioTranscription | None = optional()
+    input_audio_transcription: "AudioTranscription | None" = optional()
     include: list[Literal["item.input_audio_transcription.logprobs"]] | None = optional()
 
     if TYPE_CHECKING:

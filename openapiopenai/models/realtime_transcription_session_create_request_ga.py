@@ -6,14 +6,12 @@
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_transcription_session_create_request_ga_audio import (
-    RealtimeTranscriptionSessionCreateRequestGAAudio,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
     from openapiopenai.models.realtime_transcription_session_create_request_ga_audio import (
+        RealtimeTranscriptionSessionCreateRequestGAAudio,
         RealtimeTranscriptionSessionCreateRequestGAAudioDict,
     )
 
@@ -24,7 +22,7 @@ class RealtimeTranscriptionSessionCreateRequestGA(RequestModel):
     __constants__: ClassVar[dict[str, str]] = {"type": "transcription"}
 
     type: Literal["transcription"] = "transcription"
-    audio: RealtimeTranscriptionSessionCreateRequestGAAudio | None = optional()
+    audio: "RealtimeTranscriptionSessionCreateRequestGAAudio | None" = optional()
     include: list[Literal["item.input_audio_transcription.logprobs"]] | None = optional()
 
     if TYPE_CHECKING:

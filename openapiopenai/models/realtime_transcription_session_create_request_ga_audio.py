@@ -6,14 +6,12 @@
 from typing import TYPE_CHECKING
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_transcription_session_create_request_ga_audio_input import (
-    RealtimeTranscriptionSessionCreateRequestGAAudioInput,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
     from openapiopenai.models.realtime_transcription_session_create_request_ga_audio_input import (
+        RealtimeTranscriptionSessionCreateRequestGAAudioInput,
         RealtimeTranscriptionSessionCreateRequestGAAudioInputDict,
     )
 
@@ -21,7 +19,7 @@ if TYPE_CHECKING:
 class RealtimeTranscriptionSessionCreateRequestGAAudio(RequestModel):
     """Configuration for input and output audio."""
 
-    input: RealtimeTranscriptionSessionCreateRequestGAAudioInput | None = optional()
+    input: "RealtimeTranscriptionSessionCreateRequestGAAudioInput | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -10,11 +10,12 @@ model performance by improving perception of the input audio.
 
 from typing import TYPE_CHECKING
 
-from openapiopenai.models.noise_reduction_type import NoiseReductionType
 from openapiopenai.models.openapi_model import RequestModel, optional
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
+
+    from openapiopenai.models.noise_reduction_type import NoiseReductionType
 
 
 class RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction(RequestModel):
@@ -25,7 +26,7 @@ class RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction(RequestM
     positives) and model performance by improving perception of the input audio.
     """
 
-    type: NoiseReductionType | None = optional()
+    type: "NoiseReductionType | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -3,23 +3,25 @@
 #   /components/schemas/RealtimeTranscriptionSessionCreateResponse
 """A new Realtime transcription session configuration."""
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from openapiopenai.models.audio_transcription_response import AudioTranscriptionResponse
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_transcription_session_create_response_client_secret import (
-    RealtimeTranscriptionSessionCreateResponseClientSecret,
-)
-from openapiopenai.models.realtime_transcription_session_create_response_turn_detection import (
-    RealtimeTranscriptionSessionCreateResponseTurnDetection,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.audio_transcription_response import AudioTranscriptionResponse
+    from openapiopenai.models.realtime_transcription_session_create_response_client_secret import (
+        RealtimeTranscriptionSessionCreateResponseClientSecret,
+    )
+    from openapiopenai.models.realtime_transcription_session_create_response_turn_detection import (
+        RealtimeTranscriptionSessionCreateResponseTurnDetection,
+    )
 
 
 class RealtimeTranscriptionSessionCreateResponse(ResponseModel):
     """A new Realtime transcription session configuration."""
 
-    client_secret: RealtimeTranscriptionSessionCreateResponseClientSecret | None
+    client_secret: "RealtimeTranscriptionSessionCreateResponseClientSecret | None"
     modalities: Annotated[list[Literal["text", "audio"]] | None, LENIENT] = None
     input_audio_format: str | None = None
-    input_audio_transcription: AudioTranscriptionResponse | None = None
-    turn_detection: RealtimeTranscriptionSessionCreateResponseTurnDetection | None = None
+    input_audio_transcription: "AudioTranscriptionResponse | None" = None
+    turn_detection: "RealtimeTranscriptionSessionCreateResponseTurnDetection | None" = None

@@ -4,12 +4,14 @@
 """A Realtime transcription session configuration object."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel, unix_datetime
-from openapiopenai.models.realtime_transcription_session_create_response_ga_audio import (
-    RealtimeTranscriptionSessionCreateResponseGAAudio,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_transcription_session_create_response_ga_audio import (
+        RealtimeTranscriptionSessionCreateResponseGAAudio,
+    )
 
 
 class RealtimeTranscriptionSessionCreateResponseGA(ResponseModel):
@@ -22,7 +24,7 @@ class RealtimeTranscriptionSessionCreateResponseGA(ResponseModel):
     include: Annotated[list[Literal["item.input_audio_transcription.logprobs"]] | None, LENIENT] = (
         None
     )
-    audio: RealtimeTranscriptionSessionCreateResponseGAAudio | None = None
+    audio: "RealtimeTranscriptionSessionCreateResponseGAAudio | None" = None
 
     @property
     def expires_at_datetime(self) -> datetime | None:

@@ -3,13 +3,17 @@
 #   an inline object, named RealtimeTranscriptionSessionCreateResponseGAAudio after its path
 """Configuration for input audio for the session."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import ResponseModel
-from openapiopenai.models.realtime_transcription_session_create_response_ga_audio_input import (
-    RealtimeTranscriptionSessionCreateResponseGAAudioInput,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_transcription_session_create_response_ga_audio_input import (
+        RealtimeTranscriptionSessionCreateResponseGAAudioInput,
+    )
 
 
 class RealtimeTranscriptionSessionCreateResponseGAAudio(ResponseModel):
     """Configuration for input audio for the session."""
 
-    input: RealtimeTranscriptionSessionCreateResponseGAAudioInput | None = None
+    input: "RealtimeTranscriptionSessionCreateResponseGAAudioInput | None" = None

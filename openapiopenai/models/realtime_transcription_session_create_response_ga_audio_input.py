@@ -5,25 +5,27 @@
 Generated from realtime-ga.openapi.yaml:RealtimeTranscriptionSessionCreateResponseGAAudioInput.
 """
 
-from openapiopenai.models.audio_transcription_response import AudioTranscriptionResponse
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import ResponseModel
-from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
-from openapiopenai.models.realtime_transcription_session_create_response_ga_audio_input_noise_reduction import (
-    RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction,
-)
-from openapiopenai.models.realtime_transcription_session_create_response_ga_audio_input_turn_detection import (
-    RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.audio_transcription_response import AudioTranscriptionResponse
+    from openapiopenai.models.realtime_audio_formats import RealtimeAudioFormats
+    from openapiopenai.models.realtime_transcription_session_create_response_ga_audio_input_noise_reduction import (
+        RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction,
+    )
+    from openapiopenai.models.realtime_transcription_session_create_response_ga_audio_input_turn_detection import (
+        RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection,
+    )
 
 
 class RealtimeTranscriptionSessionCreateResponseGAAudioInput(ResponseModel):
     """The RealtimeTranscriptionSessionCreateResponseGAAudioInput object."""
 
-    format: RealtimeAudioFormats | None = None
-    transcription: AudioTranscriptionResponse | None = None
-    noise_reduction: RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction | None = (
-        None
-    )
-    turn_detection: RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection | None = (
+    format: "RealtimeAudioFormats | None" = None
+    transcription: "AudioTranscriptionResponse | None" = None
+    noise_reduction: "RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction | None" = None
+    turn_detection: "RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection | None" = (
         None
     )

@@ -3,13 +3,15 @@
 #   an inline object, named RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction after its path
 """Configuration for input audio noise reduction."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from openapiopenai.models.noise_reduction_type import NoiseReductionType
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
+
+if TYPE_CHECKING:
+    from openapiopenai.models.noise_reduction_type import NoiseReductionType
 
 
 class RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction(ResponseModel):
     """Configuration for input audio noise reduction."""
 
-    type: Annotated[NoiseReductionType | None, LENIENT] = None
+    type: "Annotated[NoiseReductionType | None, LENIENT]" = None

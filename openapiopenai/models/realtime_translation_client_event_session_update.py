@@ -12,14 +12,12 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_translation_session_update_request import (
-    RealtimeTranslationSessionUpdateRequest,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.realtime_translation_session_update_request import (
+        RealtimeTranslationSessionUpdateRequest,
         RealtimeTranslationSessionUpdateRequestDict,
     )
 
@@ -35,7 +33,7 @@ class RealtimeTranslationClientEventSessionUpdate(RequestModel):
 
     event_id: Annotated[str, Field(max_length=512)] | None = optional()
     type: Literal["session.update"] = "session.update"
-    session: RealtimeTranslationSessionUpdateRequest
+    session: "RealtimeTranslationSessionUpdateRequest"
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

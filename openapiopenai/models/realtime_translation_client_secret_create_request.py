@@ -6,20 +6,16 @@
 from typing import TYPE_CHECKING
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_translation_client_secret_create_request_expires_after import (
-    RealtimeTranslationClientSecretCreateRequestExpiresAfter,
-)
-from openapiopenai.models.realtime_translation_session_create_request import (
-    RealtimeTranslationSessionCreateRequest,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.realtime_translation_client_secret_create_request_expires_after import (
+        RealtimeTranslationClientSecretCreateRequestExpiresAfter,
         RealtimeTranslationClientSecretCreateRequestExpiresAfterDict,
     )
     from openapiopenai.models.realtime_translation_session_create_request import (
+        RealtimeTranslationSessionCreateRequest,
         RealtimeTranslationSessionCreateRequestDict,
     )
 
@@ -27,8 +23,8 @@ if TYPE_CHECKING:
 class RealtimeTranslationClientSecretCreateRequest(RequestModel):
     """Create a translation session and client secret for the Realtime API."""
 
-    expires_after: RealtimeTranslationClientSecretCreateRequestExpiresAfter | None = optional()
-    session: RealtimeTranslationSessionCreateRequest
+    expires_after: "RealtimeTranslationClientSecretCreateRequestExpiresAfter | None" = optional()
+    session: "RealtimeTranslationSessionCreateRequest"
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

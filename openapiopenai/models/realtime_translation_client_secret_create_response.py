@@ -4,9 +4,12 @@
 """Response from creating a translation session and client secret for the Realtime API."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from openapiopenai.models.openapi_model import ResponseModel, unix_datetime
-from openapiopenai.models.realtime_translation_session import RealtimeTranslationSession
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_translation_session import RealtimeTranslationSession
 
 
 class RealtimeTranslationClientSecretCreateResponse(ResponseModel):
@@ -16,7 +19,7 @@ class RealtimeTranslationClientSecretCreateResponse(ResponseModel):
 
     value: str
     expires_at: int
-    session: RealtimeTranslationSession
+    session: "RealtimeTranslationSession"
 
     @property
     def expires_at_datetime(self) -> datetime:

@@ -7,10 +7,12 @@ established as the first server event. This event contains the default translati
 configuration.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_translation_session import RealtimeTranslationSession
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_translation_session import RealtimeTranslationSession
 
 
 class RealtimeTranslationServerEventSessionCreated(ResponseModel):
@@ -22,4 +24,4 @@ class RealtimeTranslationServerEventSessionCreated(ResponseModel):
 
     event_id: str
     type: Annotated[Literal["session.created"], LENIENT]
-    session: RealtimeTranslationSession
+    session: "RealtimeTranslationSession"

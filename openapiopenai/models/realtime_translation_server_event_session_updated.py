@@ -6,10 +6,12 @@ Returned when a translation session is updated with a `session.update` event, un
 error.
 """
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.realtime_translation_session import RealtimeTranslationSession
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_translation_session import RealtimeTranslationSession
 
 
 class RealtimeTranslationServerEventSessionUpdated(ResponseModel):
@@ -20,4 +22,4 @@ class RealtimeTranslationServerEventSessionUpdated(ResponseModel):
 
     event_id: str
     type: Annotated[Literal["session.updated"], LENIENT]
-    session: RealtimeTranslationSession
+    session: "RealtimeTranslationSession"

@@ -7,10 +7,14 @@ configured output language.
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel, unix_datetime
-from openapiopenai.models.realtime_translation_session_audio import RealtimeTranslationSessionAudio
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_translation_session_audio import (
+        RealtimeTranslationSessionAudio,
+    )
 
 
 class RealtimeTranslationSession(ResponseModel):
@@ -23,7 +27,7 @@ class RealtimeTranslationSession(ResponseModel):
     type: Annotated[Literal["translation"], LENIENT]
     expires_at: int
     model: str
-    audio: RealtimeTranslationSessionAudio
+    audio: "RealtimeTranslationSessionAudio"
 
     @property
     def expires_at_datetime(self) -> datetime:

@@ -3,17 +3,21 @@
 #   an inline object, named RealtimeTranslationSessionAudio after its path
 """Configuration for translation input and output audio."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import ResponseModel
-from openapiopenai.models.realtime_translation_session_audio_input import (
-    RealtimeTranslationSessionAudioInput,
-)
-from openapiopenai.models.realtime_translation_session_audio_output import (
-    RealtimeTranslationSessionAudioOutput,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_translation_session_audio_input import (
+        RealtimeTranslationSessionAudioInput,
+    )
+    from openapiopenai.models.realtime_translation_session_audio_output import (
+        RealtimeTranslationSessionAudioOutput,
+    )
 
 
 class RealtimeTranslationSessionAudio(ResponseModel):
     """Configuration for translation input and output audio."""
 
-    input: RealtimeTranslationSessionAudioInput | None = None
-    output: RealtimeTranslationSessionAudioOutput | None = None
+    input: "RealtimeTranslationSessionAudioInput | None" = None
+    output: "RealtimeTranslationSessionAudioOutput | None" = None

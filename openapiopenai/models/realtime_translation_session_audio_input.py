@@ -3,17 +3,21 @@
 #   an inline object, named RealtimeTranslationSessionAudioInput after its path
 """Generated from realtime-ga.openapi.yaml:RealtimeTranslationSessionAudioInput."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import ResponseModel
-from openapiopenai.models.realtime_translation_session_audio_input_noise_reduction import (
-    RealtimeTranslationSessionAudioInputNoiseReduction,
-)
-from openapiopenai.models.realtime_translation_session_audio_input_transcription import (
-    RealtimeTranslationSessionAudioInputTranscription,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_translation_session_audio_input_noise_reduction import (
+        RealtimeTranslationSessionAudioInputNoiseReduction,
+    )
+    from openapiopenai.models.realtime_translation_session_audio_input_transcription import (
+        RealtimeTranslationSessionAudioInputTranscription,
+    )
 
 
 class RealtimeTranslationSessionAudioInput(ResponseModel):
     """The RealtimeTranslationSessionAudioInput object."""
 
-    transcription: RealtimeTranslationSessionAudioInputTranscription | None = None
-    noise_reduction: RealtimeTranslationSessionAudioInputNoiseReduction | None = None
+    transcription: "RealtimeTranslationSessionAudioInputTranscription | None" = None
+    noise_reduction: "RealtimeTranslationSessionAudioInputNoiseReduction | None" = None

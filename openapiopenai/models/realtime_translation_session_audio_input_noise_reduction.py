@@ -3,13 +3,15 @@
 #   an inline object, named RealtimeTranslationSessionAudioInputNoiseReduction after its path
 """Optional input noise reduction."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from openapiopenai.models.noise_reduction_type import NoiseReductionType
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
+
+if TYPE_CHECKING:
+    from openapiopenai.models.noise_reduction_type import NoiseReductionType
 
 
 class RealtimeTranslationSessionAudioInputNoiseReduction(ResponseModel):
     """Optional input noise reduction."""
 
-    type: Annotated[NoiseReductionType, LENIENT]
+    type: "Annotated[NoiseReductionType, LENIENT]"

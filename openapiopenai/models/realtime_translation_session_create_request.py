@@ -9,14 +9,12 @@ translated audio plus transcript deltas out continuously.
 from typing import TYPE_CHECKING
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_translation_session_create_request_audio import (
-    RealtimeTranslationSessionCreateRequestAudio,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.realtime_translation_session_create_request_audio import (
+        RealtimeTranslationSessionCreateRequestAudio,
         RealtimeTranslationSessionCreateRequestAudioDict,
     )
 
@@ -28,7 +26,7 @@ class RealtimeTranslationSessionCreateRequest(RequestModel):
     """
 
     model: str
-    audio: RealtimeTranslationSessionCreateRequestAudio | None = optional()
+    audio: "RealtimeTranslationSessionCreateRequestAudio | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

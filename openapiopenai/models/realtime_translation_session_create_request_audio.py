@@ -6,20 +6,16 @@
 from typing import TYPE_CHECKING
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_translation_session_create_request_audio_input import (
-    RealtimeTranslationSessionCreateRequestAudioInput,
-)
-from openapiopenai.models.realtime_translation_session_create_request_audio_output import (
-    RealtimeTranslationSessionCreateRequestAudioOutput,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
     from openapiopenai.models.realtime_translation_session_create_request_audio_input import (
+        RealtimeTranslationSessionCreateRequestAudioInput,
         RealtimeTranslationSessionCreateRequestAudioInputDict,
     )
     from openapiopenai.models.realtime_translation_session_create_request_audio_output import (
+        RealtimeTranslationSessionCreateRequestAudioOutput,
         RealtimeTranslationSessionCreateRequestAudioOutputDict,
     )
 
@@ -27,8 +23,8 @@ if TYPE_CHECKING:
 class RealtimeTranslationSessionCreateRequestAudio(RequestModel):
     """Configuration for translation input and output audio."""
 
-    input: RealtimeTranslationSessionCreateRequestAudioInput | None = optional()
-    output: RealtimeTranslationSessionCreateRequestAudioOutput | None = optional()
+    input: "RealtimeTranslationSessionCreateRequestAudioInput | None" = optional()
+    output: "RealtimeTranslationSessionCreateRequestAudioOutput | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -6,20 +6,16 @@
 from typing import TYPE_CHECKING
 
 from openapiopenai.models.openapi_model import RequestModel, nullable
-from openapiopenai.models.realtime_translation_session_create_request_audio_input_noise_reduction import (
-    RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction,
-)
-from openapiopenai.models.realtime_translation_session_create_request_audio_input_transcription import (
-    RealtimeTranslationSessionCreateRequestAudioInputTranscription,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
     from openapiopenai.models.realtime_translation_session_create_request_audio_input_noise_reduction import (
+        RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction,
         RealtimeTranslationSessionCreateRequestAudioInputNoiseReductionDict,
     )
     from openapiopenai.models.realtime_translation_session_create_request_audio_input_transcription import (
+        RealtimeTranslationSessionCreateRequestAudioInputTranscription,
         RealtimeTranslationSessionCreateRequestAudioInputTranscriptionDict,
     )
 
@@ -27,10 +23,10 @@ if TYPE_CHECKING:
 class RealtimeTranslationSessionCreateRequestAudioInput(RequestModel):
     """The RealtimeTranslationSessionCreateRequestAudioInput object."""
 
-    transcription: RealtimeTranslationSessionCreateRequestAudioInputTranscription | None = (
+    transcription: "RealtimeTranslationSessionCreateRequestAudioInputTranscription | None" = (
         nullable()
     )
-    noise_reduction: RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction | None = (
+    noise_reduction: "RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction | None" = (
         nullable()
     )
 

@@ -5,17 +5,18 @@
 
 from typing import TYPE_CHECKING
 
-from openapiopenai.models.noise_reduction_type import NoiseReductionType
 from openapiopenai.models.openapi_model import RequestModel
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
 
+    from openapiopenai.models.noise_reduction_type import NoiseReductionType
+
 
 class RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction(RequestModel):
     """Optional input noise reduction. Set to `null` to disable it."""
 
-    type: NoiseReductionType
+    type: "NoiseReductionType"
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -6,14 +6,12 @@
 from typing import TYPE_CHECKING
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_translation_session_update_request_audio import (
-    RealtimeTranslationSessionUpdateRequestAudio,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
     from openapiopenai.models.realtime_translation_session_update_request_audio import (
+        RealtimeTranslationSessionUpdateRequestAudio,
         RealtimeTranslationSessionUpdateRequestAudioDict,
     )
 
@@ -21,7 +19,7 @@ if TYPE_CHECKING:
 class RealtimeTranslationSessionUpdateRequest(RequestModel):
     """Realtime translation session fields that can be updated with `session.update`."""
 
-    audio: RealtimeTranslationSessionUpdateRequestAudio | None = optional()
+    audio: "RealtimeTranslationSessionUpdateRequestAudio | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

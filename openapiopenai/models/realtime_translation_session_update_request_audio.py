@@ -6,20 +6,16 @@
 from typing import TYPE_CHECKING
 
 from openapiopenai.models.openapi_model import RequestModel, optional
-from openapiopenai.models.realtime_translation_session_update_request_audio_input import (
-    RealtimeTranslationSessionUpdateRequestAudioInput,
-)
-from openapiopenai.models.realtime_translation_session_update_request_audio_output import (
-    RealtimeTranslationSessionUpdateRequestAudioOutput,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
     from openapiopenai.models.realtime_translation_session_update_request_audio_input import (
+        RealtimeTranslationSessionUpdateRequestAudioInput,
         RealtimeTranslationSessionUpdateRequestAudioInputDict,
     )
     from openapiopenai.models.realtime_translation_session_update_request_audio_output import (
+        RealtimeTranslationSessionUpdateRequestAudioOutput,
         RealtimeTranslationSessionUpdateRequestAudioOutputDict,
     )
 
@@ -27,8 +23,8 @@ if TYPE_CHECKING:
 class RealtimeTranslationSessionUpdateRequestAudio(RequestModel):
     """Configuration for translation input and output audio."""
 
-    input: RealtimeTranslationSessionUpdateRequestAudioInput | None = optional()
-    output: RealtimeTranslationSessionUpdateRequestAudioOutput | None = optional()
+    input: "RealtimeTranslationSessionUpdateRequestAudioInput | None" = optional()
+    output: "RealtimeTranslationSessionUpdateRequestAudioOutput | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

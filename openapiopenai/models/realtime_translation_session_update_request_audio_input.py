@@ -6,20 +6,16 @@
 from typing import TYPE_CHECKING
 
 from openapiopenai.models.openapi_model import RequestModel, nullable
-from openapiopenai.models.realtime_translation_session_update_request_audio_input_noise_reduction import (
-    RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction,
-)
-from openapiopenai.models.realtime_translation_session_update_request_audio_input_transcription import (
-    RealtimeTranslationSessionUpdateRequestAudioInputTranscription,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
 
     from openapiopenai.models.realtime_translation_session_update_request_audio_input_noise_reduction import (
+        RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction,
         RealtimeTranslationSessionUpdateRequestAudioInputNoiseReductionDict,
     )
     from openapiopenai.models.realtime_translation_session_update_request_audio_input_transcription import (
+        RealtimeTranslationSessionUpdateRequestAudioInputTranscription,
         RealtimeTranslationSessionUpdateRequestAudioInputTranscriptionDict,
     )
 
@@ -27,10 +23,10 @@ if TYPE_CHECKING:
 class RealtimeTranslationSessionUpdateRequestAudioInput(RequestModel):
     """The RealtimeTranslationSessionUpdateRequestAudioInput object."""
 
-    transcription: RealtimeTranslationSessionUpdateRequestAudioInputTranscription | None = (
+    transcription: "RealtimeTranslationSessionUpdateRequestAudioInputTranscription | None" = (
         nullable()
     )
-    noise_reduction: RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction | None = (
+    noise_reduction: "RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction | None" = (
         nullable()
     )
 

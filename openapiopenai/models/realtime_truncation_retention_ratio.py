@@ -12,14 +12,12 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from pydantic import Field
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
-from openapiopenai.models.realtime_truncation_retention_ratio_token_limits import (
-    RealtimeTruncationRetentionRatioTokenLimits,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.realtime_truncation_retention_ratio_token_limits import (
+        RealtimeTruncationRetentionRatioTokenLimits,
         RealtimeTruncationRetentionRatioTokenLimitsDict,
     )
 
@@ -35,7 +33,7 @@ class RealtimeTruncationRetentionRatio(RequestModel):
 
     type: Annotated[Literal["retention_ratio"], LENIENT_IN_RESPONSE] = "retention_ratio"
     retention_ratio: Annotated[Annotated[float, Field(ge=0, le=1)], LENIENT_IN_RESPONSE]
-    token_limits: RealtimeTruncationRetentionRatioTokenLimits | None = optional()
+    token_limits: "RealtimeTruncationRetentionRatioTokenLimits | None" = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -3,12 +3,14 @@
 #   /components/schemas/TranscriptTextUsageTokens
 """Usage statistics for models billed by token usage."""
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel
-from openapiopenai.models.transcript_text_usage_tokens_input_token_details import (
-    TranscriptTextUsageTokensInputTokenDetails,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.transcript_text_usage_tokens_input_token_details import (
+        TranscriptTextUsageTokensInputTokenDetails,
+    )
 
 
 class TranscriptTextUsageTokens(ResponseModel):
@@ -16,6 +18,6 @@ class TranscriptTextUsageTokens(ResponseModel):
 
     type: Annotated[Literal["tokens"], LENIENT]
     input_tokens: int
-    input_token_details: TranscriptTextUsageTokensInputTokenDetails | None = None
+    input_token_details: "TranscriptTextUsageTokensInputTokenDetails | None" = None
     output_tokens: int
     total_tokens: int

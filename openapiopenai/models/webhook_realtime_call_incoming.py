@@ -8,10 +8,14 @@ endpoint selects the runtime surface.
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from openapiopenai.models.openapi_model import LENIENT, ResponseModel, unix_datetime
-from openapiopenai.models.webhook_realtime_call_incoming_data import WebhookRealtimeCallIncomingData
+
+if TYPE_CHECKING:
+    from openapiopenai.models.webhook_realtime_call_incoming_data import (
+        WebhookRealtimeCallIncomingData,
+    )
 
 
 class WebhookRealtimeCallIncoming(ResponseModel):
@@ -23,7 +27,7 @@ class WebhookRealtimeCallIncoming(ResponseModel):
 
     created_at: int
     id: str
-    data: WebhookRealtimeCallIncomingData
+    data: "WebhookRealtimeCallIncomingData"
     object: Annotated[Literal["event"] | None, LENIENT] = None
     type: Annotated[Literal["realtime.call.incoming"], LENIENT]
 

@@ -3,14 +3,18 @@
 #   an inline object, named WebhookRealtimeCallIncomingData after its path
 """Event data payload."""
 
+from typing import TYPE_CHECKING
+
 from openapiopenai.models.openapi_model import ResponseModel
-from openapiopenai.models.webhook_realtime_call_incoming_data_sip_headers_inner import (
-    WebhookRealtimeCallIncomingDataSipHeadersInner,
-)
+
+if TYPE_CHECKING:
+    from openapiopenai.models.webhook_realtime_call_incoming_data_sip_headers_inner import (
+        WebhookRealtimeCallIncomingDataSipHeadersInner,
+    )
 
 
 class WebhookRealtimeCallIncomingData(ResponseModel):
     """Event data payload."""
 
     call_id: str
-    sip_headers: list[WebhookRealtimeCallIncomingDataSipHeadersInner]
+    sip_headers: "list[WebhookRealtimeCallIncomingDataSipHeadersInner]"
