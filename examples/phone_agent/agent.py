@@ -237,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Phone agent: webhook at {server.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
+    server.app.switchboard.end_all(timeout=10)
     return 0
 
 

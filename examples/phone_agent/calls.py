@@ -122,11 +122,14 @@ class Call:
             self._ending = None
 
     def _time_up(self) -> None:
-        """The call has lasted its time: hang up, which closes the sideband."""
+        self.hang_up("time limit")
+
+    def hang_up(self, why: str) -> None:
+        """End the call from here (time limit, shutdown); the service closes the sideband."""
         if self._ending:
             return
-        self._ending = "time limit"
-        LOG.info("call %s: time limit reached, hanging up", short_id(self.call_id))
+        self._ending = why
+        LOG.info("call %s: hanging up (%s)", short_id(self.call_id), why)
         try:
             self.api.hangup_realtime_call(self.call_id)
         except (ApiException, ApiTransportError) as failed:
@@ -148,6 +151,7 @@ class Switchboard:
         self.time_limit = time_limit
         self.records: dict[str, CallRecord] = {}
         self._threads: dict[str, threading.Thread] = {}
+        self._calls: dict[str, Call] = {}
         self._lock = threading.Lock()
 
     def reserve(self, call_id: str) -> bool:
@@ -155,10 +159,12 @@ class Switchboard:
         with self._lock:
             live = {cid: t for cid, t in self._threads.items() if t.is_alive() or not t.ident}
             self._threads = live
+            self._calls = {cid: c for cid, c in self._calls.items() if cid in live}
             if call_id in live or len(live) >= self.max_calls:
                 return False
             call = Call(self.api, call_id, transfer_to=self.transfer_to, time_limit=self.time_limit)
             self.records[call_id] = call.record
+            self._calls[call_id] = call
             self._threads[call_id] = threading.Thread(
                 target=call.run, name=f"call-{short_id(call_id)}", daemon=True
             )
@@ -168,6 +174,7 @@ class Switchboard:
         """Give back a line reserved for a call that was not accepted after all."""
         with self._lock:
             self._threads.pop(call_id, None)
+            self._calls.pop(call_id, None)
             self.records.pop(call_id, None)
 
     def start(self, call_id: str) -> None:
@@ -176,10 +183,13 @@ class Switchboard:
             thread = self._threads[call_id]
         thread.start()
 
-    def join(self, timeout: float) -> None:
-        """Wait (bounded) for the calls in progress to end."""
+    def end_all(self, timeout: float) -> None:
+        """Hang up every call in progress and wait (bounded) for them to end: shutting down."""
         with self._lock:
+            calls = [c for cid, c in self._calls.items() if self._threads[cid].is_alive()]
             threads = list(self._threads.values())
+        for call in calls:
+            call.hang_up("shutting down")
         for thread in threads:
             if thread.ident:
                 thread.join(timeout)

@@ -110,5 +110,6 @@ def run(settings: AgentSettings, host: str, port: int) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        agent.switchboard.end_all(timeout=10)
         mock.stop()
     return 0
