@@ -159,6 +159,78 @@ def upstream_busy(page: Any, broker_url: str, mock: MockServer) -> dict[str, Any
     return {"state": wait_state(page, "error", "connected"), "status": page.inner_text("#status")}
 
 
+def event_texts(page: Any) -> list[str]:
+    texts: list[str] = page.eval_on_selector_all(
+        "#events li", "items => items.map(i => i.textContent)"
+    )
+    return texts
+
+
+def tool_call(context: Any, broker_url: str, mock: MockServer) -> dict[str, Any]:
+    """A call through the server where the model calls a tool the broker answers; then a
+    second page tries to hang up the first page's call."""
+    page = context.new_page()
+    page.goto(broker_url + "/")
+    wait_state(page, "idle")
+    page.check("#flow-server")
+    page.click("#call")
+    result: dict[str, Any] = {"state": wait_state(page, "connected", "error")}
+    if result["state"] != "connected":
+        result["status"] = page.inner_text("#status")
+        return result
+    result["tools"] = page.inner_text("#tools")
+    call_id = page.inner_text("#call-id")
+    mock.realtime.script_tool_call("days_until", {"date": "2000-01-01"})
+    page.click("#respond")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll("#events li")].some(
+            (li) => li.textContent.includes("tool returned"))""",
+        timeout=WAIT_MS,
+    )
+    result["events"] = event_texts(page)
+    result["tool_outputs"] = [
+        event["item"]["output"]
+        for event in mock.realtime.received
+        if event["type"] == "conversation.item.create"
+        and event["item"].get("type") == "function_call_output"
+    ]
+    result["other_page"] = other_page_hangs_up(context, broker_url, call_id)
+    record = mock.calls.get(call_id)
+    result["hung_up_by_other_page"] = bool(record and record.hung_up)
+    result["state_after_other_page"] = state(page)
+    page.click("#hangup")
+    result["end_state"] = wait_state(page, "ended", "error")
+    result["hangup_result"] = page.inner_text("#hangup-result")
+    result["hung_up"] = bool(record and record.hung_up)
+    page.close()
+    return result
+
+
+def other_page_hangs_up(context: Any, broker_url: str, call_id: str) -> list[dict[str, Any]]:
+    """A second page knows the first page's call id, not its token: what /hangup answers."""
+    other = context.new_page()
+    other.goto(broker_url + "/")
+    wait_state(other, "idle")
+    answers: list[dict[str, Any]] = other.evaluate(
+        """async (callId) => {
+            const answers = [];
+            for (const token of ["not-the-token", ""]) {
+                const response = await fetch("/hangup", {
+                    method: "POST",
+                    headers: { "Content-Type": "application/json" },
+                    body: JSON.stringify({ call_id: callId, call_token: token }),
+                });
+                const payload = await response.json().catch(() => ({}));
+                answers.push({ status: response.status, type: (payload.error || {}).type });
+            }
+            return answers;
+        }""",
+        call_id,
+    )
+    other.close()
+    return answers
+
+
 def run(repeat: int, shot: Path | None) -> dict[str, Any]:
     """Every scenario, in one mock, one broker and one browser."""
     outcome: dict[str, Any] = {"interfaces": interfaces(), "keys": [], "requests": []}
@@ -200,6 +272,8 @@ def run(repeat: int, shot: Path | None) -> dict[str, Any]:
                 outcome["expired"] = expired_key(page, broker.url, clock)
                 outcome["requests"].append({"flow": "busy"})
                 outcome["busy"] = upstream_busy(page, broker.url, mock)
+                outcome["requests"].append({"flow": "tools"})
+                outcome["tools"] = tool_call(context, broker.url, mock)
             finally:
                 context.close()
             outcome["broker_log"] = broker.stop()
