@@ -3,6 +3,7 @@ against the mock on 127.0.0.1, every read bounded."""
 
 from __future__ import annotations
 
+import io
 import os
 import select
 import subprocess
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.mock import MockServer
 from test.test_cli import API_KEY, assert_one_error_line, run
 
@@ -152,3 +154,26 @@ def test_the_chat_needs_a_key_unless_mocked() -> None:
     command = [sys.executable, "-m", "openapiopenai"]
     result = run(command, "realtime", "chat", "--base-url", "http://127.0.0.1:9/v1")
     assert_one_error_line(result, "no API key", "--mock")
+
+
+def test_server_errors_and_a_failed_response_are_told_without_terminal_controls(
+    openai_mock: MockServer,
+) -> None:
+    from openapiopenai._chat import ChatError, ChatOptions, run_chat
+
+    def read_line(prompt: str) -> str:
+        error = {"type": "server_error", "message": "the model \x1b[2Jhiccuped"}
+        openai_mock.realtime.push({"type": "error", "event_id": "event_1", "error": error})
+        details = {"type": "failed", "error": {"type": "server_error", "message": "out \x07of it"}}
+        response = {"id": "resp_1", "status": "failed", "status_details": details, "output": []}
+        openai_mock.realtime.push({"type": "response.done", "event_id": "e2", "response": response})
+        return "Hello?"
+
+    shown = io.StringIO()
+    configuration = Configuration(host=openai_mock.url, access_token=API_KEY, retries=0)
+    with ApiClient(configuration) as client, pytest.raises(ChatError) as failed:
+        run_chat(RealtimeApi(client), ChatOptions(model="gpt-realtime"), read_line, shown)
+
+    assert str(failed.value) == "the response failed: out of it"
+    assert "model> [server error: the model [2Jhiccuped]\n" in shown.getvalue()
+    assert "\x1b" not in shown.getvalue()

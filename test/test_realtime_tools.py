@@ -379,3 +379,86 @@ def test_close_waits_for_running_calls_and_then_refuses_new_ones(
         with pytest.raises(RuntimeError, match="closed"):
             tools.serve(conn)
     assert outputs_sent(openai_mock) == ["ready"]
+
+
+def test_a_cancelled_response_gets_the_output_but_no_new_response(
+    api: RealtimeApi, openai_mock: MockServer
+) -> None:
+    openai_mock.realtime.script_tool_call("opening_hours", {"day": "saturday"})
+    openai_mock.realtime.set_pace(0.25)  # the call's response stays on long enough to cancel
+    with (
+        FunctionTools([opening_hours]) as tools,
+        api.connect(model="gpt-realtime", receive_timeout=BOUND) as conn,
+    ):
+        text_session(conn, tools)
+        conn.response.create()
+        done = None
+        for event in conn:
+            if tools.handle(conn, event):
+                conn.response.cancel()  # as when the caller starts speaking
+            elif isinstance(event, RealtimeServerEventResponseDone):
+                done = event
+                break
+        assert tools.close(BOUND)
+
+    assert done is not None and done.response.status == "cancelled"
+    assert outputs_sent(openai_mock) == ["saturday: 7 to 18"]
+    sent = [event["type"] for event in openai_mock.realtime.received]
+    assert set(sent[-2:]) == {"response.cancel", "conversation.item.create"}
+    assert sent.count("response.create") == 1
+
+
+def test_a_call_answered_after_the_connection_closed_is_dropped_quietly(
+    api: RealtimeApi, openai_mock: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    release = threading.Event()
+
+    def order_status(order_id: int) -> str:
+        release.wait(BOUND)
+        return "too late"
+
+    tools = FunctionTools([order_status])
+    openai_mock.realtime.script_tool_call("order_status", {"order_id": 1})
+    with caplog.at_level(logging.DEBUG, logger="openapiopenai"):
+        with api.connect(model="gpt-realtime", receive_timeout=BOUND) as conn:
+            text_session(conn, tools)
+            conn.response.create()
+            tools.serve(conn, until=lambda event: isinstance(event, CallDone))
+        release.set()
+        assert tools.close(BOUND)
+
+    assert outputs_sent(openai_mock) == []
+    assert "tool order_status answered after the close" in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+def test_calls_of_other_tools_are_left_to_the_caller(
+    api: RealtimeApi, openai_mock: MockServer
+) -> None:
+    tools = FunctionTools([opening_hours])
+    openai_mock.realtime.script_tool_call("transfer_to_person", {"reason": "a wedding cake"})
+    left: list[CallDone] = []
+    with tools, api.connect(model="gpt-realtime", receive_timeout=BOUND) as conn:
+        text_session(conn, tools)
+        conn.response.create()
+        for event in conn:
+            if not tools.handle(conn, event) and isinstance(event, CallDone):
+                left.append(event)
+            if isinstance(event, RealtimeServerEventResponseDone):
+                break
+
+    assert [call.name for call in left] == ["transfer_to_person"]
+    assert outputs_sent(openai_mock) == []
+    assert "transfer_to_person" not in tools and len(tools) == 1
+    assert repr(tools) == "FunctionTools(['opening_hours'])"
+    with pytest.raises(ApiValueError, match="no tool is named 'transfer_to_person'"):
+        tools.tool("transfer_to_person")
+
+
+def test_a_coroutine_function_is_run_to_its_end() -> None:
+    async def opening_hours(day: str) -> str:
+        """When the bakery is open."""
+        return f"{day}: 7 to 18"
+
+    tool = FunctionTools([opening_hours]).tool("opening_hours")
+    assert run_tool(tool, '{"day": "friday"}') == "friday: 7 to 18"

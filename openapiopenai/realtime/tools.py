@@ -180,6 +180,10 @@ class FunctionTools:
         except RealtimeConnectionClosedError as closed:
             logger.debug("realtime: tool %s answered after the close (%s)", tool.name, closed)
             self._forget(event.response_id)
+        except Exception:  # a worker has no caller to raise to: say it in the log, masked
+            trace = redact(traceback.format_exc())
+            logger.error("realtime: the output of tool %s was not sent\n%s", tool.name, trace)
+            self._forget(event.response_id)
         finally:
             with self._lock:
                 self._running -= 1
