@@ -170,3 +170,15 @@ def test_other_webhook_types_are_acknowledged_and_ignored(
     assert answer.status == 200
     assert agent.switchboard.records == {}
     assert mock.calls == {}
+
+
+def test_a_repeated_webhook_for_a_call_in_progress_changes_nothing(
+    mock: MockServer, start_agent: Start
+) -> None:
+    agent, url = start_agent()
+    call_id = mock.send_incoming_call(url, secret=SECRET)[1]
+    assert greeted(agent, call_id)
+    status, _ = send_call_incoming(url, secret=SECRET, call_id=call_id)
+    assert status == 200
+    assert [action for action, _ in mock.calls[call_id].actions] == ["accept"]
+    assert not agent.switchboard.records[call_id].ended.is_set()

@@ -105,7 +105,9 @@ class PhoneAgent:
     def answer(self, call_id: str, sip_headers: Iterable[tuple[str, str]]) -> None:
         """Reject a call for another number or beyond capacity; accept and hold any other."""
         dialled = _dialled_number(sip_headers)
-        if self.settings.numbers and dialled not in self.settings.numbers:
+        if call_id in self.switchboard.records:
+            LOG.info("call %s: webhook repeated, the call is held already", short_id(call_id))
+        elif self.settings.numbers and dialled not in self.settings.numbers:
             self.reject(call_id, NOT_OUR_NUMBER, "not our number")
         elif not self.switchboard.reserve(call_id):
             self.reject(call_id, BUSY_HERE, "every line is busy")
