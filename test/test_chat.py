@@ -177,3 +177,13 @@ def test_server_errors_and_a_failed_response_are_told_without_terminal_controls(
     assert str(failed.value) == "the response failed: out of it"
     assert "model> [server error: the model [2Jhiccuped]\n" in shown.getvalue()
     assert "\x1b" not in shown.getvalue()
+
+
+def test_without_the_realtime_extra_the_chat_names_it() -> None:
+    hide_websockets = (
+        "import sys; sys.modules['websockets'] = None; from openapiopenai.cli import main; "
+        "sys.exit(main(['realtime', 'chat', '--mock']))"
+    )
+    result = run([sys.executable, "-c", hide_websockets])
+    assert_one_error_line(result, "pip install 'openapiopenai[realtime]'")
+    assert result.returncode == 1
