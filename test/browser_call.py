@@ -8,7 +8,8 @@ machine. Prints nothing; writes what it saw as JSON to ``--out`` for the test to
 
 Each flow is played ``--repeat`` times: "key" (the page gets a short-lived key and posts its
 offer to the mock itself) and "server" (the broker posts the offer). Then a key that expires
-before its offer arrives. Times are the page's own ``performance.now()`` readings.
+before its offer arrives, OpenAI rate limiting the broker, and a call through the server where
+the model calls a tool the broker answers while a second page tries to hang it up. Times are the page's own ``performance.now()`` readings.
 """
 
 from __future__ import annotations

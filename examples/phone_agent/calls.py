@@ -18,6 +18,8 @@ from openapiopenai.realtime import RealtimeConnection, ServerEvent
 from openapiopenai.realtime.tools import FunctionTools
 
 LOG = logging.getLogger("phone_agent")
+#: How many ended calls' records are kept for inspection.
+KEPT_RECORDS = 1000
 #: What the transcript logs, and under which speaker.
 SPOKEN = {
     "conversation.item.input_audio_transcription.completed": ("caller", "transcript"),
@@ -160,6 +162,7 @@ class Switchboard:
             live = {cid: t for cid, t in self._threads.items() if t.is_alive() or not t.ident}
             self._threads = live
             self._calls = {cid: c for cid, c in self._calls.items() if cid in live}
+            self._forget_old_records()
             if call_id in live or len(live) >= self.max_calls:
                 return False
             call = Call(self.api, call_id, transfer_to=self.transfer_to, time_limit=self.time_limit)
@@ -169,6 +172,12 @@ class Switchboard:
                 target=call.run, name=f"call-{short_id(call_id)}", daemon=True
             )
             return True
+
+    def _forget_old_records(self) -> None:
+        """Keep the records of at most ``KEPT_RECORDS`` ended calls, the newest."""
+        ended = [cid for cid, record in self.records.items() if record.ended.is_set()]
+        for call_id in ended[: max(0, len(ended) - KEPT_RECORDS)]:
+            del self.records[call_id]
 
     def release(self, call_id: str) -> None:
         """Give back a line reserved for a call that was not accepted after all."""
