@@ -9,7 +9,8 @@ machine. Prints nothing; writes what it saw as JSON to ``--out`` for the test to
 Each flow is played ``--repeat`` times: "key" (the page gets a short-lived key and posts its
 offer to the mock itself) and "server" (the broker posts the offer). Then a key that expires
 before its offer arrives, OpenAI rate limiting the broker, and a call through the server where
-the model calls a tool the broker answers while a second page tries to hang it up. Times are the page's own ``performance.now()`` readings.
+the model calls a tool the broker answers while a second page tries to hang it up. Times are
+the page's own ``performance.now()`` readings.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def one_call(
         page.screenshot(path=str(shot), full_page=True)
     page.click("#hangup")
     result["end_state"] = wait_state(page, "ended", "error")
-    result["hangup_result"] = page.inner_text("#hangup-result")
+    result["hangup_result"] = hangup_result(page)
     result["times"] = page.evaluate("window.callTimes")
     deadline = time.monotonic() + 10
     while call_id in _active(mock) and time.monotonic() < deadline:
@@ -119,6 +120,16 @@ def one_call(
     result["mock_hung_up"] = bool(record and record.hung_up)
     result["mock_active_after_hangup"] = call_id in _active(mock)
     return result
+
+
+def hangup_result(page: Any) -> str:
+    """What the page says of its hang-up, once it knows: the broker's answer may come after
+    the data channel has closed and the call shows as ended."""
+    unset = "\u2013"
+    page.wait_for_function(
+        "(unset) => document.querySelector('#hangup-result').textContent !== unset", arg=unset
+    )
+    return str(page.inner_text("#hangup-result"))
 
 
 def _active(mock: MockServer) -> list[str]:
@@ -201,7 +212,7 @@ def tool_call(context: Any, broker_url: str, mock: MockServer) -> dict[str, Any]
     result["state_after_other_page"] = state(page)
     page.click("#hangup")
     result["end_state"] = wait_state(page, "ended", "error")
-    result["hangup_result"] = page.inner_text("#hangup-result")
+    result["hangup_result"] = hangup_result(page)
     result["hung_up"] = bool(record and record.hung_up)
     page.close()
     return result
