@@ -3,6 +3,7 @@ accept, the sideband, a scripted model) and the caller; the agent runs on waitre
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -10,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import urllib3
 
 from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.mock import MockServer
 from openapiopenai.mock.webhook_sender import send_call_incoming
+from openapiopenai.webhooks import sign
 
 AGENT_DIR = Path(__file__).resolve().parents[1] / "examples" / "phone_agent"
 if str(AGENT_DIR) not in sys.path:
@@ -115,6 +118,8 @@ def test_a_webhook_with_a_bad_signature_gets_400_and_no_call_is_touched(
     call_id = mock.incoming_call()
     status, _ = send_call_incoming(url, secret=OTHER_SECRET, call_id=call_id)
     assert status == 400
+    unsigned = urllib3.request("POST", url, body=b"{}", retries=False, timeout=5)
+    assert unsigned.status == 400
     assert mock.calls[call_id].actions == []
     assert agent.switchboard.records == {}
 
@@ -157,12 +162,6 @@ def test_a_call_that_reaches_its_time_limit_is_hung_up(
 def test_other_webhook_types_are_acknowledged_and_ignored(
     mock: MockServer, start_agent: Start
 ) -> None:
-    import json
-
-    import urllib3
-
-    from openapiopenai.webhooks import sign
-
     agent, url = start_agent()
     body = json.dumps({"object": "event", "id": "evt_1", "type": "batch.completed", "data": {}})
     headers = {"Content-Type": "application/json", **sign(body, secret=SECRET)}
