@@ -4,6 +4,9 @@ accept, the sideband, a scripted model) and the caller; the agent runs on waitre
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -181,3 +184,28 @@ def test_a_repeated_webhook_for_a_call_in_progress_changes_nothing(
     assert status == 200
     assert [action for action, _ in mock.calls[call_id].actions] == ["accept"]
     assert not agent.switchboard.records[call_id].ended.is_set()
+
+
+def test_the_script_with_mock_plays_its_demo_call_offline(tmp_path: Path) -> None:
+    """``agent.py --mock``, as the README runs it: the demo call ends transferred."""
+    log = tmp_path / "agent.log"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, str(AGENT_DIR / "agent.py"), "--mock", "--port", "0"],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            cwd=tmp_path,
+        )
+    try:
+        ended = wait_for(lambda: b"the call ended:" in log.read_bytes(), timeout=60)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    text = log.read_text()
+    assert ended, text
+    assert "the call ended: transferred; referred to tel:+15550100099" in text
+    assert "caller: Where is my order 42?" in text
+    assert f"agent: The order_status tool returned: {bakery.ORDERS[42]}" in text
+    assert process.returncode == 0
