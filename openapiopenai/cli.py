@@ -6,6 +6,7 @@
     openapiopenai calls reject rtc_123 --status-code 486
     openapiopenai calls hangup rtc_mock_sip_call --mock   # the mock's waiting SIP call
     openapiopenai sessions create --mock          # the older beta endpoint
+    openapiopenai realtime chat --mock            # talk to a model in the terminal
 
 Human output masks the key; ``--json`` prints the whole answer, key included, for scripts.
 Any failure is one line on stderr and a non-zero exit status, never a traceback.
@@ -74,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line: ``openapiopenai client-secrets|calls|sessions ...``."""
     parser = _Parser(
         prog=PROG,
-        description="Mint ephemeral keys for OpenAI's Realtime API and control its calls.",
+        description=(
+            "Mint ephemeral keys for OpenAI's Realtime API, control its calls, and chat with "
+            "a Realtime model."
+        ),
         epilog="Exit status: 0 on success, 1 when the call fails, 2 for a bad command line.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -83,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_client_secrets(groups)
     _add_calls(groups)
     _add_sessions(groups)
+    _add_realtime(groups)
     return parser
 
 
@@ -162,6 +167,24 @@ def _add_sessions(groups: Any) -> None:
     _add_expiry(create, "the service's default is 60")
     _add_connection(create)
     create.set_defaults(handler=_create_session)
+
+
+def _add_realtime(groups: Any) -> None:
+    actions = _group(groups, "realtime", "Conversations with a Realtime model over WebSocket")
+    what = "Chat with a Realtime model in the terminal: type a line, the answer streams back."
+    chat: argparse.ArgumentParser = actions.add_parser(
+        "chat",
+        help="chat with a Realtime model in the terminal",
+        description=(
+            f"{what} /quit or Ctrl-D ends the session. Needs the realtime extra. The API key "
+            "comes from OPENAI_API_KEY, the server from --base-url or OPENAI_BASE_URL; --mock "
+            "needs neither."
+        ),
+    )
+    chat.add_argument("--model", default="gpt-realtime", help="default: gpt-realtime")
+    chat.add_argument("--instructions", help="system instructions for the model")
+    _add_connection(chat, json_output=False)
+    chat.set_defaults(handler=_chat)
 
 
 def _create_parser(actions: Any, help_text: str, what: str) -> argparse.ArgumentParser:
@@ -283,6 +306,18 @@ def _control_call(args: argparse.Namespace, out: TextIO) -> int:
     _call(args, _CALL_ACTIONS[args.action](args))
     past = {"accept": "accepted", "hangup": "hung up", "refer": "referred", "reject": "rejected"}
     out.write(f"{past[args.action]} {args.call_id}\n")
+    return 0
+
+
+def _chat(args: argparse.Namespace, out: TextIO) -> int:
+    """``realtime chat``: lines from the terminal, answers streamed back."""
+    from openapiopenai._chat import ChatError, ChatOptions, run_chat
+
+    options = ChatOptions(model=args.model, instructions=args.instructions)
+    try:
+        _call(args, lambda api: run_chat(api, options, input, out))
+    except ChatError as refused:
+        raise CommandError(_one_line(str(refused))) from None
     return 0
 
 

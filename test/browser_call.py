@@ -8,7 +8,9 @@ machine. Prints nothing; writes what it saw as JSON to ``--out`` for the test to
 
 Each flow is played ``--repeat`` times: "key" (the page gets a short-lived key and posts its
 offer to the mock itself) and "server" (the broker posts the offer). Then a key that expires
-before its offer arrives. Times are the page's own ``performance.now()`` readings.
+before its offer arrives, OpenAI rate limiting the broker, and a call through the server where
+the model calls a tool the broker answers while a second page tries to hang it up. Times are
+the page's own ``performance.now()`` readings.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def one_call(
         page.screenshot(path=str(shot), full_page=True)
     page.click("#hangup")
     result["end_state"] = wait_state(page, "ended", "error")
-    result["hangup_result"] = page.inner_text("#hangup-result")
+    result["hangup_result"] = hangup_result(page)
     result["times"] = page.evaluate("window.callTimes")
     deadline = time.monotonic() + 10
     while call_id in _active(mock) and time.monotonic() < deadline:
@@ -118,6 +120,16 @@ def one_call(
     result["mock_hung_up"] = bool(record and record.hung_up)
     result["mock_active_after_hangup"] = call_id in _active(mock)
     return result
+
+
+def hangup_result(page: Any) -> str:
+    """What the page says of its hang-up, once it knows: the broker's answer may come after
+    the data channel has closed and the call shows as ended."""
+    unset = "\u2013"
+    page.wait_for_function(
+        "(unset) => document.querySelector('#hangup-result').textContent !== unset", arg=unset
+    )
+    return str(page.inner_text("#hangup-result"))
 
 
 def _active(mock: MockServer) -> list[str]:
@@ -157,6 +169,78 @@ def upstream_busy(page: Any, broker_url: str, mock: MockServer) -> dict[str, Any
     mock.fail_next(status=429, retry_after=7, headers={"x-request-id": "req_e2e429"})
     page.click("#call")
     return {"state": wait_state(page, "error", "connected"), "status": page.inner_text("#status")}
+
+
+def event_texts(page: Any) -> list[str]:
+    texts: list[str] = page.eval_on_selector_all(
+        "#events li", "items => items.map(i => i.textContent)"
+    )
+    return texts
+
+
+def tool_call(context: Any, broker_url: str, mock: MockServer) -> dict[str, Any]:
+    """A call through the server where the model calls a tool the broker answers; then a
+    second page tries to hang up the first page's call."""
+    page = context.new_page()
+    page.goto(broker_url + "/")
+    wait_state(page, "idle")
+    page.check("#flow-server")
+    page.click("#call")
+    result: dict[str, Any] = {"state": wait_state(page, "connected", "error")}
+    if result["state"] != "connected":
+        result["status"] = page.inner_text("#status")
+        return result
+    result["tools"] = page.inner_text("#tools")
+    call_id = page.inner_text("#call-id")
+    mock.realtime.script_tool_call("days_until", {"date": "2000-01-01"})
+    page.click("#respond")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll("#events li")].some(
+            (li) => li.textContent.includes("tool returned"))""",
+        timeout=WAIT_MS,
+    )
+    result["events"] = event_texts(page)
+    result["tool_outputs"] = [
+        event["item"]["output"]
+        for event in mock.realtime.received
+        if event["type"] == "conversation.item.create"
+        and event["item"].get("type") == "function_call_output"
+    ]
+    result["other_page"] = other_page_hangs_up(context, broker_url, call_id)
+    record = mock.calls.get(call_id)
+    result["hung_up_by_other_page"] = bool(record and record.hung_up)
+    result["state_after_other_page"] = state(page)
+    page.click("#hangup")
+    result["end_state"] = wait_state(page, "ended", "error")
+    result["hangup_result"] = hangup_result(page)
+    result["hung_up"] = bool(record and record.hung_up)
+    page.close()
+    return result
+
+
+def other_page_hangs_up(context: Any, broker_url: str, call_id: str) -> list[dict[str, Any]]:
+    """A second page knows the first page's call id, not its token: what /hangup answers."""
+    other = context.new_page()
+    other.goto(broker_url + "/")
+    wait_state(other, "idle")
+    answers: list[dict[str, Any]] = other.evaluate(
+        """async (callId) => {
+            const answers = [];
+            for (const token of ["not-the-token", ""]) {
+                const response = await fetch("/hangup", {
+                    method: "POST",
+                    headers: { "Content-Type": "application/json" },
+                    body: JSON.stringify({ call_id: callId, call_token: token }),
+                });
+                const payload = await response.json().catch(() => ({}));
+                answers.push({ status: response.status, type: (payload.error || {}).type });
+            }
+            return answers;
+        }""",
+        call_id,
+    )
+    other.close()
+    return answers
 
 
 def run(repeat: int, shot: Path | None) -> dict[str, Any]:
@@ -200,6 +284,8 @@ def run(repeat: int, shot: Path | None) -> dict[str, Any]:
                 outcome["expired"] = expired_key(page, broker.url, clock)
                 outcome["requests"].append({"flow": "busy"})
                 outcome["busy"] = upstream_busy(page, broker.url, mock)
+                outcome["requests"].append({"flow": "tools"})
+                outcome["tools"] = tool_call(context, broker.url, mock)
             finally:
                 context.close()
             outcome["broker_log"] = broker.stop()

@@ -1019,7 +1019,8 @@ def test_call_posts_the_pages_offer_with_the_servers_key_and_session(
     call_id = answer.headers["X-Call-Id"]
     record = openai_mock.calls[call_id]
     assert record.offer == OFFER
-    sent = openai_mock.requests[-1]
+    # The call's POST; the sideband's upgrade request follows it.
+    sent = next(r for r in reversed(openai_mock.requests) if r.method == "POST")
     assert sent.headers["Authorization"] == f"Bearer {API_KEY}"
     assert sent.headers["Content-Type"].startswith("multipart/form-data")
     assert record.session is not None

@@ -5,6 +5,8 @@
 //  - "server": this page posts its offer to its server's /call, which opens the call with the
 //    server's own key: no key ever reaches the page.
 // Events arrive on the "oai-events" data channel; the call ends when that channel closes.
+// In the server flow the server also answers the model's tool calls on its own connection to
+// the call (a sideband); they show in the event log like every other event.
 // Hang up closes the peer connection, which ends the call; a call the server opened is also
 // ended there, with the token the server gave this page for it (a call id alone ends nothing).
 
@@ -155,6 +157,7 @@ async function offerThroughServer(pc) {
   }
   state.callId = response.headers.get("X-Call-Id");
   state.callToken = response.headers.get("X-Call-Token");
+  $("tools").textContent = response.headers.get("X-Call-Tools") || "none";
   return response.text();
 }
 
@@ -225,7 +228,7 @@ function resetCall() {
   state.failed = false;
   state.callId = null;
   state.callToken = null;
-  for (const id of ["session-model", "session-voice", "call-id", "key", "countdown", "hangup-result"]) {
+  for (const id of ["session-model", "session-voice", "call-id", "key", "countdown", "tools", "hangup-result"]) {
     $(id).textContent = "–";
   }
   $("events").replaceChildren();
@@ -256,6 +259,17 @@ function onEvent(event) {
 function describe(event) {
   if (event.type === "error") {
     return `: ${(event.error && event.error.message) || "no message"}`;
+  }
+  // The model calls a tool; the server answers it on its own connection to the call.
+  if (event.type === "response.function_call_arguments.done") {
+    return `: ${event.name}(${event.arguments})`;
+  }
+  const item = event.item || {};
+  if (event.type === "conversation.item.done" && item.type === "function_call_output") {
+    return `: ${item.output}`;
+  }
+  if (typeof event.transcript === "string" || typeof event.text === "string") {
+    return `: ${event.transcript || event.text}`;
   }
   if (typeof event.delta === "string") {
     return `: ${event.delta}`;

@@ -40,6 +40,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import waitress
 from call_registry import CallRegistry, short_call_id
+from call_tools import TOOLS
+from sideband import Sidebands
 from waitress import wasyncore
 
 from openapiopenai import (
@@ -70,6 +72,8 @@ MAX_RETRY_SECONDS = 3600
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 JSON_TYPE = "application/json"
 SDP_TYPE = "application/sdp"
+#: The longest a call lasts (OpenAI ends sessions after 60 minutes): its sideband closes then.
+CALL_TIME_LIMIT_SECONDS = 3600.0
 #: What a call id from the page must look like before it is sent on to OpenAI.
 CALL_ID_SHAPE = re.compile(r"rtc_[A-Za-z0-9_-]{1,128}")
 #: The fields of a ``POST /hangup`` body: the call, and the token its page got with it.
@@ -107,6 +111,8 @@ class BrokerConfig:
     upstream_retries: int = 1
     max_retry_wait_seconds: float = 2.0
     realtime_url: str = "https://api.openai.com/v1/realtime"
+    call_tools: bool = True
+    max_call_tools: int = 100
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "voices", tuple(self.voices))
@@ -132,6 +138,8 @@ class BrokerConfig:
             raise ValueError("rate_limit_burst must be >= 1 and rate_limit_per_minute > 0")
         if self.max_body_bytes < 2 or self.upstream_retries < 0:
             raise ValueError("max_body_bytes must be >= 2 and upstream_retries >= 0")
+        if self.max_call_tools < 1:
+            raise ValueError("max_call_tools must be >= 1")
         if self.max_offer_bytes < 256:
             raise ValueError("max_offer_bytes must be >= 256 (an SDP offer is a few KiB)")
         for name in ("upstream_timeout_seconds", "upstream_deadline_seconds"):
@@ -288,6 +296,16 @@ class Broker:
         self._page_policy = _content_security_policy(config.realtime_url)
         self.own_origins: frozenset[str] = frozenset()
         self.calls = CallRegistry()
+        self.sidebands = (
+            Sidebands(
+                api,
+                TOOLS,
+                max_calls=config.max_call_tools,
+                time_limit_seconds=CALL_TIME_LIMIT_SECONDS,
+            )
+            if config.call_tools
+            else None
+        )
 
     def serve_on(self, scheme: str, port: int) -> None:
         """Record where this app is served: its own origins are the allowed hosts on ``port``
@@ -376,7 +394,9 @@ class Broker:
             origin = self.check_origin(environ)
             if origin is not None:
                 cors.append(("Access-Control-Allow-Origin", origin))
-                cors.append(("Access-Control-Expose-Headers", "X-Call-Id, X-Call-Token"))
+                cors.append(
+                    ("Access-Control-Expose-Headers", "X-Call-Id, X-Call-Token, X-Call-Tools")
+                )
             if method == "OPTIONS":
                 reply = self.preflight(environ)
             elif method == "POST":
@@ -466,7 +486,7 @@ class Broker:
         offer = _read_offer(environ, self.config.max_offer_bytes)
         try:
             answer = self.api.create_realtime_call_with_http_info(
-                offer, session=self.session_request(voice)
+                offer, session=self.session_request(voice, tools=self.sidebands is not None)
             )
         except ApiException as failed:
             return _upstream_failure(failed, "open the call")
@@ -481,6 +501,8 @@ class Broker:
         headers = [("X-Call-Id", call_id)]
         if call_id:
             headers.append(("X-Call-Token", self.calls.open(call_id)))
+        if call_id and self.sidebands is not None and self.sidebands.open(call_id):
+            headers.append(("X-Call-Tools", ", ".join(self.sidebands.tools.names)))
         return Reply(201, str(answer.data).encode(), SDP_TYPE, headers)
 
     def hangup(self, environ: WSGIEnviron) -> Reply:
@@ -544,16 +566,18 @@ class Broker:
             )
         return voice
 
-    def session_request(self, voice: str) -> RealtimeSessionCreateRequestGA:
-        """The session of every call: everything fixed by the server except the chosen voice."""
-        return RealtimeSessionCreateRequestGA.from_dict(
-            {
-                "type": "realtime",
-                "model": self.config.model,
-                "instructions": self.config.instructions,
-                "audio": {"output": {"voice": voice}},
-            }
-        )
+    def session_request(self, voice: str, *, tools: bool = False) -> RealtimeSessionCreateRequestGA:
+        """The session of every call: everything fixed by the server except the chosen voice;
+        with ``tools``, the tools the broker answers on the call's sideband."""
+        session: dict[str, Any] = {
+            "type": "realtime",
+            "model": self.config.model,
+            "instructions": self.config.instructions,
+            "audio": {"output": {"voice": voice}},
+        }
+        if tools and self.sidebands is not None:
+            session["tools"] = self.sidebands.definitions()
+        return RealtimeSessionCreateRequestGA.from_dict(session)
 
 
 def _read_json_object(environ: WSGIEnviron, limit: int) -> dict[str, Any]:
@@ -918,6 +942,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if app.sidebands is not None:
+            app.sidebands.close_all()
         client.close()
         if mock is not None:
             mock.stop()

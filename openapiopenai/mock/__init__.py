@@ -618,6 +618,7 @@ class MockServer:
         with self._known_call(incoming) as call:
             call.referred_to = target
             call.actions.append(("refer", target))
+        self.realtime.call_ended(call.call_id)  # the caller has been handed elsewhere
         return _empty_ok()
 
     def _reject_call(self, incoming: _Incoming) -> Answer:

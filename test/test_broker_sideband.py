@@ -1,0 +1,129 @@
+"""The broker answers the model's tool calls on the calls it opens, over a sideband connection
+to each call; over real HTTP and WebSocket, in front of the mock."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from openapiopenai import ApiClient, Configuration, RealtimeApi
+from openapiopenai.mock import MockServer
+from openapiopenai.realtime import RealtimeConnection
+from test.test_token_broker import API_KEY, RunningBroker, call, post_offer, running_broker, tb
+
+
+@pytest.fixture
+def broker(openai_mock: MockServer) -> Iterator[RunningBroker]:
+    with running_broker(openai_mock.url) as running:
+        yield running
+
+
+@pytest.fixture
+def api(openai_mock: MockServer) -> Iterator[RealtimeApi]:
+    configuration = Configuration(
+        host=openai_mock.url, access_token=API_KEY, ignore_environment=True
+    )
+    with ApiClient(configuration) as client:
+        yield RealtimeApi(client)
+
+
+def eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return check()
+
+
+def next_reply(conn: RealtimeConnection) -> str:
+    """The words of the next response that says something (text or the audio's transcript)."""
+    for event in conn:
+        if event.type == "response.done":
+            for item in event.to_dict()["response"].get("output") or []:
+                for part in item.get("content") or []:
+                    if part.get("transcript") or part.get("text"):
+                        return str(part.get("transcript") or part.get("text"))
+    raise AssertionError("the call ended before a reply")
+
+
+def test_a_call_opened_here_gets_the_tools_and_the_broker_answers_them(
+    broker: RunningBroker, openai_mock: MockServer, api: RealtimeApi
+) -> None:
+    answer = post_offer(broker, "?voice=cedar")
+    assert answer.status == 201
+    assert answer.headers["X-Call-Tools"] == "current_time, days_until"
+    call_id = answer.headers["X-Call-Id"]
+    session = openai_mock.calls[call_id].session
+    assert session is not None
+    assert [tool["name"] for tool in session["tools"]] == ["current_time", "days_until"]
+    assert "IANA time zone" in session["tools"][0]["description"]
+    assert f"sideband open call_id={call_id[:12]}..." in broker.log.text
+
+    # Another connection to the call stands in for the page: it asks, the model calls a tool.
+    openai_mock.realtime.script_tool_call("days_until", {"date": "2000-01-01"})
+    with api.connect(call_id=call_id, receive_timeout=10) as page:
+        assert page.recv().type == "session.created"
+        page.conversation.item.create(
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "?"}]}
+        )
+        page.response.create({"output_modalities": ["text"]})
+        reply = next_reply(page)
+    assert "The days_until tool returned" in reply
+    assert "2000-01-01 was" in reply and "days ago" in reply
+
+
+def test_the_reply_after_a_tool_call_carries_its_answer_and_hangup_closes_the_sideband(
+    broker: RunningBroker, openai_mock: MockServer, api: RealtimeApi
+) -> None:
+    answer = post_offer(broker)
+    call_id, token = answer.headers["X-Call-Id"], answer.headers["X-Call-Token"]
+    openai_mock.realtime.script_tool_call("current_time", {"time_zone": "Mars/Olympus"})
+    with api.connect(call_id=call_id, receive_timeout=10) as page:
+        page.response.create({"output_modalities": ["text"]})
+        reply = next_reply(page)
+    outputs = [
+        e["item"]["output"]
+        for e in openai_mock.realtime.received
+        if e["type"] == "conversation.item.create"
+    ]
+    assert (
+        len(outputs) == 1 and "unknown time zone 'Mars/Olympus'" in json.loads(outputs[0])["error"]
+    )
+    assert "unknown time zone" in reply
+    assert "tool call call_id=" in broker.log.text and "name=current_time" in broker.log.text
+
+    assert (
+        call(broker.url, "POST", "/hangup", {"call_id": call_id, "call_token": token}).status == 204
+    )
+    assert eventually(lambda: f"sideband closed call_id={call_id[:12]}..." in broker.log.text)
+
+
+def test_without_call_tools_no_sideband_is_opened(openai_mock: MockServer) -> None:
+    with running_broker(openai_mock.url, call_tools=False) as broker:
+        answer = post_offer(broker)
+        assert answer.status == 201
+        assert "X-Call-Tools" not in answer.headers
+        session = openai_mock.calls[answer.headers["X-Call-Id"]].session
+        assert session is not None and not session.get("tools")
+        assert all(r.method == "POST" for r in openai_mock.requests)
+
+
+def test_the_key_flow_gets_no_tools(broker: RunningBroker, openai_mock: MockServer) -> None:
+    assert broker.post({"voice": "cedar"}).status == 200
+    minted = openai_mock.requests[-1].json()
+    assert "tools" not in minted["session"]
+
+
+def test_a_call_beyond_the_sideband_limit_goes_on_without_tools(openai_mock: MockServer) -> None:
+    with running_broker(openai_mock.url, max_call_tools=1) as broker:
+        first, second = post_offer(broker), post_offer(broker)
+        assert first.headers["X-Call-Tools"] == "current_time, days_until"
+        assert second.status == 201 and "X-Call-Tools" not in second.headers
+        assert "no sideband for call_id=" in broker.log.text
+
+
+def test_max_call_tools_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_call_tools"):
+        tb.BrokerConfig(max_call_tools=0)
