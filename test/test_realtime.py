@@ -381,6 +381,23 @@ def test_a_known_type_with_a_broken_body_never_raises() -> None:
     assert second.to_dict() == {"type": "", "raw": garbage}
 
 
+def test_an_event_id_that_is_not_text_never_raises() -> None:
+    unknown = {"type": "brand.new.event", "event_id": 123}
+    known = {"type": "error", "event_id": [1], "error": {"type": "server_error"}}
+    with (
+        ScriptedServer(lambda peer: (peer.send(unknown), peer.send(known))) as server,
+        _api(server.url).connect(model="m") as conn,
+    ):
+        first, second = conn.recv(), conn.recv()
+
+    assert isinstance(first, UnknownServerEvent)
+    assert first.to_dict() == unknown
+    assert first.problem is not None and "event_id" in first.problem
+    assert isinstance(second, UnknownServerEvent)
+    assert second.to_dict() == known
+    assert second.problem is not None and "event_id" in second.problem
+
+
 def test_audio_deltas_give_their_bytes() -> None:
     pcm = bytes(range(256)) * 10
     delta = {

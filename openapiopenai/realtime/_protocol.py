@@ -12,10 +12,10 @@ import re
 import secrets
 from collections import deque
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, cast, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, cast, get_args
 from urllib.parse import quote
 
-from pydantic import PrivateAttr, ValidationError
+from pydantic import PrivateAttr, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
 from openapiopenai.exceptions import ApiTypeError, ApiValidationError, ApiValueError
 from openapiopenai.models.openapi_model import RESPONSE_CONTEXT, ResponseModel
@@ -45,13 +45,23 @@ class ServerEvent(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
+def _as_sent(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """The value checked, or as the server sent it when it is not what was declared."""
+    try:
+        return handler(value)
+    except ValidationError:
+        return value
+
+
 class UnknownServerEvent(ResponseModel):
     """A server event of a type this SDK does not know (or whose body does not match the
     schema of its type): ``type`` and everything else the server sent stay readable, and
     ``to_dict()`` gives it back whole."""
 
     type: str
-    event_id: str | None = None
+    #: Text from any server that keeps to the protocol; kept as sent (and named in
+    #: :attr:`problem`) when it is not, since a malformed event must never raise.
+    event_id: Annotated[str | None, WrapValidator(_as_sent)] = None
     _problem: str | None = PrivateAttr(default=None)
 
     @property
@@ -155,10 +165,19 @@ class ServerEvents:
             try:
                 return cast("ServerEvent", model.model_validate(parsed, context=RESPONSE_CONTEXT))
             except ValidationError as error:
-                unknown = UnknownServerEvent.model_validate(parsed)
-                unknown._problem = str(ApiValidationError.from_pydantic(model.__name__, error))
-                return unknown
-        return UnknownServerEvent.model_validate(parsed)
+                problem = str(ApiValidationError.from_pydantic(model.__name__, error))
+                return _unknown(parsed, problem)
+        return _unknown(parsed, None)
+
+
+def _unknown(parsed: dict[str, Any], problem: str | None) -> UnknownServerEvent:
+    """``parsed`` as an :class:`UnknownServerEvent`, with what is wrong with it, if anything."""
+    unknown = UnknownServerEvent.model_validate(parsed)
+    event_id = parsed.get("event_id")
+    if problem is None and not isinstance(event_id, str | None):
+        problem = f"event_id must be a string, not {type(event_id).__name__}"
+    unknown._problem = problem
+    return unknown
 
 
 def _text(data: bytes) -> str:
