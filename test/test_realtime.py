@@ -44,7 +44,14 @@ from openapiopenai.realtime import RealtimeConnection, UnknownServerEvent
 from openapiopenai.realtime._protocol import ServerEvents, event_classes
 from test.conftest import API_KEY
 from test.faults import ForwardProxy, TLSMaterial, blackhole_listener, unused_port
-from test.realtime_server import Peer, Refusal, ScriptedServer, SilentServer, session_created
+from test.realtime_server import (
+    WAIT,
+    Peer,
+    Refusal,
+    ScriptedServer,
+    SilentServer,
+    session_created,
+)
 
 EPHEMERAL_KEY = "ek_68af1e9e2f3c8191abcdefabcdef0123"
 
@@ -667,6 +674,43 @@ def test_one_thread_sends_while_another_receives(echo_server: ScriptedServer) ->
     assert echoed == sent
     assert len(echo_server.received) == count
     assert all(base64.b64decode(event["audio"]) == chunk for event in echo_server.received)
+
+
+def test_looking_up_a_sent_event_while_another_thread_sends() -> None:
+    def discard(peer: Peer) -> None:
+        peer.send(session_created())
+        while True:
+            peer.connection.recv(WAIT)
+
+    failures: list[BaseException] = []
+    sending = threading.Event()
+    sending.set()
+    switch_interval = sys.getswitchinterval()
+    # Threads take turns often, so that a lookup is interrupted by appends many times over.
+    sys.setswitchinterval(1e-6)
+    try:
+        with ScriptedServer(discard) as server, _api(server.url).connect(model="m") as conn:
+            conn.recv()
+
+            def look_up() -> None:
+                try:
+                    while sending.is_set():
+                        conn.sent_event("never sent")
+                except BaseException as failure:  # recorded: the test fails on it below
+                    failures.append(failure)
+
+            reader = threading.Thread(target=look_up)
+            reader.start()
+            for _ in range(3000):
+                conn.input_audio_buffer.append(b"\x00\x10" * 8)
+                if failures:
+                    break
+            sending.clear()
+            reader.join(WAIT)
+    finally:
+        sys.setswitchinterval(switch_interval)
+
+    assert failures == []
 
 
 def test_close_from_another_thread_ends_iteration_quietly(echo_server: ScriptedServer) -> None:

@@ -195,7 +195,7 @@ class ClientEvents:
         self._prefix = f"evt_{secrets.token_hex(6)}_"
         self._counter = itertools.count(1)
         self._templates: dict[str, bytes] = {}
-        # (event_id, event) pairs; a deque's append is atomic, so senders need no lock.
+        # (event_id, event) pairs; a deque's append and copy are atomic, so no lock is needed.
         self._sent: deque[tuple[str, RequestModel | tuple[str, bytes]]] = deque(
             maxlen=SENT_EVENTS_REMEMBERED
         )
@@ -255,7 +255,8 @@ class ClientEvents:
 
     def sent(self, event_id: str | None) -> RequestModel | None:
         """The sent event with this ``event_id``, if it is among the last ones sent."""
-        for sent_id, event in reversed(self._sent):
+        # A copy: other threads may send (and so append) while this one looks.
+        for sent_id, event in reversed(self._sent.copy()):
             if sent_id == event_id:
                 if isinstance(event, tuple):
                     kind, audio = event
