@@ -23,6 +23,7 @@ from urllib3.exceptions import SecurityWarning
 from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.exceptions import (
     ApiConnectionError,
+    ApiException,
     ApiProxyError,
     ApiTimeoutError,
     ApiTLSError,
@@ -174,6 +175,55 @@ def test_refused_handshake_raises_the_http_exception_without_the_key() -> None:
     for text in (str(error), repr(error), error.message or ""):
         assert EPHEMERAL_KEY not in text
         assert API_KEY not in text
+
+
+def _redirect(location: str) -> Refusal:
+    """A redirect whose body echoes the key, as a careless server's might."""
+    return Refusal(302, {"echo": f"you sent {API_KEY}"}, {"Location": location})
+
+
+def _assert_redirect_refused(raised: pytest.ExceptionInfo[ApiException], requests: int) -> None:
+    error = raised.value
+    assert (error.status, error.attempts, requests) == (302, 1, 1)
+    assert "Redirect not followed" in str(error)
+    # Nothing in the chain holds the answer (or the key it echoed).
+    assert error.__cause__ is None and error.__context__ is None
+    assert API_KEY not in str(error) and API_KEY not in repr(error)
+
+
+def test_a_redirect_of_the_upgrade_is_never_followed() -> None:
+    with (
+        ScriptedServer(_greet_then(), refusals=[_redirect("/v1/elsewhere")]) as server,
+        pytest.raises(ApiException) as raised,
+    ):
+        _api(server.url, retries=3).connect(model="m")
+
+    _assert_redirect_refused(raised, len(server.requests))
+
+
+def test_a_redirect_through_a_proxy_is_an_api_exception() -> None:
+    with (
+        ScriptedServer(_greet_then(), refusals=[_redirect("/v1/elsewhere")]) as server,
+        ForwardProxy() as proxy,
+        pytest.raises(ApiException) as raised,
+    ):
+        _api(server.url, proxy=proxy.url, retries=3).connect(model="m")
+
+    _assert_redirect_refused(raised, len(server.requests))
+
+
+def test_a_redirect_from_wss_to_ws_is_an_api_exception(tls: TLSMaterial) -> None:
+    with (
+        ScriptedServer(
+            _greet_then(),
+            refusals=[_redirect("ws://127.0.0.1:9/v1")],
+            ssl_context=tls.server_context(),
+        ) as server,
+        pytest.raises(ApiException) as raised,
+    ):
+        _api(server.url, ssl_ca_cert=tls.ca_file, retries=3).connect(model="m")
+
+    _assert_redirect_refused(raised, len(server.requests))
 
 
 def test_429_and_503_are_retried_honouring_retry_after() -> None:

@@ -68,9 +68,10 @@ def open_websocket(link: Link, configuration: Configuration) -> ClientConnection
         attempts += 1
         timeout = _remaining(link.connect_timeout, deadline, started)
         try:
-            sock = _tunnel(link.url, proxy, configuration, timeout) if proxy else None
+            sock = _open_socket(link.url, proxy, configuration, timeout)
             return connect(link.url, sock=sock, open_timeout=timeout, **options, **_DIRECT)  # type: ignore[no-any-return,call-overload]
-        except (OSError, InvalidHandshake) as failure:
+        except (OSError, InvalidHandshake, ValueError) as raised:
+            failure = _refused_redirect(raised)
             error = _sdk_error(failure, link, attempts)
             retries, wait = _next_attempt(retries, link.url, failure, error)
             # A refused upgrade's answer may echo the key: it is kept out of the chain.
@@ -79,6 +80,36 @@ def open_websocket(link: Link, configuration: Configuration) -> ClientConnection
         if wait is None or _past(deadline, started, wait):
             raise error from cause
         time.sleep(wait)
+
+
+def _open_socket(
+    url: str, proxy: str | None, configuration: Configuration, timeout: float | None
+) -> socket.socket:
+    """The connection websockets speaks over, opened here so that it never follows a
+    redirect (it does not with a socket it was given): the HTTP side follows none either."""
+    if proxy:
+        return _tunnel(url, proxy, configuration, timeout)
+    sock = socket.create_connection(_target(url), timeout=timeout)
+    sock.settimeout(None)  # websockets times its handshake itself; reads then block
+    return sock
+
+
+def _target(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "wss" else 80)
+
+
+def _refused_redirect(raised: Exception) -> Exception:
+    """The redirect behind websockets' refusal to follow it (a ``ValueError`` or
+    ``SecurityError`` caused by the 3xx answer), else what was raised; any other
+    ``ValueError`` (not a certificate's, which is also an ``OSError``) is a mistake in the
+    arguments and goes on as it is."""
+    cause = raised.__cause__
+    if isinstance(cause, InvalidStatus):
+        return cause
+    if isinstance(raised, ValueError) and not isinstance(raised, OSError):
+        raise raised
+    return raised
 
 
 def _remaining(timeout: float | None, deadline: float | None, started: float) -> float | None:
@@ -99,6 +130,8 @@ def _next_attempt(
     if isinstance(error, ApiTLSError) or getattr(failure, "status", None) is not None:
         return retries, None  # a certificate or a proxy's refusal does not heal by itself
     response = _http_response(failure) if isinstance(failure, InvalidStatus) else None
+    if response is not None and response.status < 400:
+        return retries, None  # a redirect is the answer: it is neither followed nor retried
     problem = None if response is not None else ConnectTimeoutError(str(failure))
     try:
         retries = retries.increment("GET", url, response=response, error=problem)
@@ -186,11 +219,9 @@ def _tunnel(
     url: str, proxy: str, configuration: Configuration, timeout: float | None
 ) -> socket.socket:
     """A CONNECT tunnel to the WebSocket's host with the HTTP side's proxy headers."""
-    parts = urlsplit(url)
-    target = (parts.hostname or "", parts.port or (443 if parts.scheme == "wss" else 80))
     headers = _proxy_headers(proxy, configuration.proxy_headers)
     context = tls_context(configuration) if proxy.startswith("https:") else None
-    return open_tunnel(proxy, target, headers, timeout, context)
+    return open_tunnel(proxy, _target(url), headers, timeout, context)
 
 
 def _asserted_name(configuration: Configuration) -> str | None:
