@@ -264,12 +264,20 @@ class ForwardProxy(LoopbackServer):
         self.track(upstream)
         with self._lock:
             self.tunnels += 1
-        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        backward = threading.Thread(target=_pipe, args=(upstream, conn), daemon=True)
+        self.answer_connect(conn)
+        backward = threading.Thread(target=self.relay_back, args=(upstream, conn), daemon=True)
         backward.start()
         _pipe(conn, upstream)
         backward.join(timeout=SOCKET_WAIT)
         upstream.close()
+
+    def answer_connect(self, conn: socket.socket) -> None:
+        """Tell the client its tunnel is open."""
+        conn.sendall(CONNECT_ANSWER)
+
+    def relay_back(self, upstream: socket.socket, conn: socket.socket) -> None:
+        """Relay what the server sends through the tunnel to the client."""
+        _pipe(upstream, conn)
 
     def _forward(self, conn: socket.socket, request: SeenRequest) -> None:
         parts = urlsplit(request.target)
@@ -291,6 +299,34 @@ class ForwardProxy(LoopbackServer):
             upstream.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + request.body)
             while chunk := upstream.recv(65536):
                 conn.sendall(chunk)
+
+
+#: A forward proxy's answer to a CONNECT it accepts.
+CONNECT_ANSWER = b"HTTP/1.1 200 Connection established\r\n\r\n"
+
+
+class SlowProxy(ForwardProxy):
+    """A forward proxy that takes its time: it answers CONNECT after ``answer_after`` seconds,
+    one byte every ``byte_gap`` seconds, and holds the server's first answer back for
+    ``relay_after`` seconds. Each wait has a fixed length, so nothing hangs."""
+
+    def __init__(
+        self, *, answer_after: float = 0.0, byte_gap: float = 0.0, relay_after: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.answer_after = answer_after
+        self.byte_gap = byte_gap
+        self.relay_after = relay_after
+
+    def answer_connect(self, conn: socket.socket) -> None:
+        time.sleep(self.answer_after)
+        for byte in CONNECT_ANSWER:
+            conn.sendall(bytes([byte]))
+            time.sleep(self.byte_gap)
+
+    def relay_back(self, upstream: socket.socket, conn: socket.socket) -> None:
+        time.sleep(self.relay_after)
+        _pipe(upstream, conn)
 
 
 def _pipe(source: socket.socket, sink: socket.socket) -> None:

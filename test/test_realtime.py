@@ -44,7 +44,7 @@ from openapiopenai.models import (
 from openapiopenai.realtime import RealtimeConnection, UnknownServerEvent
 from openapiopenai.realtime._protocol import ServerEvents, event_classes
 from test.conftest import API_KEY
-from test.faults import ForwardProxy, TLSMaterial, blackhole_listener, unused_port
+from test.faults import ForwardProxy, SlowProxy, TLSMaterial, blackhole_listener, unused_port
 from test.realtime_server import (
     WAIT,
     Peer,
@@ -389,6 +389,33 @@ def test_tls_through_a_proxy_tunnel(tls: TLSMaterial) -> None:
         ("CONNECT", f"localhost:{server.port}")
     ]
     assert "Authorization" not in proxy.seen[0].headers
+
+
+def test_the_upgrade_gets_only_what_the_tunnel_left_of_the_deadline() -> None:
+    # The tunnel takes 0.6 s and the upgrade's answer 0.6 s more: each fits in the deadline of
+    # 1 s, both together do not.
+    with (
+        ScriptedServer(_greet_then()) as server,
+        SlowProxy(answer_after=0.6, relay_after=0.6) as proxy,
+        pytest.raises(ApiTimeoutError) as raised,
+    ):
+        _api(server.url, proxy=proxy.url, deadline=1.0).connect(model="m")
+
+    assert "deadline of 1 s" in str(raised.value)
+    assert proxy.tunnels == 1
+
+
+def test_a_proxy_answering_a_byte_at_a_time_is_held_to_the_deadline() -> None:
+    # About 4 s for the whole answer, each byte well within the deadline of 1 s.
+    with (
+        ScriptedServer(_greet_then()) as server,
+        SlowProxy(byte_gap=0.1) as proxy,
+        pytest.raises(ApiTimeoutError) as raised,
+    ):
+        _api(server.url, proxy=proxy.url, deadline=1.0).connect(model="m")
+
+    assert "deadline of 1 s" in str(raised.value)
+    assert server.requests == []
 
 
 def test_a_connect_timeout_is_an_api_timeout_error() -> None:

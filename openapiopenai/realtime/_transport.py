@@ -66,13 +66,19 @@ def open_websocket(link: Link, configuration: Configuration) -> ClientConnection
     attempts = 0
     while True:
         attempts += 1
-        timeout = _remaining(link.connect_timeout, deadline, started)
         try:
+            timeout = _remaining(link.connect_timeout, deadline, started)
             sock = _open_socket(link.url, proxy, configuration, timeout)
+            # The upgrade gets what the connection (and tunnel) left of the deadline.
+            timeout = _remaining(link.connect_timeout, deadline, started)
             return connect(link.url, sock=sock, open_timeout=timeout, **options, **_DIRECT)  # type: ignore[no-any-return,call-overload]
         except (OSError, InvalidHandshake, ValueError) as raised:
             failure = _refused_redirect(raised)
             error = _sdk_error(failure, link, attempts)
+            if isinstance(error, ApiTimeoutError) and _spent(deadline, started):
+                error = ApiTimeoutError(
+                    f"no open connection within the deadline of {deadline:g} s", attempts=attempts
+                )
             retries, wait = _next_attempt(retries, link.url, failure, error)
             # A refused upgrade's answer may echo the key: it is kept out of the chain.
             cause = None if isinstance(failure, InvalidStatus) else failure
@@ -115,8 +121,17 @@ def _refused_redirect(raised: Exception) -> Exception:
 def _remaining(timeout: float | None, deadline: float | None, started: float) -> float | None:
     if deadline is None:
         return timeout
-    left = max(0.001, deadline - (time.monotonic() - started))
+    left = max(_LAST_STEP, deadline - (time.monotonic() - started))
     return left if timeout is None else min(timeout, left)
+
+
+def _spent(deadline: float | None, started: float) -> bool:
+    """Whether the deadline is over (less than the last millisecond given to a step left)."""
+    return deadline is not None and deadline - (time.monotonic() - started) <= _LAST_STEP
+
+
+#: The least time a step is given, even when the deadline is (all but) over.
+_LAST_STEP = 0.001
 
 
 def _past(deadline: float | None, started: float, wait: float) -> bool:

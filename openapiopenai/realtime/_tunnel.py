@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -33,6 +34,8 @@ def open_tunnel(
     parts = urlsplit(proxy)
     secure = parts.scheme == "https"
     address = (parts.hostname or "", parts.port or (443 if secure else 80))
+    # ``timeout`` bounds the whole tunnel: each step gets what the ones before it left.
+    end = None if timeout is None else time.monotonic() + timeout
     try:
         sock = socket.create_connection(address, timeout=timeout)
     except OSError as failure:
@@ -42,8 +45,9 @@ def open_tunnel(
             sock = (context or ssl.create_default_context()).wrap_socket(
                 sock, server_hostname=address[0]
             )
+        _limit(sock, end)
         sock.sendall(_connect_request(target, headers))
-        status = _answer_status(sock)
+        status = _answer_status(sock, end)
         if status != 200:
             raise TunnelError(f"the proxy refused the tunnel with HTTP {status}", status)
         sock.settimeout(None)
@@ -62,11 +66,22 @@ def _connect_request(target: tuple[str, int], headers: Mapping[str, str]) -> byt
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def _answer_status(sock: socket.socket) -> int:
-    """The status of the proxy's answer, read up to its blank line and no further: what
-    follows belongs to the tunnel."""
+def _limit(sock: socket.socket, end: float | None) -> None:
+    """Let the next operation on ``sock`` wait only until ``end`` (``None``: no limit)."""
+    if end is None:
+        return
+    left = end - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the proxy did not answer in time")
+    sock.settimeout(left)
+
+
+def _answer_status(sock: socket.socket, end: float | None) -> int:
+    """The status of the proxy's answer, read up to its blank line and no further (what
+    follows belongs to the tunnel), all of it by ``end``."""
     answer = b""
     while not answer.endswith(b"\r\n\r\n"):
+        _limit(sock, end)
         byte = sock.recv(1)
         if not byte or len(answer) > _MAX_ANSWER:
             raise TunnelError("the proxy closed the connection or sent no valid answer")
