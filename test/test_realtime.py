@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from urllib3.exceptions import SecurityWarning
+from urllib3.util.retry import Retry
 
 from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.exceptions import (
@@ -238,6 +239,20 @@ def test_429_and_503_are_retried_honouring_retry_after() -> None:
         assert isinstance(conn.recv(), RealtimeServerEventSessionCreated)
 
     assert len(server.requests) == 3
+
+
+def test_a_plain_urllib3_retry_retries_only_what_it_names() -> None:
+    # As on the HTTP side: urllib3 retries a status only if status_forcelist names it.
+    policy = Retry(total=3, status_forcelist=[503], backoff_factor=0)
+    refusals = [Refusal(503), Refusal(401), Refusal(401)]
+    with (
+        ScriptedServer(_greet_then(), refusals=refusals) as server,
+        pytest.raises(UnauthorizedException) as raised,
+    ):
+        _api(server.url, retries=policy).connect(model="m")
+
+    assert raised.value.attempts == 2
+    assert len(server.requests) == 2
 
 
 def test_retries_run_out() -> None:

@@ -147,6 +147,8 @@ def _next_attempt(
     response = _http_response(failure) if isinstance(failure, InvalidStatus) else None
     if response is not None and response.status < 400:
         return retries, None  # a redirect is the answer: it is neither followed nor retried
+    if response is not None and not _retried_status(retries, response):
+        return retries, None
     problem = None if response is not None else ConnectTimeoutError(str(failure))
     try:
         retries = retries.increment("GET", url, response=response, error=problem)
@@ -154,6 +156,13 @@ def _next_attempt(
         return retries, None
     wait = retries.get_retry_after(response) if response is not None else None
     return retries, wait if wait is not None else retries.get_backoff_time()
+
+
+def _retried_status(retries: Retry, response: HTTPResponse) -> bool:
+    """Whether the policy retries this status at all, asked as urllib3 asks before it
+    counts an attempt (``increment`` itself does not check it)."""
+    has_retry_after = bool(response.headers.get("Retry-After"))
+    return retries.is_retry("GET", response.status, has_retry_after)
 
 
 def _http_response(failure: InvalidStatus) -> HTTPResponse:
