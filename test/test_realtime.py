@@ -406,6 +406,21 @@ def test_tls_through_a_proxy_tunnel(tls: TLSMaterial) -> None:
     assert "Authorization" not in proxy.seen[0].headers
 
 
+def test_an_https_proxy_for_wss_is_refused_before_any_io(tls: TLSMaterial) -> None:
+    with (
+        ScriptedServer(_greet_then(), ssl_context=tls.server_context()) as server,
+        ForwardProxy() as proxy,
+        pytest.raises(ApiValueError) as raised,
+    ):
+        api = _api(server.url, proxy=f"https://127.0.0.1:{proxy.port}", ssl_ca_cert=tls.ca_file)
+        api.connect(model="m")
+
+    assert raised.value.path_to_item == ["proxy"]
+    assert "https:// proxy" in str(raised.value) and "http://" in str(raised.value)
+    assert proxy.connections == 0
+    assert server.requests == []
+
+
 def test_the_upgrade_gets_only_what_the_tunnel_left_of_the_deadline() -> None:
     # The tunnel takes 0.6 s and the upgrade's answer 0.6 s more: each fits in the deadline of
     # 1 s, both together do not.

@@ -28,6 +28,7 @@ from openapiopenai.exceptions import (
     ApiTimeoutError,
     ApiTLSError,
     ApiTransportError,
+    ApiValueError,
 )
 from openapiopenai.realtime._tunnel import TunnelError, open_tunnel
 from openapiopenai.rest import _bypasses_proxy, _proxy_headers
@@ -59,7 +60,7 @@ def open_websocket(link: Link, configuration: Configuration) -> ClientConnection
     """Open the connection, retrying refused connections, timeouts, 429 and 5xx as the
     configuration's retry policy says, all within ``Configuration.deadline``."""
     options = _socket_options(link, configuration)
-    proxy = _proxy(configuration)
+    proxy = _proxy(configuration, link.url)
     retries: Retry = configuration.retries
     started = time.monotonic()
     deadline = configuration.deadline
@@ -231,12 +232,22 @@ class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
             self.logger.log(level, "%s", redact(text, *self._secrets), **kwargs)
 
 
-def _proxy(configuration: Configuration) -> str | None:
+def _proxy(configuration: Configuration, url: str) -> str | None:
     """The configured proxy, unless ``no_proxy`` exempts the host (environment variables are
-    not read, as on the HTTP side)."""
-    if not configuration.proxy or _bypasses_proxy(configuration.host, configuration.no_proxy):
+    not read, as on the HTTP side); an ``https://`` one cannot carry ``wss://``."""
+    proxy = configuration.proxy
+    if not proxy or _bypasses_proxy(configuration.host, configuration.no_proxy):
         return None
-    return configuration.proxy
+    if proxy.startswith("https:") and url.startswith("wss:"):
+        # The WebSocket's TLS would have to run inside the proxy's, which the socket
+        # websockets is given cannot do.
+        raise ApiValueError(
+            "an https:// proxy cannot carry a wss:// WebSocket (TLS inside the proxy's TLS is "
+            "not supported); give the proxy as http://: the connection through it stays "
+            "encrypted end to end by the WebSocket's own TLS",
+            ["proxy"],
+        )
+    return proxy
 
 
 def _tunnel(
