@@ -17,6 +17,7 @@ from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.exceptions import ApiTypeError, ApiValueError
 from openapiopenai.mock import MockServer
 from openapiopenai.models import (
+    RealtimeServerEventConversationItemAdded,
     RealtimeServerEventError,
     RealtimeServerEventResponseDone,
     RealtimeServerEventResponseFunctionCallArgumentsDone,
@@ -384,8 +385,10 @@ def test_close_waits_for_running_calls_and_then_refuses_new_ones(
 def test_a_cancelled_response_gets_the_output_but_no_new_response(
     api: RealtimeApi, openai_mock: MockServer
 ) -> None:
-    openai_mock.realtime.script_tool_call("opening_hours", {"day": "saturday"})
-    openai_mock.realtime.set_pace(0.25)  # the call's response stays on long enough to cancel
+    # the call's response stays on until it is cancelled, however late the cancel comes
+    openai_mock.realtime.script_tool_call(
+        "opening_hours", {"day": "saturday"}, hold_until_cancel=True
+    )
     with (
         FunctionTools([opening_hours]) as tools,
         api.connect(model="gpt-realtime", receive_timeout=BOUND) as conn,
@@ -393,11 +396,15 @@ def test_a_cancelled_response_gets_the_output_but_no_new_response(
         text_session(conn, tools)
         conn.response.create()
         done = None
+        output_added = False
         for event in conn:
             if tools.handle(conn, event):
                 conn.response.cancel()  # as when the caller starts speaking
             elif isinstance(event, RealtimeServerEventResponseDone):
                 done = event
+            elif isinstance(event, RealtimeServerEventConversationItemAdded):
+                output_added |= event.to_dict()["item"]["type"] == "function_call_output"
+            if done is not None and output_added:
                 break
         assert tools.close(BOUND)
 
