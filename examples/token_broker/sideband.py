@@ -75,6 +75,7 @@ class Sidebands:
                 self._open[call_id] = conn
                 self._threads = [t for t in self._threads if t.is_alive()] + [thread]
                 thread.start()  # under the lock, so close_all never sees it unstarted
+                LOG.info("sideband open call_id=%s", short_call_id(call_id))
                 return True
         conn.close()  # joined while the broker stopped: close_all has gone past it
         LOG.warning("no sideband for call_id=%s: the broker is stopping", short_call_id(call_id))
@@ -99,7 +100,6 @@ class Sidebands:
         timer = threading.Timer(self.time_limit_seconds, conn.close)
         timer.daemon = True
         timer.start()
-        LOG.info("sideband open call_id=%s", short_call_id(call_id))
         try:
             self.tools.serve(conn, until=lambda event: _log_tool_call(call_id, event))
         except RealtimeConnectionClosedError as closed:
