@@ -4,8 +4,10 @@ to each call; over real HTTP and WebSocket, in front of the mock."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,8 @@ from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.mock import MockServer
 from openapiopenai.realtime import RealtimeConnection
 from test.test_token_broker import API_KEY, RunningBroker, call, post_offer, running_broker, tb
+
+BOUND = 10.0  # seconds any one wait may take before the test fails instead of hanging
 
 
 @pytest.fixture
@@ -127,3 +131,85 @@ def test_a_call_beyond_the_sideband_limit_goes_on_without_tools(openai_mock: Moc
 def test_max_call_tools_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_call_tools"):
         tb.BrokerConfig(max_call_tools=0)
+
+
+class HeldFirstConnect(RealtimeApi):
+    """A RealtimeApi whose first ``connect`` waits, once under way, until the test lets it
+    go on; it keeps every connection it opened."""
+
+    def __init__(self, client: ApiClient) -> None:
+        super().__init__(client)
+        self.under_way = threading.Event()
+        self.go_on = threading.Event()
+        self.opened: list[RealtimeConnection] = []
+
+    def connect(self, *args: Any, **kwargs: Any) -> RealtimeConnection:
+        if not self.under_way.is_set():
+            self.under_way.set()
+            assert self.go_on.wait(BOUND), "the test never let the first join go on"
+        conn = super().connect(*args, **kwargs)
+        self.opened.append(conn)
+        return conn
+
+
+@pytest.fixture
+def held_api(openai_mock: MockServer) -> Iterator[HeldFirstConnect]:
+    configuration = Configuration(
+        host=openai_mock.url, access_token=API_KEY, ignore_environment=True
+    )
+    with ApiClient(configuration) as client:
+        yield HeldFirstConnect(client)
+
+
+def accepted_call(mock: MockServer, api: RealtimeApi) -> str:
+    call_id = mock.incoming_call()
+    api.accept_realtime_call(call_id, {"type": "realtime", "model": "gpt-realtime"})
+    return call_id
+
+
+def open_in_thread(sidebands: Any, call_id: str) -> tuple[threading.Thread, list[bool]]:
+    """``sidebands.open(call_id)`` in a thread of its own, as a second ``POST /call`` runs."""
+    result: list[bool] = []
+    opener = threading.Thread(target=lambda: result.append(sidebands.open(call_id)))
+    opener.start()
+    return opener, result
+
+
+def test_calls_joined_at_once_never_exceed_the_sideband_limit(
+    openai_mock: MockServer, held_api: HeldFirstConnect
+) -> None:
+    first, second = accepted_call(openai_mock, held_api), accepted_call(openai_mock, held_api)
+    sidebands = tb.Sidebands(held_api, [], max_calls=1, time_limit_seconds=60)
+    opener, opened = open_in_thread(sidebands, first)
+    try:
+        assert held_api.under_way.wait(BOUND)  # the first call is being joined
+        second_opened = sidebands.open(second)
+    finally:
+        held_api.go_on.set()
+        opener.join(BOUND)
+    try:
+        assert second_opened is False
+        assert opened == [True] and len(sidebands) == 1
+    finally:
+        sidebands.close_all(BOUND)
+
+
+def test_a_call_joined_while_the_broker_stops_is_closed_not_served(
+    openai_mock: MockServer, held_api: HeldFirstConnect
+) -> None:
+    call_id = accepted_call(openai_mock, held_api)
+    sidebands = tb.Sidebands(held_api, [], max_calls=2, time_limit_seconds=60)
+    opener, opened = open_in_thread(sidebands, call_id)
+    try:
+        assert held_api.under_way.wait(BOUND)
+        sidebands.close_all(BOUND)  # the broker stops while the call is being joined
+    finally:
+        held_api.go_on.set()
+        opener.join(BOUND)
+    (conn,) = held_api.opened
+    closed_by_open = conn.close_code is not None
+    sidebands.close_all(BOUND)  # whatever was left open (only before the fix)
+
+    assert opened == [False] and len(sidebands) == 0
+    assert closed_by_open, "the sideband joined while stopping was left open"
+    assert sidebands.open(call_id) is False  # a stopped broker joins nothing more

@@ -515,6 +515,24 @@ def test_response_cancel_ends_an_active_response_as_cancelled(openai_mock: MockS
     assert done["output"][0]["status"] == "incomplete"
 
 
+def test_a_held_tool_call_response_stays_active_until_it_is_cancelled(
+    openai_mock: MockServer,
+) -> None:
+    openai_mock.realtime.script_tool_call("get_weather", {"city": "Paris"}, hold_until_cancel=True)
+    with session(openai_mock) as ws:
+        text_session(ws)
+        send(ws, type="response.create")
+        called = until(ws, "response.function_call_arguments.done")
+        send(ws, type="response.create", event_id="evt_2")  # still active: refused
+        refused = recv(ws)
+        send(ws, type="response.cancel")
+        ended = until(ws, "response.done")
+    assert "response.done" not in types(called)
+    assert refused["error"]["code"] == "conversation_already_has_active_response"
+    assert types(ended) == ["response.output_item.done", "conversation.item.done", "response.done"]
+    assert ended[-1]["response"]["status"] == "cancelled"
+
+
 # -- input audio -------------------------------------------------------------------------------
 
 

@@ -186,6 +186,36 @@ def test_a_repeated_webhook_for_a_call_in_progress_changes_nothing(
     assert not agent.switchboard.records[call_id].ended.is_set()
 
 
+def test_two_deliveries_of_one_webhook_at_once_accept_the_call_once(
+    mock: MockServer, start_agent: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent, url = start_agent()
+    both_arrived = threading.Barrier(2, timeout=10)
+    reserve = agent.switchboard.reserve
+
+    def reserve_when_both_arrived(call_id: str) -> Any:
+        both_arrived.wait()  # each delivery has got as far as taking a line
+        return reserve(call_id)
+
+    monkeypatch.setattr(agent.switchboard, "reserve", reserve_when_both_arrived)
+    call_id = mock.incoming_call()
+    statuses: list[int] = []
+
+    def deliver() -> None:
+        statuses.append(send_call_incoming(url, secret=SECRET, call_id=call_id)[0])
+
+    deliveries = [threading.Thread(target=deliver) for _ in range(2)]
+    for delivery in deliveries:
+        delivery.start()
+    for delivery in deliveries:
+        delivery.join(15)
+
+    assert statuses == [200, 200]
+    assert [action for action, _ in mock.calls[call_id].actions] == ["accept"]
+    assert greeted(agent, call_id)
+    assert not agent.switchboard.records[call_id].ended.is_set()
+
+
 def test_the_script_with_mock_plays_its_demo_call_offline(tmp_path: Path) -> None:
     """``agent.py --mock``, as the README runs it: the demo call ends transferred."""
     log = tmp_path / "agent.log"

@@ -4,9 +4,11 @@ WebSocket to the mock, on a new session and on a call's sideband."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import logging
 import threading
+import weakref
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -17,6 +19,7 @@ from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.exceptions import ApiTypeError, ApiValueError
 from openapiopenai.mock import MockServer
 from openapiopenai.models import (
+    RealtimeServerEventConversationItemAdded,
     RealtimeServerEventError,
     RealtimeServerEventResponseDone,
     RealtimeServerEventResponseFunctionCallArgumentsDone,
@@ -384,8 +387,10 @@ def test_close_waits_for_running_calls_and_then_refuses_new_ones(
 def test_a_cancelled_response_gets_the_output_but_no_new_response(
     api: RealtimeApi, openai_mock: MockServer
 ) -> None:
-    openai_mock.realtime.script_tool_call("opening_hours", {"day": "saturday"})
-    openai_mock.realtime.set_pace(0.25)  # the call's response stays on long enough to cancel
+    # the call's response stays on until it is cancelled, however late the cancel comes
+    openai_mock.realtime.script_tool_call(
+        "opening_hours", {"day": "saturday"}, hold_until_cancel=True
+    )
     with (
         FunctionTools([opening_hours]) as tools,
         api.connect(model="gpt-realtime", receive_timeout=BOUND) as conn,
@@ -393,11 +398,15 @@ def test_a_cancelled_response_gets_the_output_but_no_new_response(
         text_session(conn, tools)
         conn.response.create()
         done = None
+        output_added = False
         for event in conn:
             if tools.handle(conn, event):
                 conn.response.cancel()  # as when the caller starts speaking
             elif isinstance(event, RealtimeServerEventResponseDone):
                 done = event
+            elif isinstance(event, RealtimeServerEventConversationItemAdded):
+                output_added |= event.to_dict()["item"]["type"] == "function_call_output"
+            if done is not None and output_added:
                 break
         assert tools.close(BOUND)
 
@@ -430,6 +439,62 @@ def test_a_call_answered_after_the_connection_closed_is_dropped_quietly(
     assert outputs_sent(openai_mock) == []
     assert "tool order_status answered after the close" in caplog.text
     assert "Traceback" not in caplog.text
+
+
+def join_tool_workers() -> None:
+    """Wait (bounded) until every tool worker thread has ended, and with it its references."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("openapiopenai tool "):
+            thread.join(BOUND)
+
+
+def test_a_connection_that_closes_before_its_response_is_done_is_not_kept(
+    api: RealtimeApi, openai_mock: MockServer
+) -> None:
+    tools = FunctionTools([opening_hours])
+    # the output is sent, then the connection ends before the call's response.done
+    openai_mock.realtime.script_tool_call("opening_hours", {}, hold_until_cancel=True)
+    openai_mock.realtime.close(code=1000, on="conversation.item.create")
+    with api.connect(model="gpt-realtime", receive_timeout=BOUND) as conn:
+        text_session(conn, tools)
+        conn.response.create()
+        tools.serve(conn)
+    assert tools.close(BOUND)
+    join_tool_workers()
+    closed = weakref.ref(conn)
+    del conn
+    gc.collect()
+
+    assert (
+        openai_mock.realtime.received[-1]["type"] == "response.create"
+    )  # the close took the output
+    assert closed() is None, "the tools still hold the closed connection"
+
+
+def test_a_connection_read_by_handle_alone_is_let_go_once_closed(
+    api: RealtimeApi, openai_mock: MockServer
+) -> None:
+    tools = FunctionTools([opening_hours])
+    openai_mock.realtime.script_tool_call("opening_hours", {}, hold_until_cancel=True)
+    openai_mock.realtime.close(code=1000, on="conversation.item.create")
+    with api.connect(model="gpt-realtime", receive_timeout=BOUND) as conn:
+        text_session(conn, tools)
+        conn.response.create()
+        for event in conn:
+            tools.handle(conn, event)
+    join_tool_workers()
+    closed = weakref.ref(conn)
+    del conn
+
+    openai_mock.realtime.script_tool_call("opening_hours", {"day": "sunday"})
+    with tools, api.connect(model="gpt-realtime", receive_timeout=BOUND) as conn:
+        text_session(conn, tools)
+        conn.response.create()
+        serve_until_answered(tools, conn)
+    gc.collect()
+
+    assert outputs_sent(openai_mock) == ["closed"]  # the first output was taken by the close
+    assert closed() is None, "the tools still hold the first, closed connection"
 
 
 def test_calls_of_other_tools_are_left_to_the_caller(

@@ -21,7 +21,7 @@ from typing import Any
 
 import bakery
 import waitress
-from calls import Switchboard, short_id
+from calls import Reservation, Switchboard, short_id
 
 from openapiopenai import ApiClient, ApiException, ApiTransportError, Configuration, RealtimeApi
 from openapiopenai.exceptions import WebhookVerificationError
@@ -105,11 +105,13 @@ class PhoneAgent:
     def answer(self, call_id: str, sip_headers: Iterable[tuple[str, str]]) -> None:
         """Reject a call for another number or beyond capacity; accept and hold any other."""
         dialled = _dialled_number(sip_headers)
-        if call_id in self.switchboard.records:
-            LOG.info("call %s: webhook repeated, the call is held already", short_id(call_id))
-        elif self.settings.numbers and dialled not in self.settings.numbers:
+        if self.settings.numbers and dialled not in self.settings.numbers:
             self.reject(call_id, NOT_OUR_NUMBER, "not our number")
-        elif not self.switchboard.reserve(call_id):
+            return
+        reservation = self.switchboard.reserve(call_id)
+        if reservation is Reservation.HELD:
+            LOG.info("call %s: webhook repeated, the call is held already", short_id(call_id))
+        elif reservation is Reservation.BUSY:
             self.reject(call_id, BUSY_HERE, "every line is busy")
         else:
             try:

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import bakery
@@ -143,6 +144,14 @@ class Call:
         self.record.ended.set()
 
 
+class Reservation(Enum):
+    """What :meth:`Switchboard.reserve` did for a call."""
+
+    RESERVED = "reserved"  #: a line is taken for it: accept it, then start it
+    HELD = "held"  #: it has a line already (a repeated webhook): leave it be
+    BUSY = "busy"  #: every line is taken: turn it down
+
+
 class Switchboard:
     """The calls in progress, at most ``max_calls``, each held on its own thread."""
 
@@ -156,22 +165,25 @@ class Switchboard:
         self._calls: dict[str, Call] = {}
         self._lock = threading.Lock()
 
-    def reserve(self, call_id: str) -> bool:
-        """Take a line for ``call_id``; False when every line is busy (or it is held already)."""
+    def reserve(self, call_id: str) -> Reservation:
+        """Take a line for ``call_id``, unless it has one already or every line is busy;
+        one look under the lock, so two deliveries of one webhook take one line."""
         with self._lock:
             live = {cid: t for cid, t in self._threads.items() if t.is_alive() or not t.ident}
             self._threads = live
             self._calls = {cid: c for cid, c in self._calls.items() if cid in live}
             self._forget_old_records()
-            if call_id in live or len(live) >= self.max_calls:
-                return False
+            if call_id in self.records:
+                return Reservation.HELD
+            if len(live) >= self.max_calls:
+                return Reservation.BUSY
             call = Call(self.api, call_id, transfer_to=self.transfer_to, time_limit=self.time_limit)
             self.records[call_id] = call.record
             self._calls[call_id] = call
             self._threads[call_id] = threading.Thread(
                 target=call.run, name=f"call-{short_id(call_id)}", daemon=True
             )
-            return True
+            return Reservation.RESERVED
 
     def _forget_old_records(self) -> None:
         """Keep the records of at most ``KEPT_RECORDS`` ended calls, the newest."""

@@ -42,6 +42,9 @@ class Sidebands:
         self.max_calls = max_calls
         self.time_limit_seconds = time_limit_seconds
         self._open: dict[str, RealtimeConnection] = {}
+        #: Lines taken by calls still being joined: counted against ``max_calls`` at once.
+        self._joining = 0
+        self._closing = False
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
 
@@ -52,15 +55,13 @@ class Sidebands:
     def open(self, call_id: str) -> bool:
         """Join call ``call_id`` and answer its tool calls from now on; False (logged) when
         every line is busy or the call cannot be joined: the call then goes on without tools."""
-        with self._lock:
-            if len(self._open) >= self.max_calls:
-                LOG.warning(
-                    "no sideband for call_id=%s: %d open", short_call_id(call_id), self.max_calls
-                )
-                return False
+        if not self._take_line(call_id):
+            return False
         try:
             conn = self.api.connect(call_id=call_id, _request_timeout=CONNECT_TIMEOUT_SECONDS)
         except (ApiException, ApiTransportError) as failed:
+            with self._lock:
+                self._joining -= 1
             LOG.warning(
                 "no sideband for call_id=%s: %s", short_call_id(call_id), type(failed).__name__
             )
@@ -69,17 +70,36 @@ class Sidebands:
             target=self._serve, args=(call_id, conn), name="sideband", daemon=True
         )
         with self._lock:
-            self._open[call_id] = conn
-            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-        thread.start()
-        return True
+            self._joining -= 1
+            if not self._closing:
+                self._open[call_id] = conn
+                self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+                thread.start()  # under the lock, so close_all never sees it unstarted
+                LOG.info("sideband open call_id=%s", short_call_id(call_id))
+                return True
+        conn.close()  # joined while the broker stopped: close_all has gone past it
+        LOG.warning("no sideband for call_id=%s: the broker is stopping", short_call_id(call_id))
+        return False
+
+    def _take_line(self, call_id: str) -> bool:
+        """Count a call being joined against ``max_calls`` before joining it; False (logged)
+        when every line is taken or the broker is stopping."""
+        with self._lock:
+            if self._closing:
+                why = "the broker is stopping"
+            elif len(self._open) + self._joining >= self.max_calls:
+                why = f"{self.max_calls} open"
+            else:
+                self._joining += 1
+                return True
+        LOG.warning("no sideband for call_id=%s: %s", short_call_id(call_id), why)
+        return False
 
     def _serve(self, call_id: str, conn: RealtimeConnection) -> None:
         """Answer tool calls until the call ends or its time is up."""
         timer = threading.Timer(self.time_limit_seconds, conn.close)
         timer.daemon = True
         timer.start()
-        LOG.info("sideband open call_id=%s", short_call_id(call_id))
         try:
             self.tools.serve(conn, until=lambda event: _log_tool_call(call_id, event))
         except RealtimeConnectionClosedError as closed:
@@ -98,8 +118,10 @@ class Sidebands:
             return len(self._open)
 
     def close_all(self, timeout: float = 5.0) -> None:
-        """The broker stops: close every sideband (the calls go on without tools)."""
+        """The broker stops: close every sideband (the calls go on without tools) and open
+        no more."""
         with self._lock:
+            self._closing = True
             connections = list(self._open.values())
             threads = list(self._threads)
         for conn in connections:

@@ -416,7 +416,7 @@ class RealtimeSession(SessionBase):
         response = _Response(self, reply, audio="audio" in modalities, params=params)
         self._response = response
         self._last_response_id = response.id
-        if self.hub.pace:
+        if self.hub.pace or reply.hold:  # the reader must stay free to take the cancel
             threading.Thread(target=response.run, daemon=True, name="mock-response").start()
         else:
             response.run()
@@ -555,6 +555,8 @@ class _Response:
             if self.cancelled.is_set():
                 break
             send(kind, fields)
+        if self.reply.hold:
+            self.cancelled.wait(turns.HOLD_LIMIT)
         cancelled = self.cancelled.is_set()
         if cancelled:
             item["status"] = "incomplete"

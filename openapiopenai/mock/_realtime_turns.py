@@ -47,6 +47,10 @@ def _tone_chunk() -> bytes:
 TONE_CHUNK_B64 = base64.b64encode(_tone_chunk()).decode("ascii")
 
 
+#: How long a held response waits for its cancel before it ends anyway (seconds).
+HOLD_LIMIT = 30.0
+
+
 @dataclass(frozen=True)
 class ToolCall:
     """A function call the model makes in a scripted response."""
@@ -62,6 +66,8 @@ class Reply:
 
     text: str = DEFAULT_REPLY
     tool_call: ToolCall | None = None
+    #: Stay active after the last delta until the client cancels (at most ``HOLD_LIMIT``).
+    hold: bool = False
 
 
 def words(text: str) -> list[str]:

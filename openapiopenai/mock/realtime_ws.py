@@ -97,11 +97,18 @@ class RealtimeMock:
             self._replies.append(Reply(text=text))
 
     def script_tool_call(
-        self, name: str, arguments: str | Mapping[str, Any], *, call_id: str | None = None
+        self,
+        name: str,
+        arguments: str | Mapping[str, Any],
+        *,
+        call_id: str | None = None,
+        hold_until_cancel: bool = False,
     ) -> str:
         """The next response calls tool ``name`` with ``arguments`` (JSON text or a mapping).
 
         Returns the call's ``call_id``, which the ``function_call_output`` item must name.
+        With ``hold_until_cancel`` the response stays active after the arguments are done
+        until the client cancels it, so a cancel (or a close) lands mid-response for sure.
         """
         _require_str("name", name)
         if not isinstance(arguments, str):
@@ -113,7 +120,8 @@ class RealtimeMock:
                 ) from None
         call_id = call_id or _shapes.new_id("call_")
         with self._lock:
-            self._replies.append(Reply(tool_call=ToolCall(name, arguments, call_id)))
+            call = ToolCall(name, arguments, call_id)
+            self._replies.append(Reply(tool_call=call, hold=hold_until_cancel))
         return call_id
 
     def script_transcription(self, text: str) -> None:

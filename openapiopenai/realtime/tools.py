@@ -65,7 +65,6 @@ class ToolError(Exception):
 class _Response:
     """The function calls of one response: how many still run, and whether it is done."""
 
-    conn: RealtimeConnection
     running: int = 0
     done: bool = False
     follow_up: bool = True
@@ -81,7 +80,9 @@ class FunctionTools:
         self._idle = threading.Condition(self._lock)
         self._running = 0
         self._closed = False
-        self._responses: dict[str, _Response] = {}
+        #: The responses with calls, per connection: a connection that closes is dropped
+        #: whole (its responses can never be done), so a long-lived set does not grow.
+        self._responses: dict[RealtimeConnection, dict[str, _Response]] = {}
         for function in functions:
             self.register(function)
 
@@ -147,7 +148,9 @@ class FunctionTools:
         with self._lock:
             if self._closed:
                 raise RuntimeError("these FunctionTools are closed: no call can start")
-            response = self._responses.setdefault(event.response_id, _Response(conn))
+            self._drop_closed_connections()
+            responses = self._responses.setdefault(conn, {})
+            response = responses.setdefault(event.response_id, _Response())
             response.running += 1
             self._running += 1
         worker = threading.Thread(
@@ -165,10 +168,14 @@ class FunctionTools:
         """Read ``conn``'s events and answer the tool calls among them, until ``until(event)``
         is true or the connection closes normally (an abnormal close raises
         :class:`~openapiopenai.RealtimeConnectionClosedError`)."""
-        for event in conn:
-            self.handle(conn, event)
-            if until is not None and until(event):
-                return
+        try:
+            for event in conn:
+                self.handle(conn, event)
+                if until is not None and until(event):
+                    return
+        finally:
+            if conn.close_code is not None:
+                self._forget_connection(conn)
 
     def _answer(self, conn: RealtimeConnection, tool: FunctionTool, event: CallDone) -> None:
         """The worker: run the tool, send its output, then ask for the answer if it is time."""
@@ -176,31 +183,31 @@ class FunctionTools:
             output = run_tool(tool, event.arguments, event.call_id)
             item = {"type": "function_call_output", "call_id": event.call_id, "output": output}
             conn.conversation.item.create(item)
-            self._call_finished(event.response_id)
+            self._call_finished(conn, event.response_id)
         except RealtimeConnectionClosedError as closed:
             logger.debug("realtime: tool %s answered after the close (%s)", tool.name, closed)
-            self._forget(event.response_id)
+            self._forget(conn, event.response_id)
         except Exception:  # a worker has no caller to raise to: say it in the log, masked
             trace = redact(traceback.format_exc())
             logger.error("realtime: the output of tool %s was not sent\n%s", tool.name, trace)
-            self._forget(event.response_id)
+            self._forget(conn, event.response_id)
         finally:
             with self._lock:
                 self._running -= 1
                 self._idle.notify_all()
 
-    def _call_finished(self, response_id: str) -> None:
+    def _call_finished(self, conn: RealtimeConnection, response_id: str) -> None:
         """One call's output is sent; the last one of a done response asks for the answer."""
         with self._lock:
-            response = self._responses.get(response_id)
+            response = self._responses.get(conn, {}).get(response_id)
             if response is None:
                 return
             response.running -= 1
             ready = response.done and response.running == 0
             if ready:
-                del self._responses[response_id]
+                self._forget_locked(conn, response_id)
         if ready and response.follow_up:
-            response.conn.response.create()
+            conn.response.create()
 
     def _response_done(
         self, conn: RealtimeConnection, event: RealtimeServerEventResponseDone
@@ -208,20 +215,38 @@ class FunctionTools:
         """A response ended: if its calls are all answered, ask for the answer now."""
         response_id = event.response.id or ""
         with self._lock:
-            response = self._responses.get(response_id)
+            response = self._responses.get(conn, {}).get(response_id)
             if response is None:
                 return
             response.done = True
             response.follow_up = event.response.status not in _NO_FOLLOW_UP
             ready = response.running == 0
             if ready:
-                del self._responses[response_id]
+                self._forget_locked(conn, response_id)
         if ready and response.follow_up:
             conn.response.create()
 
-    def _forget(self, response_id: str) -> None:
+    def _forget(self, conn: RealtimeConnection, response_id: str) -> None:
         with self._lock:
-            self._responses.pop(response_id, None)
+            self._forget_locked(conn, response_id)
+
+    def _forget_locked(self, conn: RealtimeConnection, response_id: str) -> None:
+        """Drop one response of ``conn``, and ``conn`` once none is left; the lock is held."""
+        responses = self._responses.get(conn, {})
+        responses.pop(response_id, None)
+        if not responses:
+            self._responses.pop(conn, None)
+
+    def _forget_connection(self, conn: RealtimeConnection) -> None:
+        """``conn`` has closed: none of its responses can end, so none is kept."""
+        with self._lock:
+            self._responses.pop(conn, None)
+
+    def _drop_closed_connections(self) -> None:
+        """Forget the connections that closed while read by :meth:`handle` alone (nothing
+        saw them end); the lock is held."""
+        for conn in [conn for conn in self._responses if conn.close_code is not None]:
+            del self._responses[conn]
 
     # -- closing ---------------------------------------------------------------------------
 
