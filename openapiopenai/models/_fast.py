@@ -448,15 +448,19 @@ def resolve(name: str) -> None:
     if name in _resolved:
         return
     with _resolving:
+        # A class counts as resolved only with everything it reaches: another thread that finds
+        # it in ``_resolved`` (without the lock) builds at once.
+        done: set[str] = set()
         pending = [name]
         while pending:
             current = pending.pop()
-            if current in _resolved or current not in CLASSES:
+            if current in _resolved or current in done or current not in CLASSES:
                 continue
             module = importlib.import_module(module_of(current))
             for ref in _names(current, through_aliases=False):
                 if ref not in module.__dict__:
                     target = importlib.import_module(module_of(ref))
                     module.__dict__[ref] = getattr(target, ref)
-            _resolved.add(current)
+            done.add(current)
             pending.extend(_class_refs(current))
+        _resolved.update(done)
