@@ -23,6 +23,24 @@ pytest_plugins = ["openapiopenai.mock.pytest_plugin"]
 
 API_KEY = "sk-test-0123456789abcdefghijklmnopqrstuv"
 
+#: Retries that wait hundredths of a second, for tests of what is retried and when.
+QUICK = openapiopenai.RetryPolicy(total=2, backoff_factor=0.01, backoff_jitter=0)
+
+
+def quick_api(
+    host: str, retries: openapiopenai.RetryPolicy = QUICK, **settings: object
+) -> openapiopenai.RealtimeApi:
+    """A client of ``host`` with the test key, ``retries`` and no environment settings."""
+    configuration = Configuration(
+        host=host,
+        access_token=API_KEY,
+        retries=retries,
+        ignore_environment=True,
+        **settings,  # type: ignore[arg-type]
+    )
+    return openapiopenai.RealtimeApi(openapiopenai.ApiClient(configuration))
+
+
 # Chromium tests run inside a loopback-only network namespace where one can be made:
 # test_browser_e2e.py runs this module there, so the suite itself does not collect it.
 collect_ignore = (
@@ -85,6 +103,9 @@ def sent_json(mock: MockServer) -> object:
 
 
 #: An ephemeral key as the service returns it; tests check it never leaks into text.
+#: A minimal SDP offer, enough for the mock to open a call.
+OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+
 EPHEMERAL_KEY = "ek_68af0c1e2b7d4e5f9a0b1c2d3e4f5a6b"
 
 

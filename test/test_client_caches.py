@@ -12,9 +12,8 @@ import pytest
 
 from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.mock import MockServer
-from test.conftest import API_KEY
+from test.conftest import API_KEY, OFFER
 
-OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
 #: Not walked into: shared by everything, not state of the client.
 _NOT_STATE = (
     type,

@@ -6,30 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from openapiopenai import ApiClient, Configuration, RealtimeApi, RetryPolicy
+from openapiopenai import RetryPolicy
 from openapiopenai.exceptions import (
     ApiConnectionError,
     ApiTimeoutError,
     TooManyRequestsException,
 )
 from openapiopenai.mock import MockServer
-from test.conftest import API_KEY
+from test.conftest import quick_api as _api
 from test.faults import unused_port
-
-OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
-QUICK = RetryPolicy(total=2, backoff_factor=0.01, backoff_jitter=0)
-
-
-def _api(host: str, retries: RetryPolicy = QUICK, **settings: object) -> RealtimeApi:
-    configuration = Configuration(
-        host=host,
-        access_token=API_KEY,
-        retries=retries,
-        ignore_environment=True,
-        **settings,  # type: ignore[arg-type]
-    )
-    return RealtimeApi(ApiClient(configuration))
-
 
 # -- waits end at the deadline ---------------------------------------------------------------
 

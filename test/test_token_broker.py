@@ -26,6 +26,7 @@ import pytest
 
 from openapiopenai.configuration import Configuration
 from openapiopenai.mock import MockServer
+from test.conftest import OFFER
 
 ROOT = Path(__file__).resolve().parents[1]
 BROKER_DIR = ROOT / "examples" / "token_broker"
@@ -998,7 +999,6 @@ def test_log_lines_escape_what_the_upstream_sent(
 
 # -- the server-side call flow and hangup ----------------------------------------------------
 
-OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
 SDP = {"Content-Type": "application/sdp"}
 
 

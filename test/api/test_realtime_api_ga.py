@@ -37,9 +37,8 @@ from openapiopenai.models import (
     RealtimeSessionCreateResponseGA,
     RealtimeTranscriptionSessionCreateResponseGA,
 )
-from test.conftest import API_KEY
+from test.conftest import API_KEY, OFFER
 
-OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
 ANSWER = "v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
 EPHEMERAL = "ek_68af296e8e408191a1120ab6383263c2"
 GA_SESSION = {
