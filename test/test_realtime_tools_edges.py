@@ -271,5 +271,6 @@ def test_a_worker_the_os_refuses_gets_an_error_output_and_close_returns(
     assert tools.close(timeout=5), "a call that never started is still counted as running"
     (kind, output), follow_up = sent
     assert kind == "conversation.item.create"
-    assert json.loads(str(output)) == {"error": "opening_hours could not be started; try again later"}
+    error = "opening_hours could not be started; try again later"
+    assert json.loads(str(output)) == {"error": error}
     assert follow_up == ("response.create", None)
