@@ -294,13 +294,12 @@ class FunctionTools:
         is asked once); the lock is held."""
         if not response.done:
             return False
-        if response.own == 0:  # the caller's calls alone: the caller asks for the answer
-            self._forget_locked(conn, response_id)
-            return False
-        if not response.calls <= response.answered:
+        # the caller's calls alone (the caller asks), or cut off or failed: no answer to ask
+        nothing_to_ask = response.own == 0 or not response.follow_up
+        if not nothing_to_ask and not response.calls <= response.answered:
             return False
         self._forget_locked(conn, response_id)
-        return response.follow_up
+        return not nothing_to_ask
 
     @staticmethod
     def _follow_up(conn: RealtimeConnection) -> None:
@@ -337,7 +336,8 @@ class FunctionTools:
 
     def close(self, timeout: float | None = None) -> bool:
         """Start no more calls and wait (at most ``timeout`` seconds) for running ones;
-        ``True`` when none is left running."""
+        ``True`` when none is left running. Idle workers then end; a running call goes on
+        to its end (Python waits for it at exit)."""
         with self._lock:
             self._closed = True
             idle = self._idle.wait_for(lambda: self._running == 0, timeout)
