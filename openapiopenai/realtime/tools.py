@@ -214,7 +214,9 @@ class FunctionTools:
 
         def work() -> None:
             if claim.acquire(blocking=False):
-                self._deliver(conn, tool, event, run_tool(tool, event.arguments, event.call_id))
+                self._deliver(
+                    conn, tool, event, lambda: run_tool(tool, event.arguments, event.call_id)
+                )
 
         try:
             self._pool.submit(work)
@@ -223,14 +225,19 @@ class FunctionTools:
                 trace = redact(traceback.format_exc())
                 logger.error("realtime: tool %s could not be started\n%s", tool.name, trace)
                 refused = _error_output(f"{tool.name} could not be started; try again later")
-                self._deliver(conn, tool, event, refused)
+                self._deliver(conn, tool, event, lambda: refused)
 
     def _deliver(
-        self, conn: RealtimeConnection, tool: FunctionTool, event: CallDone, output: str
+        self,
+        conn: RealtimeConnection,
+        tool: FunctionTool,
+        event: CallDone,
+        output: Callable[[], str],
     ) -> None:
-        """Send one call's output, then ask for the answer if it is time; the call ends."""
+        """Work out one call's output and send it, then ask for the answer if it is time; the
+        call has ended then, whatever happened."""
         try:
-            item = {"type": "function_call_output", "call_id": event.call_id, "output": output}
+            item = {"type": "function_call_output", "call_id": event.call_id, "output": output()}
             conn.conversation.item.create(item)
             self._answered(conn, event.response_id, event.call_id)
         except RealtimeConnectionClosedError as closed:
