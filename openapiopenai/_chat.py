@@ -1,24 +1,23 @@
 """``openapiopenai realtime chat``: a text conversation with a Realtime model in the terminal.
 
 Each line typed is a user message; the model's answer streams back as it is written (text
-output). ``/quit`` or the end of input (Ctrl-D) ends the session. The model's text is shown
+output). ``/quit`` or the end of input (Ctrl-D) ends the session. What the server says (the
+model's text, its errors; a close reason or a refusal, printed by the command) is shown
 without control characters, so it cannot move the cursor or retitle the terminal.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
+from openapiopenai._terminal import printable
 from openapiopenai.api.realtime_api import RealtimeApi
 from openapiopenai.models import RealtimeServerEventError, RealtimeServerEventResponseTextDelta
 from openapiopenai.realtime import RealtimeConnection
 
 QUIT = "/quit"
-#: What the terminal must not get from the model: C0 and C1 controls other than tab and newline.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 #: How long one event may take to come before the chat gives up on the server.
 DEFAULT_RECEIVE_TIMEOUT = 60.0
 
@@ -90,10 +89,10 @@ def _wait_for(
     mine = {sent} if isinstance(sent, str) else sent
     for event in conn:
         if isinstance(event, RealtimeServerEventResponseTextDelta) and out is not None:
-            out.write(_CONTROL.sub("", event.delta))
+            out.write(printable(event.delta))
             out.flush()
         elif isinstance(event, RealtimeServerEventError):
-            said = _CONTROL.sub("", event.error.message)
+            said = printable(event.error.message)
             if event.error.event_id in mine:
                 raise ChatError(f"the server refused it: {said}")
             if out is not None:
@@ -113,4 +112,4 @@ def _raise_if_failed(done: dict[str, object]) -> None:
     details = response.get("status_details")
     error = details.get("error") if isinstance(details, dict) else None
     why = error.get("message") if isinstance(error, dict) else None
-    raise ChatError(f"the response failed: {_CONTROL.sub('', str(why or 'no reason given'))}")
+    raise ChatError(f"the response failed: {printable(str(why or 'no reason given'))}")

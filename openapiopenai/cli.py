@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO, TypeVar
 
 from openapiopenai._secrets import mask_secret, redact
+from openapiopenai._terminal import printable
 from openapiopenai._version import __version__
 from openapiopenai.api.realtime_api import RealtimeApi
 from openapiopenai.api_client import ApiClient
@@ -260,7 +261,8 @@ def _refuse_empty(args: argparse.Namespace) -> None:
 
 
 def _fail(message: str, status: int) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    """Print the one error line; what a server said in it cannot drive the terminal."""
+    print(f"{PROG}: error: {printable(message)}", file=sys.stderr)
     return status
 
 
@@ -474,7 +476,12 @@ def _secret_as_text(secret: RealtimeCreateClientSecretResponse) -> str:
         ("key", f"{mask_secret(secret.value)} (masked; use --json to print it)"),
         ("expires", _expiry_text(secret.expires_at)),
     ]
-    return "".join(f"{name + ':':<9}{value}\n" for name, value in rows)
+    return _rows(rows)
+
+
+def _rows(rows: list[tuple[str, str]]) -> str:
+    """Name-value lines; the values come from the server, so no control character is kept."""
+    return "".join(f"{name + ':':<9}{printable(str(value))}\n" for name, value in rows)
 
 
 def _session_model(session: dict[str, Any]) -> str | None:
@@ -496,4 +503,4 @@ def _as_text(session: RealtimeSessionCreateResponse) -> str:
         ("key", f"{mask_secret(secret.value)} (masked; use --json to print it)"),
         ("expires", _expiry_text(secret.expires_at)),
     ]
-    return "".join(f"{name + ':':<9}{value}\n" for name, value in rows)
+    return _rows(rows)

@@ -14,7 +14,15 @@ import pytest
 from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.mock import MockServer
 from openapiopenai.realtime import RealtimeConnection
-from test.test_token_broker import API_KEY, RunningBroker, call, post_offer, running_broker, tb
+from test.test_token_broker import (
+    API_KEY,
+    RunningBroker,
+    call,
+    capture_logs,
+    post_offer,
+    running_broker,
+    tb,
+)
 
 BOUND = 10.0  # seconds any one wait may take before the test fails instead of hanging
 
@@ -213,3 +221,75 @@ def test_a_call_joined_while_the_broker_stops_is_closed_not_served(
     assert opened == [False] and len(sidebands) == 0
     assert closed_by_open, "the sideband joined while stopping was left open"
     assert sidebands.open(call_id) is False  # a stopped broker joins nothing more
+
+
+def test_a_join_failing_any_other_way_leaves_the_call_without_tools(
+    broker: RunningBroker, openai_mock: MockServer
+) -> None:
+    openai_mock.delay_next(0)  # the call opens upstream as usual...
+    # ...then the sideband's upgrade is answered with a redirect to another origin
+    elsewhere = {"Location": f"https://elsewhere.invalid/v1/realtime?key={API_KEY}"}
+    openai_mock.respond_next(302, "", elsewhere)
+    answer = post_offer(broker)
+
+    assert answer.status == 201, answer.body
+    assert "X-Call-Id" in answer.headers and "X-Call-Tools" not in answer.headers
+    said = broker_lines(broker.log.text)
+    assert "no sideband for call_id=" in said
+    assert API_KEY not in said and "elsewhere.invalid" not in said
+    # the line was given back: the next call gets its tools
+    assert post_offer(broker).headers["X-Call-Tools"] == "current_time, days_until"
+
+
+def broker_lines(log: str) -> str:
+    """What the broker itself logged (the SDK's debug lines left out)."""
+    return "\n".join(line for line in log.splitlines() if line.startswith("token_broker"))
+
+
+class RefusingConnect(RealtimeApi):
+    """A RealtimeApi whose ``connect`` fails as when the OS refuses websockets' thread."""
+
+    def connect(self, *args: Any, **kwargs: Any) -> RealtimeConnection:
+        raise RuntimeError(f"can't start new thread (key {API_KEY})")
+
+
+def test_a_join_that_raises_anything_gives_its_line_back(
+    openai_mock: MockServer, api: RealtimeApi
+) -> None:
+    call_id = accepted_call(openai_mock, api)
+    refusing = RefusingConnect(api.api_client)
+    sidebands = tb.Sidebands(refusing, [], max_calls=1, time_limit_seconds=60)
+    with capture_logs() as log:
+        joined = [sidebands.open(call_id), sidebands.open(call_id)]
+    sidebands.close_all(BOUND)
+
+    assert joined == [False, False]
+    assert log.text.count("no sideband for call_id=") == 2
+    assert "RuntimeError" in log.text and "1 open" not in log.text  # not "every line busy"
+    assert API_KEY not in log.text
+
+
+def test_a_sideband_no_thread_can_be_started_for_is_closed_and_its_line_given_back(
+    openai_mock: MockServer, held_api: HeldFirstConnect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held_api.under_way.set()  # no holding here
+    call_id = accepted_call(openai_mock, held_api)
+    sidebands = tb.Sidebands(held_api, [], max_calls=1, time_limit_seconds=60)
+    start = threading.Thread.start
+
+    def refuse_sideband_threads(thread: threading.Thread) -> None:
+        if thread.name == "sideband":
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    with capture_logs() as log:
+        monkeypatch.setattr(threading.Thread, "start", refuse_sideband_threads)
+        opened = sidebands.open(call_id)
+        monkeypatch.undo()
+        reopened = sidebands.open(call_id)
+    sidebands.close_all(BOUND)
+
+    assert opened is False and reopened is True
+    assert "no thread could be started for it" in log.text
+    first, _ = held_api.opened
+    assert first.close_code is not None, "the joined sideband without a thread was left open"

@@ -187,3 +187,28 @@ def test_without_the_realtime_extra_the_chat_names_it() -> None:
     result = run([sys.executable, "-c", hide_websockets])
     assert_one_error_line(result, "pip install 'openapiopenai[realtime]'")
     assert result.returncode == 1
+
+
+def test_a_close_reason_is_shown_without_terminal_controls(openai_mock: MockServer) -> None:
+    openai_mock.realtime.close(
+        1011, "the model \x1b]0;owned\x07crashed\x9b2J", on="response.create"
+    )
+    with chat("--base-url", openai_mock.url) as terminal:
+        terminal.read_until("you> ")
+        terminal.type("Hello?\n")
+        status = terminal.exit_status()
+
+    assert status == 1
+    assert "1011" in terminal.shown and "the model ]0;ownedcrashed2J" in terminal.shown
+    assert "\x1b" not in terminal.shown and "\x07" not in terminal.shown
+    assert "\x9b" not in terminal.shown
+
+
+def test_a_refused_handshake_is_shown_without_terminal_controls(openai_mock: MockServer) -> None:
+    openai_mock.fail_next(1, 403, message="Project \x1b[31mblocked\x1b[0m; ask \x1b]8;;x\x07")
+    with chat("--base-url", openai_mock.url, "--retries", "0") as terminal:
+        status = terminal.exit_status()
+
+    assert status == 1
+    assert "HTTP 403" in terminal.shown and "Project [31mblocked[0m; ask ]8;;x" in terminal.shown
+    assert "\x1b" not in terminal.shown and "\x07" not in terminal.shown

@@ -642,3 +642,19 @@ def test_empty_base_url_is_refused_not_replaced_by_the_real_api(
     code, out, err = call(capsys, "client-secrets", "create", "--base-url", "")
     assert (code, out) == (2, "")
     assert err == "openapiopenai: error: invalid --base-url: must not be empty\n"
+
+
+def test_a_summary_shows_what_the_server_said_without_terminal_controls(
+    capsys: pytest.CaptureFixture[str], openai_mock: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    session = {"type": "realtime", "object": "realtime.session", "id": "sess_\x1b[2J1"}
+    session["model"] = "gpt-realtime\x1b]0;x\x07"
+    secret = {"value": "ek_0123456789abcdef0123", "expires_at": 1_900_000_000, "session": session}
+    openai_mock.respond_next(200, secret)
+
+    status, out, err = call(capsys, "client-secrets", "create", "--base-url", openai_mock.url)
+
+    assert status == 0, err
+    assert "session: sess_[2J1\n" in out and "model:   gpt-realtime]0;x\n" in out
+    assert "\x1b" not in out and "\x07" not in out

@@ -239,3 +239,41 @@ def test_the_script_with_mock_plays_its_demo_call_offline(tmp_path: Path) -> Non
     assert "caller: Where is my order 42?" in text
     assert f"agent: The order_status tool returned: {bakery.ORDERS[42]}" in text
     assert process.returncode == 0
+
+
+def hangups_asked(mock: MockServer, call_id: str) -> int:
+    return sum(1 for r in mock.requests if r.path.endswith(f"/{call_id}/hangup"))
+
+
+def test_a_hangup_the_service_fails_once_is_tried_again(
+    mock: MockServer, start_agent: Start
+) -> None:
+    agent, url = start_agent(call_time_limit_seconds=2.0)
+    call_id = mock.send_incoming_call(url, secret=SECRET)[1]
+    assert greeted(agent, call_id)
+    mock.fail_next(1, 500)  # the time limit's hangup meets a transient failure
+    record = agent.switchboard.records[call_id]
+
+    assert record.ended.wait(15), "the call was never hung up"
+    assert record.outcome == "time limit"
+    assert mock.calls[call_id].hung_up
+    assert hangups_asked(mock, call_id) == 2
+
+
+def test_a_call_every_hangup_failed_for_is_hung_up_at_shutdown(
+    mock: MockServer, start_agent: Start
+) -> None:
+    agent, url = start_agent(call_time_limit_seconds=2.0)
+    call_id = mock.send_incoming_call(url, secret=SECRET)[1]
+    assert greeted(agent, call_id)
+    mock.fail_next(3, 500)  # every try at the time limit fails
+    tried = wait_for(lambda: hangups_asked(mock, call_id) == 3, timeout=15)
+    record = agent.switchboard.records[call_id]
+    assert not record.ended.is_set() and not mock.calls[call_id].hung_up
+
+    agent.switchboard.end_all(10)
+
+    assert tried, "a failed hangup was not tried again"
+    assert record.ended.is_set() and record.outcome == "shutting down"
+    assert mock.calls[call_id].hung_up
+    assert hangups_asked(mock, call_id) == 4

@@ -441,11 +441,10 @@ def test_a_call_answered_after_the_connection_closed_is_dropped_quietly(
     assert "Traceback" not in caplog.text
 
 
-def join_tool_workers() -> None:
-    """Wait (bounded) until every tool worker thread has ended, and with it its references."""
-    for thread in threading.enumerate():
-        if thread.name.startswith("openapiopenai tool "):
-            thread.join(BOUND)
+def join_tool_workers(tools: FunctionTools) -> None:
+    """Wait (bounded) until no call of ``tools`` runs, and with it its references."""
+    with tools._idle:
+        assert tools._idle.wait_for(lambda: tools._running == 0, BOUND)
 
 
 def test_a_connection_that_closes_before_its_response_is_done_is_not_kept(
@@ -460,7 +459,7 @@ def test_a_connection_that_closes_before_its_response_is_done_is_not_kept(
         conn.response.create()
         tools.serve(conn)
     assert tools.close(BOUND)
-    join_tool_workers()
+    join_tool_workers(tools)
     closed = weakref.ref(conn)
     del conn
     gc.collect()
@@ -482,7 +481,7 @@ def test_a_connection_read_by_handle_alone_is_let_go_once_closed(
         conn.response.create()
         for event in conn:
             tools.handle(conn, event)
-    join_tool_workers()
+    join_tool_workers(tools)
     closed = weakref.ref(conn)
     del conn
 

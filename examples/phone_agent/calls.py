@@ -14,13 +14,16 @@ from typing import Any
 import bakery
 
 from openapiopenai import ApiException, ApiTransportError, RealtimeApi
-from openapiopenai.exceptions import RealtimeConnectionClosedError
+from openapiopenai.exceptions import NotFoundException, RealtimeConnectionClosedError
 from openapiopenai.realtime import RealtimeConnection, ServerEvent
 from openapiopenai.realtime.tools import FunctionTools
 
 LOG = logging.getLogger("phone_agent")
 #: How many ended calls' records are kept for inspection.
 KEPT_RECORDS = 1000
+#: Tries of a hang-up the service fails, in all; the wait before the second, doubling after.
+HANGUP_ATTEMPTS = 3
+HANGUP_RETRY_SECONDS = 0.5
 #: What the transcript logs, and under which speaker.
 SPOKEN = {
     "conversation.item.input_audio_transcription.completed": ("caller", "transcript"),
@@ -58,6 +61,7 @@ class Call:
         self.time_limit = time_limit
         self._transfer_asked = threading.Event()
         self._ending: str | None = None
+        self._hanging_up = threading.Lock()
 
     @property
     def call_id(self) -> str:
@@ -128,15 +132,44 @@ class Call:
         self.hang_up("time limit")
 
     def hang_up(self, why: str) -> None:
-        """End the call from here (time limit, shutdown); the service closes the sideband."""
-        if self._ending:
-            return
-        self._ending = why
-        LOG.info("call %s: hanging up (%s)", short_id(self.call_id), why)
-        try:
-            self.api.hangup_realtime_call(self.call_id)
-        except (ApiException, ApiTransportError) as failed:
-            LOG.warning("call %s: hangup failed: %s", short_id(self.call_id), type(failed).__name__)
+        """End the call from here (time limit, shutdown); the service closes the sideband.
+
+        One hang-up at a time: shutting down waits for the time limit's. If every try fails
+        the call stays live, and the next hang-up (shutting down) tries again.
+        """
+        with self._hanging_up:
+            if self._ending:
+                return
+            self._ending = why
+            LOG.info("call %s: hanging up (%s)", short_id(self.call_id), why)
+            if not self._hangup_with_retries():
+                LOG.error("call %s: could not hang up; the call goes on", short_id(self.call_id))
+                self._ending = None
+
+    def _hangup_with_retries(self) -> bool:
+        """Ask the service to end the call, again after a failure the service may get over
+        (a 5xx, a 429, the network), at most ``HANGUP_ATTEMPTS`` times; True once it ended."""
+        delay = HANGUP_RETRY_SECONDS
+        for attempt in range(1, HANGUP_ATTEMPTS + 1):
+            try:
+                self.api.hangup_realtime_call(self.call_id)
+                return True
+            except NotFoundException:  # the call has ended already
+                return True
+            except (ApiException, ApiTransportError) as failed:
+                LOG.warning(
+                    "call %s: hangup failed (try %d of %d): %s",
+                    short_id(self.call_id),
+                    attempt,
+                    HANGUP_ATTEMPTS,
+                    type(failed).__name__,
+                )
+                if not _worth_retrying(failed):
+                    return False
+            if attempt < HANGUP_ATTEMPTS and self.record.ended.wait(delay):
+                return True  # the call ended meanwhile
+            delay *= 2
+        return False
 
     def _finish(self, outcome: str) -> None:
         self.record.outcome = outcome
@@ -214,6 +247,13 @@ class Switchboard:
         for thread in threads:
             if thread.ident:
                 thread.join(timeout)
+
+
+def _worth_retrying(failed: ApiException | ApiTransportError) -> bool:
+    """Whether a failed hang-up may work later: the network, a 429 or a 5xx; not a refusal."""
+    if not isinstance(failed, ApiException) or failed.status is None:
+        return True
+    return failed.status in (408, 429) or failed.status >= 500
 
 
 def _spoken(done: ServerEvent) -> bool:

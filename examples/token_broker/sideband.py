@@ -16,7 +16,7 @@ from typing import Any
 
 from call_registry import short_call_id
 
-from openapiopenai import ApiException, ApiTransportError, RealtimeApi
+from openapiopenai import RealtimeApi
 from openapiopenai.exceptions import RealtimeConnectionClosedError
 from openapiopenai.realtime import RealtimeConnection
 from openapiopenai.realtime.tools import FunctionTools
@@ -59,26 +59,32 @@ class Sidebands:
             return False
         try:
             conn = self.api.connect(call_id=call_id, _request_timeout=CONNECT_TIMEOUT_SECONDS)
-        except (ApiException, ApiTransportError) as failed:
+        except Exception as failed:  # refused, unreachable, or anything else: no tools
             with self._lock:
                 self._joining -= 1
+            # the type alone: a message may quote what the service or a library said
             LOG.warning(
                 "no sideband for call_id=%s: %s", short_call_id(call_id), type(failed).__name__
             )
             return False
+        return self._serve_in_thread(call_id, conn)
+
+    def _serve_in_thread(self, call_id: str, conn: RealtimeConnection) -> bool:
+        """Give the joined call its line and a thread to serve it; False (logged, ``conn``
+        closed) when the broker is stopping or no thread can be had."""
         thread = threading.Thread(
             target=self._serve, args=(call_id, conn), name="sideband", daemon=True
         )
         with self._lock:
             self._joining -= 1
-            if not self._closing:
+            why = "the broker is stopping" if self._closing else _started(thread)
+            if why is None:  # started under the lock, so close_all never sees it unstarted
                 self._open[call_id] = conn
                 self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-                thread.start()  # under the lock, so close_all never sees it unstarted
                 LOG.info("sideband open call_id=%s", short_call_id(call_id))
                 return True
-        conn.close()  # joined while the broker stopped: close_all has gone past it
-        LOG.warning("no sideband for call_id=%s: the broker is stopping", short_call_id(call_id))
+        conn.close()  # joined while the broker stopped (close_all has gone past it), or no thread
+        LOG.warning("no sideband for call_id=%s: %s", short_call_id(call_id), why)
         return False
 
     def _take_line(self, call_id: str) -> bool:
@@ -129,6 +135,15 @@ class Sidebands:
         for thread in threads:
             thread.join(timeout)
         self.tools.close(timeout)
+
+
+def _started(thread: threading.Thread) -> str | None:
+    """Start ``thread``; ``None`` once it runs, else why it could not start."""
+    try:
+        thread.start()
+    except RuntimeError:  # the OS refused one more thread
+        return "no thread could be started for it"
+    return None
 
 
 def _log_tool_call(call_id: str, event: Any) -> bool:

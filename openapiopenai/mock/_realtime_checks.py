@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-ITEM_TYPES = ("message", "function_call", "function_call_output")
+ITEM_TYPES = ("message", "function_call", "function_call_output", "mcp_approval_response")
 CONTENT_TYPES = {
     "user": ("input_text", "input_audio", "input_image"),
     "assistant": ("output_text", "output_audio"),
@@ -111,6 +111,7 @@ def checked_item(item: dict[str, Any]) -> dict[str, Any]:
         "message": ("role", "content"),
         "function_call": ("name", "arguments"),
         "function_call_output": ("call_id", "output"),
+        "mcp_approval_response": ("approval_request_id", "approve"),
     }[str(kind)]
     for name in required:
         if name not in item:
@@ -120,11 +121,24 @@ def checked_item(item: dict[str, Any]) -> dict[str, Any]:
                 param=f"item.{name}",
             )
     for name in ("id", *required):
-        if name != "content":
+        if name not in ("content", "approve"):
             optional_str(item, name, f"item.{name}")
     if kind == "message":
         _check_message(item)
+    elif kind == "mcp_approval_response":
+        _check_approval(item)
     return item
+
+
+def _check_approval(item: dict[str, Any]) -> None:
+    if not isinstance(item["approve"], bool):
+        raise EventRefused(
+            "Invalid type for 'item.approve': expected a boolean, but got "
+            f"{type(item['approve']).__name__}.",
+            code="invalid_type",
+            param="item.approve",
+        )
+    optional_str(item, "reason", "item.reason")
 
 
 def _check_message(item: dict[str, Any]) -> None:

@@ -39,6 +39,8 @@ from openapiopenai.models.realtime_translation_session_create_request_audio impo
 if TYPE_CHECKING:
     from openapiopenai.mock.realtime_ws import Connection, RealtimeMock
 
+#: The ``previous_item_id`` that puts a new item at the start of the conversation.
+ROOT = "root"
 #: Least audio a commit accepts, as the service requires.
 MIN_COMMIT_MS = 100
 #: Translation answers one word per this much input audio.
@@ -211,7 +213,7 @@ class RealtimeSession(SessionBase):
     def _item_create(self, event: dict[str, Any]) -> None:
         item = checked_item(object_field(event, "item"))
         previous = optional_str(event, "previous_item_id")
-        if previous is not None and previous not in self.items:
+        if previous is not None and previous != ROOT and previous not in self.items:
             raise EventRefused(
                 f"Previous item with id '{previous}' not found.",
                 code="invalid_value",
@@ -228,9 +230,15 @@ class RealtimeSession(SessionBase):
         self._add_item(stored, previous)
 
     def _add_item(self, item: dict[str, Any], previous: str | None = None) -> None:
-        """Insert ``item`` after ``previous`` (default: at the end) and announce it."""
+        """Insert ``item`` after ``previous`` (default: at the end; ``"root"``: first) and
+        announce it."""
         ids = list(self.items)
-        at = ids.index(previous) + 1 if previous is not None else len(ids)
+        if previous is None:
+            at = len(ids)
+        elif previous == ROOT:
+            at = 0
+        else:
+            at = ids.index(previous) + 1
         before = ids[at - 1] if at else None
         ordered = [*ids[:at], item["id"], *ids[at:]]
         self.items[item["id"]] = item
@@ -444,8 +452,15 @@ class RealtimeSession(SessionBase):
             )
         response.cancel("client_cancelled")
 
+    def finish(self, response: _Response, fields: dict[str, Any]) -> None:
+        """Send ``response.done`` and end the response at once: a ``response.create`` sent
+        on receiving it starts the next one (unpaced, whatever the mock's pace)."""
+        with self._lock:
+            self.emit("response.done", **fields)
+            self.finished(response)
+
     def finished(self, response: _Response) -> None:
-        """A response has sent ``response.done``."""
+        """A response has ended (its ``response.done`` is out, or it failed)."""
         with self._lock:
             if self._response is response:
                 self._response = None
@@ -569,7 +584,7 @@ class _Response:
         said = call.arguments if call is not None else self.reply.text
         usage = turns.usage(json.dumps(list(self.session.items.values()))[:4000], said, self.audio)
         status = "cancelled" if cancelled else "completed"
-        send("response.done", {"response": self.body(status, [item], usage)})
+        self.session.finish(self, {"response": self.body(status, [item], usage)})
 
     def _send(self, kind: str, fields: dict[str, Any]) -> None:
         self.session.emit(kind, **fields)

@@ -9,10 +9,12 @@ call (``call_id=`` sideband).
 
 Each function becomes a tool: its name, the first paragraph of its docstring as description,
 and the JSON Schema of its parameters made by pydantic from its type hints. When the model
-calls one, its arguments are checked against that same schema, the function runs in a thread
-of its own (reading events goes on meanwhile), and its result goes back as the call's
-``function_call_output``; once the response that called it is done and every call of that
-response has its output, ``response.create`` lets the model answer with it.
+calls one, its arguments are checked against that same schema, the function runs on a worker
+thread (at most ``max_workers`` at once, 16 by default; reading events goes on meanwhile), and
+its result goes back as the call's ``function_call_output``. Once the response that called it
+is done and every function call of that response has its output (the calls you answer
+yourself included: the service's ``conversation.item.added`` of your output shows it),
+``response.create`` lets the model answer with them.
 
 Arguments that do not fit, and a function that raises, become an output the model reads
 (``{"error": "..."}``) so the conversation goes on; the traceback goes to the
@@ -26,8 +28,9 @@ import json
 import logging
 import threading
 import traceback
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -35,6 +38,8 @@ from openapiopenai._secrets import redact
 from openapiopenai.configuration import LOGGER_NAME
 from openapiopenai.exceptions import ApiValueError, RealtimeConnectionClosedError
 from openapiopenai.models import (
+    RealtimeServerEventConversationItemAdded,
+    RealtimeServerEventConversationItemDone,
     RealtimeServerEventResponseDone,
     RealtimeServerEventResponseFunctionCallArgumentsDone,
 )
@@ -51,6 +56,10 @@ logger = logging.getLogger(LOGGER_NAME)
 
 F = TypeVar("F", bound=Callable[..., Any])
 CallDone = RealtimeServerEventResponseFunctionCallArgumentsDone
+#: The events by which the service shows an item it has: a caller's own outputs among them.
+_ITEM_EVENTS = (RealtimeServerEventConversationItemAdded, RealtimeServerEventConversationItemDone)
+#: Tool calls run at once by default (per FunctionTools): more wait for a free worker.
+DEFAULT_MAX_WORKERS = 16
 #: A response that ended so is not followed by ``response.create``: the caller cut it off
 #: (their own turn brings the next response) or it failed.
 _NO_FOLLOW_UP = frozenset({"cancelled", "failed"})
@@ -63,9 +72,13 @@ class ToolError(Exception):
 
 @dataclass
 class _Response:
-    """The function calls of one response: how many still run, and whether it is done."""
+    """The function calls of one response (these tools' and the caller's), which of them have
+    their output, and whether the response is done."""
 
-    running: int = 0
+    calls: set[str] = field(default_factory=set)
+    answered: set[str] = field(default_factory=set)
+    #: How many of the calls are of these tools: only then is the answer theirs to ask for.
+    own: int = 0
     done: bool = False
     follow_up: bool = True
 
@@ -74,7 +87,18 @@ class FunctionTools:
     """Python functions offered to the model as function tools, and the code that answers
     the model's calls of them. Safe to share between connections and threads."""
 
-    def __init__(self, functions: Iterable[Callable[..., Any]] = ()) -> None:
+    def __init__(
+        self,
+        functions: Iterable[Callable[..., Any]] = (),
+        *,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+    ) -> None:
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise ApiValueError(
+                f"max_workers must be a positive int, not {max_workers!r}", ["max_workers"]
+            )
+        #: Runs the calls, at most ``max_workers`` at once; the others wait in order.
+        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="openapiopenai tools")
         self._tools: dict[str, FunctionTool] = {}
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -134,32 +158,26 @@ class FunctionTools:
 
     def handle(self, conn: RealtimeConnection, event: ServerEvent) -> bool:
         """Look at one received event; ``True`` when it is the call of one of these tools,
-        which is then answered in a worker thread.
+        which is then answered by a worker thread.
 
-        Give it every event (it watches ``response.done`` to know when to ask for the
-        answer); calls of tools it does not know are left to you (``False``).
+        Give it every event: it watches ``response.done``, and the
+        ``conversation.item.added`` of each ``function_call_output`` (yours included), to
+        ask for the answer once every call of a response has its output. Calls of tools it
+        does not know are left to you (``False``).
         """
         if isinstance(event, RealtimeServerEventResponseDone):
             self._response_done(conn, event)
             return False
-        if not isinstance(event, CallDone) or event.name not in self._tools:
+        if isinstance(event, _ITEM_EVENTS):
+            self._output_seen(conn, event.item)
             return False
-        tool = self._tools[event.name]
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("these FunctionTools are closed: no call can start")
-            self._drop_closed_connections()
-            responses = self._responses.setdefault(conn, {})
-            response = responses.setdefault(event.response_id, _Response())
-            response.running += 1
-            self._running += 1
-        worker = threading.Thread(
-            target=self._answer,
-            args=(conn, tool, event),
-            name=f"openapiopenai tool {tool.name}",
-            daemon=True,
-        )
-        worker.start()
+        if not isinstance(event, CallDone):
+            return False
+        tool = self._tools.get(event.name)
+        self._call_seen(conn, event, tool is not None)
+        if tool is None:
+            return False
+        self._start(conn, tool, event)
         return True
 
     def serve(
@@ -177,13 +195,51 @@ class FunctionTools:
             if conn.close_code is not None:
                 self._forget_connection(conn)
 
-    def _answer(self, conn: RealtimeConnection, tool: FunctionTool, event: CallDone) -> None:
-        """The worker: run the tool, send its output, then ask for the answer if it is time."""
+    def _call_seen(self, conn: RealtimeConnection, event: CallDone, own: bool) -> None:
+        """Count a function call of its response; one of these tools' is counted running."""
+        with self._lock:
+            if own and self._closed:
+                raise RuntimeError("these FunctionTools are closed: no call can start")
+            self._drop_closed_connections()
+            responses = self._responses.setdefault(conn, {})
+            response = responses.setdefault(event.response_id, _Response())
+            response.calls.add(event.call_id)
+            if own:
+                response.own += 1
+                self._running += 1
+
+    def _start(self, conn: RealtimeConnection, tool: FunctionTool, event: CallDone) -> None:
+        """Hand the call to a worker; if none can be had, answer it with an error at once."""
+        claim = threading.Lock()  # a call is answered once: by its worker or here
+
+        def work() -> None:
+            if claim.acquire(blocking=False):
+                self._deliver(
+                    conn, tool, event, lambda: run_tool(tool, event.arguments, event.call_id)
+                )
+
         try:
-            output = run_tool(tool, event.arguments, event.call_id)
-            item = {"type": "function_call_output", "call_id": event.call_id, "output": output}
+            self._pool.submit(work)
+        except Exception:  # no thread for it (the OS refused one, or the interpreter ends)
+            if claim.acquire(blocking=False):
+                trace = redact(traceback.format_exc())
+                logger.error("realtime: tool %s could not be started\n%s", tool.name, trace)
+                refused = _error_output(f"{tool.name} could not be started; try again later")
+                self._deliver(conn, tool, event, lambda: refused)
+
+    def _deliver(
+        self,
+        conn: RealtimeConnection,
+        tool: FunctionTool,
+        event: CallDone,
+        output: Callable[[], str],
+    ) -> None:
+        """Work out one call's output and send it, then ask for the answer if it is time; the
+        call has ended then, whatever happened."""
+        try:
+            item = {"type": "function_call_output", "call_id": event.call_id, "output": output()}
             conn.conversation.item.create(item)
-            self._call_finished(conn, event.response_id)
+            self._answered(conn, event.response_id, event.call_id)
         except RealtimeConnectionClosedError as closed:
             logger.debug("realtime: tool %s answered after the close (%s)", tool.name, closed)
             self._forget(conn, event.response_id)
@@ -196,18 +252,28 @@ class FunctionTools:
                 self._running -= 1
                 self._idle.notify_all()
 
-    def _call_finished(self, conn: RealtimeConnection, response_id: str) -> None:
-        """One call's output is sent; the last one of a done response asks for the answer."""
+    def _output_seen(self, conn: RealtimeConnection, item: Any) -> None:
+        """The service has a ``function_call_output`` item: that call is answered."""
+        if _field(item, "type") != "function_call_output":
+            return
+        call_id = _field(item, "call_id")
+        with self._lock:
+            responses = self._responses.get(conn, {})
+            response_id = next((rid for rid, r in responses.items() if call_id in r.calls), None)
+        if response_id is not None:
+            self._answered(conn, response_id, str(call_id))
+
+    def _answered(self, conn: RealtimeConnection, response_id: str, call_id: str) -> None:
+        """One call of a response has its output; the last one of a done response asks for
+        the answer."""
         with self._lock:
             response = self._responses.get(conn, {}).get(response_id)
             if response is None:
                 return
-            response.running -= 1
-            ready = response.done and response.running == 0
-            if ready:
-                self._forget_locked(conn, response_id)
-        if ready and response.follow_up:
-            conn.response.create()
+            response.answered.add(call_id)
+            ready = self._take_if_ready(conn, response_id, response)
+        if ready:
+            self._follow_up(conn)
 
     def _response_done(
         self, conn: RealtimeConnection, event: RealtimeServerEventResponseDone
@@ -220,11 +286,36 @@ class FunctionTools:
                 return
             response.done = True
             response.follow_up = event.response.status not in _NO_FOLLOW_UP
-            ready = response.running == 0
-            if ready:
-                self._forget_locked(conn, response_id)
-        if ready and response.follow_up:
+            for item in event.response.output or ():
+                if _field(item, "type") == "function_call":
+                    response.calls.add(str(_field(item, "call_id")))
+            ready = self._take_if_ready(conn, response_id, response)
+        if ready:
+            self._follow_up(conn)
+
+    def _take_if_ready(
+        self, conn: RealtimeConnection, response_id: str, response: _Response
+    ) -> bool:
+        """Whether to ask for the answer to ``response`` now: it is done, it called these
+        tools and every call has its output. A finished response is forgotten (so the answer
+        is asked once); the lock is held."""
+        if not response.done:
+            return False
+        # the caller's calls alone (the caller asks), or cut off or failed: no answer to ask
+        nothing_to_ask = response.own == 0 or not response.follow_up
+        if not nothing_to_ask and not response.calls <= response.answered:
+            return False
+        self._forget_locked(conn, response_id)
+        return not nothing_to_ask
+
+    @staticmethod
+    def _follow_up(conn: RealtimeConnection) -> None:
+        """Ask for the model's answer; a link that has closed meanwhile ends quietly (reading
+        it tells how it closed)."""
+        try:
             conn.response.create()
+        except RealtimeConnectionClosedError as closed:
+            logger.debug("realtime: no answer asked for, the connection closed (%s)", closed)
 
     def _forget(self, conn: RealtimeConnection, response_id: str) -> None:
         with self._lock:
@@ -252,10 +343,13 @@ class FunctionTools:
 
     def close(self, timeout: float | None = None) -> bool:
         """Start no more calls and wait (at most ``timeout`` seconds) for running ones;
-        ``True`` when none is left running."""
+        ``True`` when none is left running. Idle workers then end; a running call goes on
+        to its end (Python waits for it at exit)."""
         with self._lock:
             self._closed = True
-            return self._idle.wait_for(lambda: self._running == 0, timeout)
+            idle = self._idle.wait_for(lambda: self._running == 0, timeout)
+        self._pool.shutdown(wait=False)  # idle workers end; running calls finish first
+        return idle
 
     def __enter__(self) -> FunctionTools:
         return self
@@ -290,6 +384,11 @@ def run_tool(tool: FunctionTool, arguments: str, call_id: str = "") -> str:
 
 def _error_output(message: str) -> str:
     return json.dumps({"error": message})
+
+
+def _field(item: Any, name: str) -> Any:
+    """A field of a conversation item: a model, or the mapping kept for a newer item type."""
+    return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
 
 
 __all__ = ["FunctionTool", "FunctionTools", "ToolArgumentsError", "ToolError", "run_tool"]
