@@ -3,8 +3,10 @@ settings worked out the way the HTTP side works them out, then the socket."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
+from functools import partial
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
@@ -17,10 +19,13 @@ from openapiopenai.realtime._protocol import (
     handshake_headers,
     websocket_url,
 )
+from openapiopenai.realtime._reconnect import reconnect_policy
+from openapiopenai.realtime._relink import Relink
 from openapiopenai.realtime._transport import Link, open_websocket
 
 if TYPE_CHECKING:
     from openapiopenai.api_client import ApiClient
+    from openapiopenai.configuration import Configuration
     from openapiopenai.realtime.connection import _Connection
 
 logger = logging.getLogger(LOGGER_NAME)
@@ -69,9 +74,11 @@ def open_connection(
     client_union: Any,
     server_union: Any,
     options: Mapping[str, Any],
+    reconnect: object = None,
 ) -> _C:
     """Check everything, then open the socket and wrap it in ``connection_class``."""
     settings = _settings(options)
+    policy = reconnect_policy(reconnect)
     for name, value in query.items():
         if value is not None and not isinstance(value, str):
             raise ApiTypeError(f"{name} must be a str, not {type(value).__name__}", [name])
@@ -80,13 +87,29 @@ def open_connection(
     server_events = ServerEvents(server_union)
     socket = open_websocket(link, api_client.configuration)
     logger.debug("realtime: connected to %s", link.url)
+    relink = None
+    if policy is not None:
+        reopen = partial(open_websocket, link, _one_attempt(api_client.configuration))
+        # A sideband's call keeps its session; any other link comes back as a new session.
+        resend = query.get("call_id") is None
+        relink = Relink(socket, policy=policy, reopen=reopen, resend_session=resend)
     return connection_class(
         socket,
         url=link.url,
         client_events=client_events,
         server_events=server_events,
         receive_timeout=settings["receive_timeout"],
+        close_timeout=link.close_timeout,
+        relink=relink,
     )
+
+
+def _one_attempt(configuration: Configuration) -> Configuration:
+    """The configuration for a re-handshake: one attempt each (``Reconnect.attempts`` counts
+    them and its backoff spaces them, not ``Configuration.retries``), everything else kept."""
+    single = copy.deepcopy(configuration)
+    single.retries = 0
+    return single
 
 
 def _link(
