@@ -126,8 +126,8 @@ def test_end_of_input_ends_a_mock_chat() -> None:
     assert "model> Hello! This is the offline mock of the Realtime API.\n" in terminal.shown
 
 
-def test_a_dropped_conversation_is_told_in_words(openai_mock: MockServer) -> None:
-    openai_mock.realtime.close(1011, "the model crashed", on="response.create")
+def test_an_ended_conversation_is_told_in_words(openai_mock: MockServer) -> None:
+    openai_mock.realtime.close(1008, "policy violated", on="response.create")
     with chat("--base-url", openai_mock.url) as terminal:
         terminal.read_until("you> ")
         terminal.type("Hello?\n")
@@ -135,7 +135,26 @@ def test_a_dropped_conversation_is_told_in_words(openai_mock: MockServer) -> Non
 
     assert status == 1
     assert "openapiopenai: error: " in terminal.shown
-    assert "1011" in terminal.shown and "the model crashed" in terminal.shown
+    assert "1008" in terminal.shown and "policy violated" in terminal.shown
+    assert "Traceback" not in terminal.shown
+    assert API_KEY not in terminal.shown
+
+
+def test_a_dropped_conversation_reconnects_and_goes_on(openai_mock: MockServer) -> None:
+    openai_mock.realtime.close(1011, "the model crashed", on="response.create")
+    openai_mock.realtime.script_reply("Back again.")
+    with chat("--base-url", openai_mock.url) as terminal:
+        terminal.read_until("you> ")
+        terminal.type("Hello?\n")
+        terminal.read_until("[reconnected: a new conversation begins]")
+        terminal.read_until("you> ")
+        terminal.type("Still there?\n")
+        terminal.read_until("model> Back again.")
+        terminal.read_until("you> ")
+        terminal.type("/quit\n")
+        status = terminal.exit_status()
+
+    assert status == 0
     assert "Traceback" not in terminal.shown
     assert API_KEY not in terminal.shown
 

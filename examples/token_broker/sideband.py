@@ -18,7 +18,7 @@ from call_registry import short_call_id
 
 from openapiopenai import ApiException, ApiTransportError, RealtimeApi
 from openapiopenai.exceptions import RealtimeConnectionClosedError
-from openapiopenai.realtime import RealtimeConnection
+from openapiopenai.realtime import AnyRealtimeConnection
 from openapiopenai.realtime.tools import FunctionTools
 
 LOG = logging.getLogger("token_broker.sideband")
@@ -41,7 +41,7 @@ class Sidebands:
         self.tools = FunctionTools(functions)
         self.max_calls = max_calls
         self.time_limit_seconds = time_limit_seconds
-        self._open: dict[str, RealtimeConnection] = {}
+        self._open: dict[str, AnyRealtimeConnection] = {}
         #: Lines taken by calls still being joined: counted against ``max_calls`` at once.
         self._joining = 0
         self._closing = False
@@ -58,7 +58,10 @@ class Sidebands:
         if not self._take_line(call_id):
             return False
         try:
-            conn = self.api.connect(call_id=call_id, _request_timeout=CONNECT_TIMEOUT_SECONDS)
+            # A dropped sideband re-joins its call, so its tools keep being answered.
+            conn = self.api.connect(
+                call_id=call_id, reconnect=True, _request_timeout=CONNECT_TIMEOUT_SECONDS
+            )
         except (ApiException, ApiTransportError) as failed:
             with self._lock:
                 self._joining -= 1
@@ -95,7 +98,7 @@ class Sidebands:
         LOG.warning("no sideband for call_id=%s: %s", short_call_id(call_id), why)
         return False
 
-    def _serve(self, call_id: str, conn: RealtimeConnection) -> None:
+    def _serve(self, call_id: str, conn: AnyRealtimeConnection) -> None:
         """Answer tool calls until the call ends or its time is up."""
         timer = threading.Timer(self.time_limit_seconds, conn.close)
         timer.daemon = True

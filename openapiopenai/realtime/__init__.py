@@ -28,7 +28,11 @@ from openapiopenai.realtime._open import (
 )
 from openapiopenai.realtime._protocol import ServerEvent, UnknownServerEvent
 from openapiopenai.realtime._reconnect import Reconnect, Reconnected
-from openapiopenai.realtime.connection import RealtimeConnection, RealtimeTranslationConnection
+from openapiopenai.realtime.connection import (
+    AnyRealtimeConnection,
+    RealtimeConnection,
+    RealtimeTranslationConnection,
+)
 
 if TYPE_CHECKING:
     from openapiopenai.api_client import ApiClient
@@ -86,6 +90,7 @@ def open_translation(
 
 
 __all__ = [
+    "AnyRealtimeConnection",
     "DEFAULT_CLOSE_TIMEOUT",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "INTENT_TRANSCRIPTION",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, cast
 
 from typing_extensions import TypeVar
 from websockets.exceptions import ConnectionClosed
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
 
     from openapiopenai.models.openapi_model import RequestModel
+    from openapiopenai.realtime._reconnect import Reconnected
     from openapiopenai.realtime._relink import Relink
 
 logger = logging.getLogger(LOGGER_NAME)
@@ -242,3 +243,8 @@ class RealtimeTranslationConnection(_Connection[Received]):
 
     def __enter__(self) -> RealtimeTranslationConnection[Received]:
         return self
+
+
+#: A conversation opened with or without ``reconnect=`` (the first kind is one of the second):
+#: what code that takes either annotates, narrowing ``Reconnected`` out with ``isinstance``.
+AnyRealtimeConnection: TypeAlias = "RealtimeConnection[ServerEvent | Reconnected]"

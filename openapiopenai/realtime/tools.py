@@ -39,13 +39,14 @@ from openapiopenai.models import (
     RealtimeServerEventResponseFunctionCallArgumentsDone,
 )
 from openapiopenai.realtime._protocol import ServerEvent
+from openapiopenai.realtime._reconnect import Reconnected
 from openapiopenai.realtime._tool_schema import (
     FunctionTool,
     ToolArgumentsError,
     describe,
     encode_output,
 )
-from openapiopenai.realtime.connection import RealtimeConnection
+from openapiopenai.realtime.connection import AnyRealtimeConnection
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -82,7 +83,7 @@ class FunctionTools:
         self._closed = False
         #: The responses with calls, per connection: a connection that closes is dropped
         #: whole (its responses can never be done), so a long-lived set does not grow.
-        self._responses: dict[RealtimeConnection, dict[str, _Response]] = {}
+        self._responses: dict[AnyRealtimeConnection, dict[str, _Response]] = {}
         for function in functions:
             self.register(function)
 
@@ -132,13 +133,19 @@ class FunctionTools:
 
     # -- answering -------------------------------------------------------------------------
 
-    def handle(self, conn: RealtimeConnection, event: ServerEvent) -> bool:
+    def handle(self, conn: AnyRealtimeConnection, event: ServerEvent | Reconnected) -> bool:
         """Look at one received event; ``True`` when it is the call of one of these tools,
         which is then answered in a worker thread.
 
         Give it every event (it watches ``response.done`` to know when to ask for the
-        answer); calls of tools it does not know are left to you (``False``).
+        answer); calls of tools it does not know are left to you (``False``). After a
+        :class:`~openapiopenai.realtime.Reconnected` marker, the responses it waited for are
+        forgotten (a model session's calls are gone; outputs still running are sent, but no
+        ``response.create`` follows them).
         """
+        if isinstance(event, Reconnected):
+            self._forget_connection(conn)
+            return False
         if isinstance(event, RealtimeServerEventResponseDone):
             self._response_done(conn, event)
             return False
@@ -163,21 +170,24 @@ class FunctionTools:
         return True
 
     def serve(
-        self, conn: RealtimeConnection, *, until: Callable[[ServerEvent], bool] | None = None
+        self, conn: AnyRealtimeConnection, *, until: Callable[[ServerEvent], bool] | None = None
     ) -> None:
         """Read ``conn``'s events and answer the tool calls among them, until ``until(event)``
         is true or the connection closes normally (an abnormal close raises
-        :class:`~openapiopenai.RealtimeConnectionClosedError`)."""
+        :class:`~openapiopenai.RealtimeConnectionClosedError`). With ``reconnect=`` it goes on
+        through a reconnect; ``until`` sees server events only, never the marker."""
         try:
             for event in conn:
                 self.handle(conn, event)
+                if isinstance(event, Reconnected):
+                    continue
                 if until is not None and until(event):
                     return
         finally:
             if conn.close_code is not None:
                 self._forget_connection(conn)
 
-    def _answer(self, conn: RealtimeConnection, tool: FunctionTool, event: CallDone) -> None:
+    def _answer(self, conn: AnyRealtimeConnection, tool: FunctionTool, event: CallDone) -> None:
         """The worker: run the tool, send its output, then ask for the answer if it is time."""
         try:
             output = run_tool(tool, event.arguments, event.call_id)
@@ -196,7 +206,7 @@ class FunctionTools:
                 self._running -= 1
                 self._idle.notify_all()
 
-    def _call_finished(self, conn: RealtimeConnection, response_id: str) -> None:
+    def _call_finished(self, conn: AnyRealtimeConnection, response_id: str) -> None:
         """One call's output is sent; the last one of a done response asks for the answer."""
         with self._lock:
             response = self._responses.get(conn, {}).get(response_id)
@@ -210,7 +220,7 @@ class FunctionTools:
             conn.response.create()
 
     def _response_done(
-        self, conn: RealtimeConnection, event: RealtimeServerEventResponseDone
+        self, conn: AnyRealtimeConnection, event: RealtimeServerEventResponseDone
     ) -> None:
         """A response ended: if its calls are all answered, ask for the answer now."""
         response_id = event.response.id or ""
@@ -226,18 +236,18 @@ class FunctionTools:
         if ready and response.follow_up:
             conn.response.create()
 
-    def _forget(self, conn: RealtimeConnection, response_id: str) -> None:
+    def _forget(self, conn: AnyRealtimeConnection, response_id: str) -> None:
         with self._lock:
             self._forget_locked(conn, response_id)
 
-    def _forget_locked(self, conn: RealtimeConnection, response_id: str) -> None:
+    def _forget_locked(self, conn: AnyRealtimeConnection, response_id: str) -> None:
         """Drop one response of ``conn``, and ``conn`` once none is left; the lock is held."""
         responses = self._responses.get(conn, {})
         responses.pop(response_id, None)
         if not responses:
             self._responses.pop(conn, None)
 
-    def _forget_connection(self, conn: RealtimeConnection) -> None:
+    def _forget_connection(self, conn: AnyRealtimeConnection) -> None:
         """``conn`` has closed: none of its responses can end, so none is kept."""
         with self._lock:
             self._responses.pop(conn, None)
