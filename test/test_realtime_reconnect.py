@@ -144,7 +144,9 @@ def test_which_closes_and_refusals_go_on() -> None:
     closes = {code: triggers(RealtimeConnectionClosedError(code, "")) for code in range(1000, 1016)}
     assert {code for code, again in closes.items() if again} == {1001, 1006, 1011, 1012, 1013, 1014}
     assert not triggers(RealtimeConnectionClosedError(4001, ""))
-    refused = {status: refusal_wait(ApiException(status=status))[0] for status in (401, 404, 429, 503)}
+    refused = {
+        status: refusal_wait(ApiException(status=status))[0] for status in (401, 404, 429, 503)
+    }
     assert refused == {401: False, 404: False, 429: True, 503: True}
 
 
@@ -173,7 +175,9 @@ def test_a_bad_reconnect_is_refused_before_any_connection(dropping: ScriptedServ
 
 
 def test_a_drop_reconnects_and_the_marker_comes_first(dropping: ScriptedServer) -> None:
-    with _api(dropping.url).connect(model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND) as conn:
+    with _api(dropping.url).connect(
+        model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND
+    ) as conn:
         first = conn.recv()
         marker = conn.recv()
         again = conn.recv()
@@ -191,9 +195,12 @@ def test_a_drop_reconnects_and_the_marker_comes_first(dropping: ScriptedServer) 
 @pytest.mark.parametrize("code", [1001, 1011, 1012, 1013, 1014])
 def test_a_close_asking_to_come_back_reconnects(code: int) -> None:
     links = Links(greet_then(lambda peer: peer.close(code, "come back later")), greet_and_wait)
-    with ScriptedServer(links) as server, _api(server.url).connect(
-        model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND
-    ) as conn:
+    with (
+        ScriptedServer(links) as server,
+        _api(server.url).connect(
+            model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND
+        ) as conn,
+    ):
         events = [conn.recv(), conn.recv(), conn.recv()]
 
     marker = events[1]
@@ -206,7 +213,9 @@ def test_iteration_gives_the_marker_between_the_events_of_both_links(
     dropping: ScriptedServer,
 ) -> None:
     seen: list[object] = []
-    with _api(dropping.url).connect(model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND) as conn:
+    with _api(dropping.url).connect(
+        model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND
+    ) as conn:
         for event in conn:
             seen.append(event)
             if len(seen) == 3:
@@ -233,7 +242,9 @@ def test_a_close_that_is_not_a_hiccup_raises_without_reconnecting() -> None:
             conn.recv()
             with pytest.raises(RealtimeConnectionClosedError) as closed:
                 conn.recv()
-        assert closed.value.code == 4001 and len(server.requests) == 1
+            with pytest.raises(RealtimeConnectionClosedError) as sending:
+                conn.response.create()
+        assert closed.value.code == sending.value.code == 4001 and len(server.requests) == 1
 
 
 @pytest.mark.parametrize(
@@ -242,7 +253,9 @@ def test_a_close_that_is_not_a_hiccup_raises_without_reconnecting() -> None:
 def test_a_refused_re_handshake_ends_at_once_with_its_exception(
     dropping: ScriptedServer, status: int, exception: type[ApiException]
 ) -> None:
-    with _api(dropping.url).connect(model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND) as conn:
+    with _api(dropping.url).connect(
+        model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND
+    ) as conn:
         conn.recv()
         dropping.refusals.append(Refusal(status, {"error": {"message": "no", "type": "x"}}))
         with pytest.raises(exception) as refused:
@@ -323,9 +336,12 @@ def test_the_last_session_update_goes_first_then_the_queue_in_order() -> None:
 
     links = Links(first, then)
     policy = Reconnect(attempts=3, initial_delay=0.01, max_delay=2.0)
-    with ScriptedServer(links) as server, _api(server.url).connect(
-        model="gpt-realtime", reconnect=policy, receive_timeout=BOUND
-    ) as conn:
+    with (
+        ScriptedServer(links) as server,
+        _api(server.url).connect(
+            model="gpt-realtime", reconnect=policy, receive_timeout=BOUND
+        ) as conn,
+    ):
         conn.session.update({"type": "realtime", "instructions": "old"})
         updated = conn.session.update({"type": "realtime", "instructions": "new"})
         _down_for_a_second(server, conn)
@@ -362,9 +378,12 @@ def test_a_send_that_does_not_fit_the_queue_raises_and_the_rest_keeps_its_order(
 
     links = Links(greet_then(Peer.drop), then)
     policy = Reconnect(attempts=3, initial_delay=0.01, max_delay=2.0, queue_bytes=200)
-    with ScriptedServer(links) as server, _api(server.url).connect(
-        model="gpt-realtime", reconnect=policy, receive_timeout=BOUND
-    ) as conn:
+    with (
+        ScriptedServer(links) as server,
+        _api(server.url).connect(
+            model="gpt-realtime", reconnect=policy, receive_timeout=BOUND
+        ) as conn,
+    ):
         _down_for_a_second(server, conn)
         kept = [conn.conversation.item.delete("item_1"), conn.conversation.item.delete("item_2")]
         with pytest.raises(RealtimeSendQueueFullError, match="queue_bytes=200") as full:
@@ -392,9 +411,12 @@ def test_a_send_that_notices_the_drop_first_reconnects_without_a_reader() -> Non
         peer.connection.recv(WAIT)
 
     links = Links(first, then)
-    with ScriptedServer(links) as server, _api(server.url).connect(
-        model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND
-    ) as conn:
+    with (
+        ScriptedServer(links) as server,
+        _api(server.url).connect(
+            model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND
+        ) as conn,
+    ):
         conn.input_audio_buffer.clear()
         deadline = time.monotonic() + BOUND
         while not links.received.get(1) and time.monotonic() < deadline:

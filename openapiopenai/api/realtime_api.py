@@ -572,9 +572,7 @@ class RealtimeApi:
         ``reconnect=`` as for :meth:`connect`. Needs the ``realtime`` extra."""
         from openapiopenai.realtime import open_translation
 
-        return open_translation(
-            self.api_client, model=model, options=options, reconnect=reconnect
-        )
+        return open_translation(self.api_client, model=model, options=options, reconnect=reconnect)
 
     # -- the one request path ---------------------------------------------------------------
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 import logging
 import math
-from functools import partial
 from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from openapiopenai.api_client import JSON, NO_API_KEY_MESSAGE, RequestOptions, _auth_header

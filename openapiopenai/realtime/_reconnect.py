@@ -60,7 +60,7 @@ class Reconnect:
         if retry_after is not None:
             return min(self.max_delay, retry_after)
         ceiling = min(self.max_delay, self.initial_delay * 2 ** min(attempt - 1, 62))
-        return random.uniform(0.0, ceiling)  # noqa: S311 (jitter, not a secret)
+        return random.uniform(0.0, ceiling)
 
 
 def _check_count(name: str, value: object, *, least: int) -> None:

@@ -261,12 +261,6 @@ class Relink:
         if worker is not None and worker is not threading.current_thread():
             worker.join(timeout)
 
-    @property
-    def reconnecting(self) -> bool:
-        """Whether the link is down and being re-opened now."""
-        with self._cond:
-            return self._state is _DOWN
-
 
 def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
