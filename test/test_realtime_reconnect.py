@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +37,7 @@ from openapiopenai.realtime._reconnect import SendQueue, reconnect_policy, refus
 from openapiopenai.realtime.tools import FunctionTools
 from test.conftest import API_KEY
 from test.realtime_server import WAIT, Peer, Refusal, ScriptedServer, session_created
+from test.test_codegen import _plain_mypy
 
 #: Quick backoff: tests wait hundredths of a second between re-handshakes.
 QUICK = Reconnect(attempts=3, initial_delay=0.01, max_delay=0.05)
@@ -590,3 +592,31 @@ def test_a_translation_reconnects_too(openai_mock: MockServer) -> None:
         again = conn.recv()
     assert isinstance(marker, Reconnected)
     assert again.type == "session.created"  # type: ignore[union-attr]
+
+
+# -- typing ------------------------------------------------------------------------------------
+
+
+def test_type_checkers_see_the_marker_only_with_reconnect(tmp_path: Path) -> None:
+    pytest.importorskip("mypy", reason="mypy comes with the dev extra")
+    code = (
+        "from openapiopenai import RealtimeApi\n"
+        "from openapiopenai.realtime import Reconnected\n"
+        "def chat(api: RealtimeApi) -> None:\n"
+        "    with api.connect(model='m') as plain:\n"
+        "        reveal_type(plain.recv())\n"
+        "    with api.connect(model='m', reconnect=True) as kept:\n"
+        "        event = kept.recv()\n"
+        "        reveal_type(event)\n"
+        "        event.type\n"
+        "        if not isinstance(event, Reconnected):\n"
+        "            event.type\n"
+    )
+    checked = _plain_mypy(tmp_path, code)
+    errors = [line for line in checked.stdout.splitlines() if ": error:" in line]
+    assert 'example.py:5: note: Revealed type is "openapiopenai.realtime._protocol.ServerEvent"' in (
+        checked.stdout
+    )
+    assert "example.py:8: note: Revealed type is" in checked.stdout
+    assert "ServerEvent | openapiopenai.realtime._reconnect.Reconnected" in checked.stdout
+    assert len(errors) == 1 and errors[0].startswith("example.py:9:"), checked.stdout
