@@ -36,7 +36,14 @@ from openapiopenai.realtime import Reconnect, Reconnected
 from openapiopenai.realtime._reconnect import SendQueue, reconnect_policy, refusal_wait, triggers
 from openapiopenai.realtime.tools import FunctionTools
 from test.conftest import API_KEY
-from test.realtime_server import WAIT, Peer, Refusal, ScriptedServer, session_created
+from test.realtime_server import (
+    WAIT,
+    Peer,
+    Refusal,
+    ScriptedServer,
+    SilentServer,
+    session_created,
+)
 from test.test_codegen import _plain_mypy
 
 #: Quick backoff: tests wait hundredths of a second between re-handshakes.
@@ -614,9 +621,43 @@ def test_type_checkers_see_the_marker_only_with_reconnect(tmp_path: Path) -> Non
     )
     checked = _plain_mypy(tmp_path, code)
     errors = [line for line in checked.stdout.splitlines() if ": error:" in line]
-    assert 'example.py:5: note: Revealed type is "openapiopenai.realtime._protocol.ServerEvent"' in (
-        checked.stdout
+    assert (
+        'example.py:5: note: Revealed type is "openapiopenai.realtime._protocol.ServerEvent"'
+        in (checked.stdout)
     )
     assert "example.py:8: note: Revealed type is" in checked.stdout
     assert "ServerEvent | openapiopenai.realtime._reconnect.Reconnected" in checked.stdout
     assert len(errors) == 1 and errors[0].startswith("example.py:9:"), checked.stdout
+
+
+def test_an_unanswered_keepalive_reconnects() -> None:
+    # The server never reads again: the ping goes unanswered and the keepalive closes the link
+    # with 1011; the one re-handshake allowed is never answered either.
+    policy = Reconnect(attempts=1, initial_delay=0.0, max_delay=0.0)
+    with SilentServer(session_created()) as server:
+        conn = _api(server.url).connect(
+            model="gpt-realtime",
+            reconnect=policy,
+            ping_interval=0.2,
+            ping_timeout=0.2,
+            receive_timeout=BOUND,
+            _request_timeout=0.5,
+        )
+        with conn:
+            conn.recv()
+            with pytest.raises(RealtimeReconnectFailedError) as failed:
+                conn.recv()
+    assert failed.value.code == 1011 and failed.value.attempts == 1
+    assert isinstance(failed.value.__cause__, ApiTimeoutError)
+
+
+def test_a_sideband_ends_quietly_when_its_call_hangs_up(openai_mock: MockServer) -> None:
+    api = _api(openai_mock.url)
+    call_id = openai_mock.incoming_call()
+    api.accept_realtime_call(call_id, {"type": "realtime", "model": "gpt-realtime"})
+    with api.connect(call_id=call_id, reconnect=QUICK, receive_timeout=BOUND) as conn:
+        conn.recv()
+        api.hangup_realtime_call(call_id)
+        rest = list(conn)  # the service closes the sideband with 1000: no reconnect
+    assert not [event for event in rest if isinstance(event, Reconnected)]
+    assert conn.close_code == 1000
