@@ -92,19 +92,23 @@ class Relink:
         with self._send_lock:
             if keep:
                 self._session_update = data
-            with self._cond:
-                state, socket, lost = self._state, self._socket, self._lost
+            state, socket, lost = self._snapshot()
+            if state is _OPEN or state is _CLOSED:
+                try:
+                    self._deliver(socket, data)
+                    return
+                except RealtimeConnectionClosedError as error:
+                    if not self.lost(error, socket):
+                        raise
+                # The socket cannot change while the send lock is held: down, or given up.
+                state, socket, lost = self._snapshot()
             if state is _ENDED:
                 raise self._ended()
-            if state is _DOWN:
-                self._hold(data, keep, lost)
-                return
-            try:
-                self._deliver(socket, data)
-            except RealtimeConnectionClosedError as error:
-                if not self.lost(error, socket):
-                    raise
-                self._hold(data, keep, error)
+            self._hold(data, keep, lost)
+
+    def _snapshot(self) -> tuple[str, ClientConnection, RealtimeConnectionClosedError]:
+        with self._cond:
+            return self._state, self._socket, self._lost
 
     def _hold(self, data: bytes, keep: bool, lost: RealtimeConnectionClosedError) -> None:
         """Queue ``data`` for the new link; the last ``session.update`` needs no place in the
