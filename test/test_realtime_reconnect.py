@@ -463,6 +463,32 @@ def test_close_during_the_backoff_returns_at_once_and_stops_the_attempts(
     assert len(dropping.requests) == 2
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts sockets in /proc")
+def test_close_while_a_re_handshake_is_answered_late_drops_what_it_opens(
+    openai_mock: MockServer,
+) -> None:
+    api = _api(openai_mock.url)
+    with api.connect(model="gpt-realtime", receive_timeout=BOUND) as warm:
+        warm.recv()
+    threads, sockets = _settled()
+    openai_mock.realtime.drop()  # after session.created
+    policy = Reconnect(attempts=2, initial_delay=0.0, max_delay=0.0)
+    conn = api.connect(model="gpt-realtime", reconnect=policy, close_timeout=0.5)
+    openai_mock.delay_next(1.5)  # the re-handshake is answered late
+    conn.recv()
+    with pytest.raises(ApiTimeoutError):
+        conn.recv(timeout=0.3)  # reconnecting, the upgrade not answered yet
+
+    started = time.monotonic()
+    conn.close()
+    took = time.monotonic() - started
+
+    assert took < 0.5 + 0.5  # close_timeout bounds the wait for the re-handshake
+    assert _settled(until=(threads, sockets)) == (threads, sockets)  # then nothing is left
+    assert list(conn) == []
+    api.api_client.close()
+
+
 def _open_sockets() -> int:
     return sum(1 for fd in os.listdir("/proc/self/fd") if _is_socket(fd))
 
