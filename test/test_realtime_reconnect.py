@@ -673,7 +673,8 @@ def test_an_unanswered_keepalive_reconnects() -> None:
             conn.recv()
             with pytest.raises(RealtimeReconnectFailedError) as failed:
                 conn.recv()
-    assert failed.value.code == 1011 and failed.value.attempts == 1
+    # websockets' keepalive closes with 1011; a keepalive that drops the socket leaves 1006.
+    assert failed.value.code in (1011, 1006) and failed.value.attempts == 1
     assert isinstance(failed.value.__cause__, ApiTimeoutError)
 
 

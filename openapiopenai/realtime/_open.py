@@ -3,12 +3,13 @@ settings worked out the way the HTTP side works them out, then the socket."""
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+
+from urllib3.util.retry import Retry
 
 from openapiopenai.api_client import JSON, NO_API_KEY_MESSAGE, RequestOptions, _auth_header
 from openapiopenai.configuration import LOGGER_NAME, TimeoutSetting
@@ -25,7 +26,6 @@ from openapiopenai.realtime._transport import Link, open_websocket
 
 if TYPE_CHECKING:
     from openapiopenai.api_client import ApiClient
-    from openapiopenai.configuration import Configuration
     from openapiopenai.realtime.connection import _Connection
 
 logger = logging.getLogger(LOGGER_NAME)
@@ -89,7 +89,9 @@ def open_connection(
     logger.debug("realtime: connected to %s", link.url)
     relink = None
     if policy is not None:
-        reopen = partial(open_websocket, link, _one_attempt(api_client.configuration))
+        # One attempt per re-handshake: Reconnect.attempts counts them and its backoff spaces
+        # them, not Configuration.retries (everything else of the configuration applies).
+        reopen = partial(open_websocket, link, api_client.configuration, retries=Retry(0))
         # A sideband's call keeps its session; any other link comes back as a new session.
         resend = query.get("call_id") is None
         relink = Relink(socket, policy=policy, reopen=reopen, resend_session=resend)
@@ -102,14 +104,6 @@ def open_connection(
         close_timeout=link.close_timeout,
         relink=relink,
     )
-
-
-def _one_attempt(configuration: Configuration) -> Configuration:
-    """The configuration for a re-handshake: one attempt each (``Reconnect.attempts`` counts
-    them and its backoff spaces them, not ``Configuration.retries``), everything else kept."""
-    single = copy.deepcopy(configuration)
-    single.retries = 0
-    return single
 
 
 def _link(
