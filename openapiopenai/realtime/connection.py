@@ -114,6 +114,7 @@ class _Connection(Generic[Received]):
         return event_id
 
     def _deliver(self, socket: ClientConnection, data: bytes) -> None:
+        """One message onto ``socket`` (the connection's, or the relink's new one)."""
         try:
             socket.send(data, text=True)
         except ConnectionClosed as closed:
@@ -142,6 +143,7 @@ class _Connection(Generic[Received]):
         return cast("Received", self._receive(self._socket, wait))
 
     def _receive(self, socket: ClientConnection, wait: float | None) -> ServerEvent:
+        """One server event from ``socket`` within ``wait`` seconds, parsed."""
         try:
             message = socket.recv(wait, decode=False)
         except TimeoutError:
