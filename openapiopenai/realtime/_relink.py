@@ -169,8 +169,16 @@ class Relink:
         return True
 
     def _reconnect(self) -> None:
-        """The worker: re-handshake with backoff until the link is back, refused, out of
-        attempts, or the connection closed."""
+        """The worker; whatever goes wrong in it ends reconnecting, so that no one waits for
+        a link that will never come."""
+        try:
+            self._attempts()
+        except Exception as bug:
+            self._end(bug)
+
+    def _attempts(self) -> None:
+        """Re-handshake with backoff until the link is back, refused, out of attempts, or the
+        connection closed."""
         lost, last = self._lost, None
         retry_after: float | None = None
         attempt = 0
@@ -184,7 +192,8 @@ class Relink:
                 again, retry_after = refusal_wait(failure)
                 logger.debug("realtime: reconnect attempt %d failed: %s", attempt, failure)
                 if not again:
-                    failure.__cause__ = lost
+                    if failure.__cause__ is None:  # a refused upgrade: name the lost link
+                        failure.__cause__ = lost
                     self._end(failure)
                     return
                 last = failure
