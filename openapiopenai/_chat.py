@@ -15,7 +15,7 @@ from typing import TextIO
 from openapiopenai._terminal import printable
 from openapiopenai.api.realtime_api import RealtimeApi
 from openapiopenai.models import RealtimeServerEventError, RealtimeServerEventResponseTextDelta
-from openapiopenai.realtime import RealtimeConnection
+from openapiopenai.realtime import AnyRealtimeConnection, Reconnected
 
 QUIT = "/quit"
 #: How long one event may take to come before the chat gives up on the server.
@@ -40,7 +40,9 @@ def run_chat(
 ) -> None:
     """Hold the conversation: ``read_line(prompt)`` gives each line (``EOFError`` at the end),
     ``out`` shows the answers."""
-    with api.connect(model=options.model, receive_timeout=options.receive_timeout) as conn:
+    with api.connect(
+        model=options.model, receive_timeout=options.receive_timeout, reconnect=True
+    ) as conn:
         _configure(conn, options)
         out.write(f"Talking to {options.model}. Type a message; {QUIT} or Ctrl-D ends.\n")
         out.flush()
@@ -59,7 +61,7 @@ def _next_line(read_line: Callable[[str], str], out: TextIO) -> str | None:
     return None if line == QUIT else line
 
 
-def _configure(conn: RealtimeConnection, options: ChatOptions) -> None:
+def _configure(conn: AnyRealtimeConnection, options: ChatOptions) -> None:
     """Text answers (and the instructions, if any); waits until the server has taken them."""
     session: dict[str, object] = {"type": "realtime", "output_modalities": ["text"]}
     if options.instructions is not None:
@@ -68,7 +70,7 @@ def _configure(conn: RealtimeConnection, options: ChatOptions) -> None:
     _wait_for(conn, "session.updated", sent, None)
 
 
-def _turn(conn: RealtimeConnection, line: str, out: TextIO) -> None:
+def _turn(conn: AnyRealtimeConnection, line: str, out: TextIO) -> None:
     """Send one user message, and stream the answer to ``out`` as it arrives."""
     message = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": line}]}
     sent = {conn.conversation.item.create(message), conn.response.create()}
@@ -82,13 +84,19 @@ def _turn(conn: RealtimeConnection, line: str, out: TextIO) -> None:
 
 
 def _wait_for(
-    conn: RealtimeConnection, kind: str, sent: str | set[str], out: TextIO | None
+    conn: AnyRealtimeConnection, kind: str, sent: str | set[str], out: TextIO | None
 ) -> None:
     """Read events until one of type ``kind``, writing text deltas to ``out``; an ``error``
     caused by an event in ``sent`` raises :class:`ChatError`, others are shown and skipped."""
     mine = {sent} if isinstance(sent, str) else sent
     for event in conn:
-        if isinstance(event, RealtimeServerEventResponseTextDelta) and out is not None:
+        if isinstance(event, Reconnected):
+            if out is not None:
+                out.write("[reconnected: a new conversation begins]")
+                out.flush()
+            if kind == "response.done":
+                return  # the new session has no response for this turn
+        elif isinstance(event, RealtimeServerEventResponseTextDelta) and out is not None:
             out.write(printable(event.delta))
             out.flush()
         elif isinstance(event, RealtimeServerEventError):

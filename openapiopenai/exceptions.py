@@ -479,6 +479,29 @@ class RealtimeConnectionClosedError(ApiConnectionResetError):
         )
 
 
+class RealtimeReconnectFailedError(RealtimeConnectionClosedError):
+    """A Realtime connection opened with ``reconnect=`` lost its link (``code``, ``reason``)
+    and every re-handshake allowed failed; ``attempts`` says how many were made and
+    ``__cause__`` holds the last one's failure."""
+
+    def __init__(self, code: int, reason: str, *, attempts: int) -> None:
+        super().__init__(code, reason)
+        self.attempts = attempts
+        self.args = (f"{self.args[0]}; reconnecting failed after {attempts} attempts",)
+
+
+class RealtimeSendQueueFullError(RealtimeConnectionClosedError):
+    """A send while a reconnecting Realtime connection is down (``code``, ``reason``: the
+    lost link's close) did not fit in its queue: the event was not sent and will not be."""
+
+    def __init__(self, code: int, reason: str, *, queued: int, size: int, limit: int) -> None:
+        super().__init__(code, reason)
+        self.args = (
+            f"{self.args[0]}; the event ({size} bytes) does not fit in the send queue while "
+            f"reconnecting ({queued} of queue_bytes={limit} bytes used)",
+        )
+
+
 class MissingDependencyError(OpenApiException, ImportError):
     """An optional feature's package is not installed; the message names the extra to add."""
 
@@ -532,6 +555,8 @@ __all__ = [
     "NotFoundException",
     "OpenApiException",
     "RealtimeConnectionClosedError",
+    "RealtimeReconnectFailedError",
+    "RealtimeSendQueueFullError",
     "ServiceException",
     "TooManyRequestsException",
     "UnauthorizedException",

@@ -293,3 +293,28 @@ def test_a_sideband_no_thread_can_be_started_for_is_closed_and_its_line_given_ba
     assert "no thread could be started for it" in log.text
     first, _ = held_api.opened
     assert first.close_code is not None, "the joined sideband without a thread was left open"
+
+
+def test_a_dropped_sideband_re_joins_its_call_and_tools_keep_being_answered(
+    broker: RunningBroker, openai_mock: MockServer, api: RealtimeApi
+) -> None:
+    answer = post_offer(broker, "")
+    call_id = answer.headers["X-Call-Id"]
+    with api.connect(call_id=call_id, receive_timeout=10) as page:
+        assert page.recv().type == "session.created"
+        # session.updated goes to the broker's sideband first (it joined first): it drops.
+        openai_mock.realtime.drop(after="session.updated")
+        page.session.update({"type": "realtime", "instructions": "Be brief."})
+        assert page.recv().type == "session.updated"
+        (session,) = [s for s in openai_mock.realtime.sessions if s.call_id == call_id]
+        assert eventually(lambda: len(session.connections) == 1)  # the broker's dropped...
+        assert eventually(lambda: len(session.connections) == 2)  # ...and came back
+        openai_mock.realtime.script_tool_call("days_until", {"date": "2000-01-01"})
+        page.conversation.item.create(
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "?"}]}
+        )
+        page.response.create({"output_modalities": ["text"]})
+        reply = next_reply(page)
+    assert "The days_until tool returned" in reply
+    assert "realtime: reconnected after 1 attempts" in broker.log.text
+    assert "sideband of call_id" not in broker.log.text  # it never ended

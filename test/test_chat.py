@@ -126,8 +126,8 @@ def test_end_of_input_ends_a_mock_chat() -> None:
     assert "model> Hello! This is the offline mock of the Realtime API.\n" in terminal.shown
 
 
-def test_a_dropped_conversation_is_told_in_words(openai_mock: MockServer) -> None:
-    openai_mock.realtime.close(1011, "the model crashed", on="response.create")
+def test_an_ended_conversation_is_told_in_words(openai_mock: MockServer) -> None:
+    openai_mock.realtime.close(1008, "policy violated", on="response.create")
     with chat("--base-url", openai_mock.url) as terminal:
         terminal.read_until("you> ")
         terminal.type("Hello?\n")
@@ -135,7 +135,26 @@ def test_a_dropped_conversation_is_told_in_words(openai_mock: MockServer) -> Non
 
     assert status == 1
     assert "openapiopenai: error: " in terminal.shown
-    assert "1011" in terminal.shown and "the model crashed" in terminal.shown
+    assert "1008" in terminal.shown and "policy violated" in terminal.shown
+    assert "Traceback" not in terminal.shown
+    assert API_KEY not in terminal.shown
+
+
+def test_a_dropped_conversation_reconnects_and_goes_on(openai_mock: MockServer) -> None:
+    openai_mock.realtime.close(1011, "the model crashed", on="response.create")
+    openai_mock.realtime.script_reply("Back again.")
+    with chat("--base-url", openai_mock.url) as terminal:
+        terminal.read_until("you> ")
+        terminal.type("Hello?\n")
+        terminal.read_until("[reconnected: a new conversation begins]")
+        terminal.read_until("you> ")
+        terminal.type("Still there?\n")
+        terminal.read_until("model> Back again.")
+        terminal.read_until("you> ")
+        terminal.type("/quit\n")
+        status = terminal.exit_status()
+
+    assert status == 0
     assert "Traceback" not in terminal.shown
     assert API_KEY not in terminal.shown
 
@@ -191,7 +210,7 @@ def test_without_the_realtime_extra_the_chat_names_it() -> None:
 
 def test_a_close_reason_is_shown_without_terminal_controls(openai_mock: MockServer) -> None:
     openai_mock.realtime.close(
-        1011, "the model \x1b]0;owned\x07crashed\x9b2J", on="response.create"
+        1008, "the model \x1b]0;owned\x07crashed\x9b2J", on="response.create"
     )
     with chat("--base-url", openai_mock.url) as terminal:
         terminal.read_until("you> ")
@@ -199,7 +218,7 @@ def test_a_close_reason_is_shown_without_terminal_controls(openai_mock: MockServ
         status = terminal.exit_status()
 
     assert status == 1
-    assert "1011" in terminal.shown and "the model ]0;ownedcrashed2J" in terminal.shown
+    assert "1008" in terminal.shown and "the model ]0;ownedcrashed2J" in terminal.shown
     assert "\x1b" not in terminal.shown and "\x07" not in terminal.shown
     assert "\x9b" not in terminal.shown
 

@@ -114,6 +114,31 @@ def test_a_call_is_accepted_answered_by_a_tool_and_transferred(
     )
 
 
+def test_a_dropped_sideband_re_joins_the_call_and_tools_keep_being_answered(
+    mock: MockServer, api: RealtimeApi, start_agent: Start
+) -> None:
+    agent, url = start_agent()
+    _, call_id = mock.send_incoming_call(url, secret=SECRET)
+    assert greeted(agent, call_id)
+    with api.connect(call_id=call_id, receive_timeout=10) as conn:
+        assert conn.recv().type == "session.created"
+        # session.updated reaches the agent's sideband first (it joined first): it drops.
+        mock.realtime.drop(after="session.updated")
+        conn.session.update({"type": "realtime"})
+        assert conn.recv().type == "session.updated"
+        (session,) = [s for s in mock.realtime.sessions if s.call_id == call_id]
+        assert wait_for(lambda: len(session.connections) == 1)  # the agent's dropped...
+        assert wait_for(lambda: len(session.connections) == 2)  # ...and came back
+        reply = ScriptedCaller(mock, conn).ask(
+            "Where is my order 42?", "order_status", {"order_number": 42}
+        )
+
+    assert bakery.ORDERS[42] in reply
+    record = agent.switchboard.records[call_id]
+    assert record.tool_calls == ["order_status"]
+    assert not record.ended.is_set()  # the call goes on
+
+
 def test_a_webhook_with_a_bad_signature_gets_400_and_no_call_is_touched(
     mock: MockServer, start_agent: Start
 ) -> None:

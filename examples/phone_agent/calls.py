@@ -15,7 +15,7 @@ import bakery
 
 from openapiopenai import ApiException, ApiTransportError, RealtimeApi
 from openapiopenai.exceptions import NotFoundException, RealtimeConnectionClosedError
-from openapiopenai.realtime import RealtimeConnection, ServerEvent
+from openapiopenai.realtime import AnyRealtimeConnection, ServerEvent
 from openapiopenai.realtime.tools import FunctionTools
 
 LOG = logging.getLogger("phone_agent")
@@ -72,7 +72,8 @@ class Call:
         timer = threading.Timer(self.time_limit, self._time_up)
         timer.daemon = True
         try:
-            with self.api.connect(call_id=self.call_id) as conn:
+            # A dropped sideband re-joins its call (the call's session is kept on the service).
+            with self.api.connect(call_id=self.call_id, reconnect=True) as conn:
                 LOG.info("call %s: sideband connected", short_id(self.call_id))
                 timer.start()
                 conn.response.create()  # the agent speaks first: a greeting
@@ -94,11 +95,11 @@ class Call:
         """The functions the model may call on this call."""
         return bakery.tools(self._transfer_asked.set)
 
-    def _serve(self, conn: RealtimeConnection) -> None:
+    def _serve(self, conn: AnyRealtimeConnection) -> None:
         with FunctionTools(self.tools()) as tools:
             tools.serve(conn, until=lambda event: self._watch(conn, event))
 
-    def _watch(self, conn: RealtimeConnection, event: ServerEvent) -> bool:
+    def _watch(self, conn: AnyRealtimeConnection, event: ServerEvent) -> bool:
         """Log what is said and done; transfer once the goodbye has been spoken."""
         kind = event.type
         if kind in SPOKEN:

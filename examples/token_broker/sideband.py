@@ -18,7 +18,7 @@ from call_registry import short_call_id
 
 from openapiopenai import RealtimeApi
 from openapiopenai.exceptions import RealtimeConnectionClosedError
-from openapiopenai.realtime import RealtimeConnection
+from openapiopenai.realtime import AnyRealtimeConnection
 from openapiopenai.realtime.tools import FunctionTools
 
 LOG = logging.getLogger("token_broker.sideband")
@@ -41,7 +41,7 @@ class Sidebands:
         self.tools = FunctionTools(functions)
         self.max_calls = max_calls
         self.time_limit_seconds = time_limit_seconds
-        self._open: dict[str, RealtimeConnection] = {}
+        self._open: dict[str, AnyRealtimeConnection] = {}
         #: Lines taken by calls still being joined: counted against ``max_calls`` at once.
         self._joining = 0
         self._closing = False
@@ -58,7 +58,10 @@ class Sidebands:
         if not self._take_line(call_id):
             return False
         try:
-            conn = self.api.connect(call_id=call_id, _request_timeout=CONNECT_TIMEOUT_SECONDS)
+            # A dropped sideband re-joins its call, so its tools keep being answered.
+            conn = self.api.connect(
+                call_id=call_id, reconnect=True, _request_timeout=CONNECT_TIMEOUT_SECONDS
+            )
         except Exception as failed:  # refused, unreachable, or anything else: no tools
             with self._lock:
                 self._joining -= 1
@@ -69,7 +72,7 @@ class Sidebands:
             return False
         return self._serve_in_thread(call_id, conn)
 
-    def _serve_in_thread(self, call_id: str, conn: RealtimeConnection) -> bool:
+    def _serve_in_thread(self, call_id: str, conn: AnyRealtimeConnection) -> bool:
         """Give the joined call its line and a thread to serve it; False (logged, ``conn``
         closed) when the broker is stopping or no thread can be had."""
         thread = threading.Thread(
@@ -101,7 +104,7 @@ class Sidebands:
         LOG.warning("no sideband for call_id=%s: %s", short_call_id(call_id), why)
         return False
 
-    def _serve(self, call_id: str, conn: RealtimeConnection) -> None:
+    def _serve(self, call_id: str, conn: AnyRealtimeConnection) -> None:
         """Answer tool calls until the call ends or its time is up."""
         timer = threading.Timer(self.time_limit_seconds, conn.close)
         timer.daemon = True

@@ -8,7 +8,7 @@ hands its arguments to one request path; the three variants of an operation (the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar, overload
 from urllib.parse import quote, unquote, urlsplit
 
 from typing_extensions import Self, Unpack
@@ -35,7 +35,13 @@ if TYPE_CHECKING:
         RealtimeTranslationClientSecretCreateResponse,
     )
     from openapiopenai.models.openapi_model import OpenApiModel
-    from openapiopenai.realtime import RealtimeConnection, RealtimeTranslationConnection
+    from openapiopenai.realtime import (
+        RealtimeConnection,
+        RealtimeTranslationConnection,
+        Reconnect,
+        Reconnected,
+        ServerEvent,
+    )
     from openapiopenai.realtime._open import ConnectOptions
 
 T = TypeVar("T")
@@ -493,32 +499,80 @@ class RealtimeApi:
 
     # -- WebSocket: wss://.../realtime and /realtime/translations ---------------------------
 
+    @overload
     def connect(
         self,
         *,
         model: str | None = None,
         call_id: str | None = None,
         intent: str | None = None,
+        reconnect: Literal[False] | None = None,
         **options: Unpack[ConnectOptions],
-    ) -> RealtimeConnection:
+    ) -> RealtimeConnection: ...
+
+    @overload
+    def connect(
+        self,
+        *,
+        model: str | None = None,
+        call_id: str | None = None,
+        intent: str | None = None,
+        reconnect: Reconnect | bool | None,
+        **options: Unpack[ConnectOptions],
+    ) -> RealtimeConnection[ServerEvent | Reconnected]: ...
+
+    def connect(
+        self,
+        *,
+        model: str | None = None,
+        call_id: str | None = None,
+        intent: str | None = None,
+        reconnect: Reconnect | bool | None = None,
+        **options: Unpack[ConnectOptions],
+    ) -> RealtimeConnection[Any]:
         """Open a conversation over WebSocket: a new session with ``model``, a sideband
         connection to a WebRTC or SIP call with ``call_id``, or a transcription session with
         ``intent="transcription"``. Use it as ``with api.connect(model=...) as conn:``.
-        Needs the ``realtime`` extra."""
+        ``reconnect=True`` (or a :class:`~openapiopenai.realtime.Reconnect`) re-opens a lost
+        link; :meth:`recv` then also gives a ``Reconnected`` marker. Needs the ``realtime``
+        extra."""
         from openapiopenai.realtime import open_conversation
 
         return open_conversation(
-            self.api_client, model=model, call_id=call_id, intent=intent, options=options
+            self.api_client,
+            model=model,
+            call_id=call_id,
+            intent=intent,
+            options=options,
+            reconnect=reconnect,
         )
 
+    @overload
     def connect_translation(
-        self, *, model: str, **options: Unpack[ConnectOptions]
-    ) -> RealtimeTranslationConnection:
-        """Open a translation session over WebSocket (``/realtime/translations``). Needs the
-        ``realtime`` extra."""
+        self,
+        *,
+        model: str,
+        reconnect: Literal[False] | None = None,
+        **options: Unpack[ConnectOptions],
+    ) -> RealtimeTranslationConnection: ...
+
+    @overload
+    def connect_translation(
+        self, *, model: str, reconnect: Reconnect | bool | None, **options: Unpack[ConnectOptions]
+    ) -> RealtimeTranslationConnection[ServerEvent | Reconnected]: ...
+
+    def connect_translation(
+        self,
+        *,
+        model: str,
+        reconnect: Reconnect | bool | None = None,
+        **options: Unpack[ConnectOptions],
+    ) -> RealtimeTranslationConnection[Any]:
+        """Open a translation session over WebSocket (``/realtime/translations``);
+        ``reconnect=`` as for :meth:`connect`. Needs the ``realtime`` extra."""
         from openapiopenai.realtime import open_translation
 
-        return open_translation(self.api_client, model=model, options=options)
+        return open_translation(self.api_client, model=model, options=options, reconnect=reconnect)
 
     # -- the one request path ---------------------------------------------------------------
 

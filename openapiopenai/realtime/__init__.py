@@ -27,7 +27,12 @@ from openapiopenai.realtime._open import (
     open_connection,
 )
 from openapiopenai.realtime._protocol import ServerEvent, UnknownServerEvent
-from openapiopenai.realtime.connection import RealtimeConnection, RealtimeTranslationConnection
+from openapiopenai.realtime._reconnect import Reconnect, Reconnected
+from openapiopenai.realtime.connection import (
+    AnyRealtimeConnection,
+    RealtimeConnection,
+    RealtimeTranslationConnection,
+)
 
 if TYPE_CHECKING:
     from openapiopenai.api_client import ApiClient
@@ -43,7 +48,8 @@ def open_conversation(
     call_id: str | None,
     intent: str | None,
     options: Mapping[str, Any],
-) -> RealtimeConnection:
+    reconnect: object = None,
+) -> RealtimeConnection[Any]:
     """``/realtime`` with ``model``, ``call_id`` (sideband) or ``intent``."""
     if model is not None and call_id is not None:
         raise ApiValueError(
@@ -61,12 +67,13 @@ def open_conversation(
         client_union=RealtimeClientEvent,
         server_union=RealtimeServerEvent,
         options=options,
+        reconnect=reconnect,
     )
 
 
 def open_translation(
-    api_client: ApiClient, *, model: str, options: Mapping[str, Any]
-) -> RealtimeTranslationConnection:
+    api_client: ApiClient, *, model: str, options: Mapping[str, Any], reconnect: object = None
+) -> RealtimeTranslationConnection[Any]:
     """``/realtime/translations`` with ``model``."""
     from openapiopenai.models import RealtimeTranslationClientEvent, RealtimeTranslationServerEvent
 
@@ -78,16 +85,20 @@ def open_translation(
         client_union=RealtimeTranslationClientEvent,
         server_union=RealtimeTranslationServerEvent,
         options=options,
+        reconnect=reconnect,
     )
 
 
 __all__ = [
+    "AnyRealtimeConnection",
     "DEFAULT_CLOSE_TIMEOUT",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "INTENT_TRANSCRIPTION",
     "ConnectOptions",
     "RealtimeConnection",
     "RealtimeTranslationConnection",
+    "Reconnect",
+    "Reconnected",
     "ServerEvent",
     "UnknownServerEvent",
     "open_conversation",

@@ -6,7 +6,10 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+
+from urllib3.util.retry import Retry
 
 from openapiopenai.api_client import JSON, NO_API_KEY_MESSAGE, RequestOptions, _auth_header
 from openapiopenai.configuration import LOGGER_NAME, TimeoutSetting
@@ -17,6 +20,8 @@ from openapiopenai.realtime._protocol import (
     handshake_headers,
     websocket_url,
 )
+from openapiopenai.realtime._reconnect import reconnect_policy
+from openapiopenai.realtime._relink import Relink
 from openapiopenai.realtime._transport import Link, open_websocket
 
 if TYPE_CHECKING:
@@ -69,9 +74,11 @@ def open_connection(
     client_union: Any,
     server_union: Any,
     options: Mapping[str, Any],
+    reconnect: object = None,
 ) -> _C:
     """Check everything, then open the socket and wrap it in ``connection_class``."""
     settings = _settings(options)
+    policy = reconnect_policy(reconnect)
     for name, value in query.items():
         if value is not None and not isinstance(value, str):
             raise ApiTypeError(f"{name} must be a str, not {type(value).__name__}", [name])
@@ -80,12 +87,22 @@ def open_connection(
     server_events = ServerEvents(server_union)
     socket = open_websocket(link, api_client.configuration)
     logger.debug("realtime: connected to %s", link.url)
+    relink = None
+    if policy is not None:
+        # One attempt per re-handshake: Reconnect.attempts counts them and its backoff spaces
+        # them, not Configuration.retries (everything else of the configuration applies).
+        reopen = partial(open_websocket, link, api_client.configuration, retries=Retry(0))
+        # A sideband's call keeps its session; any other link comes back as a new session.
+        resend = query.get("call_id") is None
+        relink = Relink(socket, policy=policy, reopen=reopen, resend_session=resend)
     return connection_class(
         socket,
         url=link.url,
         client_events=client_events,
         server_events=server_events,
         receive_timeout=settings["receive_timeout"],
+        close_timeout=link.close_timeout,
+        relink=relink,
     )
 
 

@@ -56,12 +56,14 @@ class Link:
     secrets: tuple[str | None, ...] = field(repr=False)
 
 
-def open_websocket(link: Link, configuration: Configuration) -> ClientConnection:
+def open_websocket(
+    link: Link, configuration: Configuration, *, retries: Retry | None = None
+) -> ClientConnection:
     """Open the connection, retrying refused connections, timeouts, 429 and 5xx as the
-    configuration's retry policy says, all within ``Configuration.deadline``."""
+    configuration's retry policy (or ``retries``) says, all within ``Configuration.deadline``."""
     options = _socket_options(link, configuration)
     proxy = _proxy(configuration, link.url)
-    retries: Retry = configuration.retries
+    retries = configuration.retries if retries is None else retries
     started = time.monotonic()
     deadline = configuration.deadline
     attempts = 0

@@ -4,7 +4,8 @@ server events.
 One send path (:meth:`RealtimeConnection.send`, which the helpers named after the protocol
 call) and one receive path (:meth:`RealtimeConnection.recv`, which iteration calls). One thread
 may receive while others send (audio from a capture thread, say): sends are serialised by the
-socket, and receiving is meant for one thread at a time.
+socket, and receiving is meant for one thread at a time. With ``reconnect=`` both paths go
+through a :class:`~openapiopenai.realtime._relink.Relink`, which re-opens a lost link.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, cast
 
+from typing_extensions import TypeVar
 from websockets.exceptions import ConnectionClosed
 
 from openapiopenai.configuration import LOGGER_NAME
@@ -40,15 +42,22 @@ if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
 
     from openapiopenai.models.openapi_model import RequestModel
+    from openapiopenai.realtime._reconnect import Reconnected
+    from openapiopenai.realtime._relink import Relink
 
 logger = logging.getLogger(LOGGER_NAME)
 
 #: Said in ``recv(timeout=...)`` to wait as long as the connection's ``receive_timeout``.
 _CONNECTION_DEFAULT: Any = object()
 _DROPPED = "the connection dropped without a close frame"
+_SESSION_UPDATE = "session.update"
+
+#: What :meth:`recv` and iteration give: server events, and with ``reconnect=`` also the
+#: :class:`Reconnected` marker.
+Received = TypeVar("Received", covariant=True, default=ServerEvent)
 
 
-class _Connection:
+class _Connection(Generic[Received]):
     """What conversation and translation connections share: the socket, one send path and
     one receive path."""
 
@@ -60,13 +69,19 @@ class _Connection:
         client_events: ClientEvents,
         server_events: ServerEvents,
         receive_timeout: float | None,
+        close_timeout: float | None = None,
+        relink: Relink | None = None,
     ) -> None:
         self._socket = socket
         self._url = url
         self._client = client_events
         self._server = server_events
         self._receive_timeout = receive_timeout
+        self._close_timeout = close_timeout
         self._closing = False
+        self._relink = relink
+        if relink is not None:
+            relink.bind(self._deliver, self._install)
 
     @property
     def url(self) -> str:
@@ -79,20 +94,31 @@ class _Connection:
         """Check ``event`` (a client event model or a dict with its ``type``) and send it;
         return its ``event_id`` (the caller's, or one made up here). Nothing is sent when a
         field is wrong: the error names it with its dotted path."""
-        return self._transmit(*self._client.encode(event))
+        event_id, data = self._client.encode(event)
+        if self._relink is None:
+            return self._transmit(event_id, data)
+        kind = event.get("type") if isinstance(event, Mapping) else getattr(event, "type", None)
+        return self._transmit(event_id, data, session_update=kind == _SESSION_UPDATE)
 
     def _append_audio(self, kind: str, audio: Audio, event_id: str | None) -> str:
         """The audio helpers' way in: the same transmission, without building a model."""
         return self._transmit(*self._client.encode_audio(kind, encode_audio(audio), event_id))
 
-    def _transmit(self, event_id: str, data: bytes) -> str:
+    def _transmit(self, event_id: str, data: bytes, *, session_update: bool = False) -> str:
         """The one place where events leave: one WebSocket text message each (``data`` is
-        UTF-8 JSON already, so it goes out as it is)."""
+        UTF-8 JSON already, so it goes out as it is); queued while a lost link is re-opened."""
+        if self._relink is None:
+            self._deliver(self._socket, data)
+        else:
+            self._relink.send(data, session_update=session_update)
+        return event_id
+
+    def _deliver(self, socket: ClientConnection, data: bytes) -> None:
+        """One message onto ``socket`` (the connection's, or the relink's new one)."""
         try:
-            self._socket.send(data, text=True)
+            socket.send(data, text=True)
         except ConnectionClosed as closed:
             raise self._closed_error(closed) from None
-        return event_id
 
     def sent_event(self, event_id: str | None) -> RequestModel | None:
         """The event sent with this ``event_id`` (among the last 256), e.g. the one an
@@ -101,9 +127,10 @@ class _Connection:
 
     # -- receiving -------------------------------------------------------------------------
 
-    def recv(self, timeout: float | None = _CONNECTION_DEFAULT) -> ServerEvent:
+    def recv(self, timeout: float | None = _CONNECTION_DEFAULT) -> Received:
         """The next server event as its generated class (an unknown type as
-        :class:`~openapiopenai.realtime.UnknownServerEvent`).
+        :class:`~openapiopenai.realtime.UnknownServerEvent`); with ``reconnect=``, the
+        :class:`~openapiopenai.realtime.Reconnected` marker first after a reconnect.
 
         ``timeout`` seconds (default: the connection's ``receive_timeout``; ``None`` waits
         forever) without an event raise :class:`~openapiopenai.ApiTimeoutError` and leave
@@ -111,15 +138,21 @@ class _Connection:
         :class:`~openapiopenai.RealtimeConnectionClosedError` with its code and reason.
         """
         wait = self._receive_timeout if timeout is _CONNECTION_DEFAULT else timeout
+        if self._relink is not None:
+            return cast("Received", self._relink.recv(wait, self._receive))
+        return cast("Received", self._receive(self._socket, wait))
+
+    def _receive(self, socket: ClientConnection, wait: float | None) -> ServerEvent:
+        """One server event from ``socket`` within ``wait`` seconds, parsed."""
         try:
-            message = self._socket.recv(wait, decode=False)
+            message = socket.recv(wait, decode=False)
         except TimeoutError:
             raise ApiTimeoutError(f"no server event within {wait:g} s") from None
         except ConnectionClosed as closed:
             raise self._closed_error(closed) from None
         return self._server.parse(message)
 
-    def __iter__(self) -> Iterator[ServerEvent]:
+    def __iter__(self) -> Iterator[Received]:
         """Server events until the connection closes: quietly on a normal close (1000, or
         after :meth:`close`), else raising :class:`RealtimeConnectionClosedError`."""
         while True:
@@ -144,15 +177,21 @@ class _Connection:
         """Close the conversation; returns within ``close_timeout`` (default 1 s) even when
         the server never answers the close frame."""
         self._closing = True
+        if self._relink is not None:
+            self._relink.close(self._close_timeout)
         self._socket.close(code, reason)
         logger.debug("realtime: closed %s", self._url)
+
+    def _install(self, socket: ClientConnection) -> None:
+        """The relink's new socket, from now on the connection's."""
+        self._socket = socket
 
     @property
     def close_code(self) -> int | None:
         """The close code once the connection has closed (1006: dropped without a frame)."""
         return self._socket.close_code
 
-    def __enter__(self) -> _Connection:
+    def __enter__(self) -> _Connection[Received]:
         return self
 
     def __exit__(
@@ -168,7 +207,7 @@ class _Connection:
         return f"{type(self).__name__}(url={self._url!r}, {state})"
 
 
-class RealtimeConnection(_Connection):
+class RealtimeConnection(_Connection[Received]):
     """A conversation with a Realtime model (or a sideband connection to a call, or a
     transcription session): what :meth:`RealtimeApi.connect` gives.
 
@@ -186,11 +225,11 @@ class RealtimeConnection(_Connection):
         self.input_audio_buffer = InputAudioBufferNamespace(self.send, self._append_audio)
         self.output_audio_buffer = OutputAudioBufferNamespace(self.send)
 
-    def __enter__(self) -> RealtimeConnection:
+    def __enter__(self) -> RealtimeConnection[Received]:
         return self
 
 
-class RealtimeTranslationConnection(_Connection):
+class RealtimeTranslationConnection(_Connection[Received]):
     """A translation session: what :meth:`RealtimeApi.connect_translation` gives.
 
     ``conn.session.update(session=...)``, ``conn.session.close()`` and
@@ -204,5 +243,10 @@ class RealtimeTranslationConnection(_Connection):
             self.send, self._append_audio
         )
 
-    def __enter__(self) -> RealtimeTranslationConnection:
+    def __enter__(self) -> RealtimeTranslationConnection[Received]:
         return self
+
+
+#: A conversation opened with or without ``reconnect=`` (the first kind is one of the second):
+#: what code that takes either annotates, narrowing ``Reconnected`` out with ``isinstance``.
+AnyRealtimeConnection: TypeAlias = "RealtimeConnection[ServerEvent | Reconnected]"

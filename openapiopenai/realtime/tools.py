@@ -44,13 +44,14 @@ from openapiopenai.models import (
     RealtimeServerEventResponseFunctionCallArgumentsDone,
 )
 from openapiopenai.realtime._protocol import ServerEvent
+from openapiopenai.realtime._reconnect import Reconnected
 from openapiopenai.realtime._tool_schema import (
     FunctionTool,
     ToolArgumentsError,
     describe,
     encode_output,
 )
-from openapiopenai.realtime.connection import RealtimeConnection
+from openapiopenai.realtime.connection import AnyRealtimeConnection
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -106,7 +107,7 @@ class FunctionTools:
         self._closed = False
         #: The responses with calls, per connection: a connection that closes is dropped
         #: whole (its responses can never be done), so a long-lived set does not grow.
-        self._responses: dict[RealtimeConnection, dict[str, _Response]] = {}
+        self._responses: dict[AnyRealtimeConnection, dict[str, _Response]] = {}
         for function in functions:
             self.register(function)
 
@@ -156,15 +157,21 @@ class FunctionTools:
 
     # -- answering -------------------------------------------------------------------------
 
-    def handle(self, conn: RealtimeConnection, event: ServerEvent) -> bool:
+    def handle(self, conn: AnyRealtimeConnection, event: ServerEvent | Reconnected) -> bool:
         """Look at one received event; ``True`` when it is the call of one of these tools,
         which is then answered by a worker thread.
 
         Give it every event: it watches ``response.done``, and the
         ``conversation.item.added`` of each ``function_call_output`` (yours included), to
         ask for the answer once every call of a response has its output. Calls of tools it
-        does not know are left to you (``False``).
+        does not know are left to you (``False``). After a
+        :class:`~openapiopenai.realtime.Reconnected` marker, the responses it waited for are
+        forgotten (a model session's calls are gone; outputs still running are sent, but no
+        ``response.create`` follows them).
         """
+        if isinstance(event, Reconnected):
+            self._forget_connection(conn)
+            return False
         if isinstance(event, RealtimeServerEventResponseDone):
             self._response_done(conn, event)
             return False
@@ -181,21 +188,24 @@ class FunctionTools:
         return True
 
     def serve(
-        self, conn: RealtimeConnection, *, until: Callable[[ServerEvent], bool] | None = None
+        self, conn: AnyRealtimeConnection, *, until: Callable[[ServerEvent], bool] | None = None
     ) -> None:
         """Read ``conn``'s events and answer the tool calls among them, until ``until(event)``
         is true or the connection closes normally (an abnormal close raises
-        :class:`~openapiopenai.RealtimeConnectionClosedError`)."""
+        :class:`~openapiopenai.RealtimeConnectionClosedError`). With ``reconnect=`` it goes on
+        through a reconnect; ``until`` sees server events only, never the marker."""
         try:
             for event in conn:
                 self.handle(conn, event)
+                if isinstance(event, Reconnected):
+                    continue
                 if until is not None and until(event):
                     return
         finally:
             if conn.close_code is not None:
                 self._forget_connection(conn)
 
-    def _call_seen(self, conn: RealtimeConnection, event: CallDone, own: bool) -> None:
+    def _call_seen(self, conn: AnyRealtimeConnection, event: CallDone, own: bool) -> None:
         """Count a function call of its response; one of these tools' is counted running."""
         with self._lock:
             if own and self._closed:
@@ -208,7 +218,7 @@ class FunctionTools:
                 response.own += 1
                 self._running += 1
 
-    def _start(self, conn: RealtimeConnection, tool: FunctionTool, event: CallDone) -> None:
+    def _start(self, conn: AnyRealtimeConnection, tool: FunctionTool, event: CallDone) -> None:
         """Hand the call to a worker; if none can be had, answer it with an error at once."""
         claim = threading.Lock()  # a call is answered once: by its worker or here
 
@@ -229,7 +239,7 @@ class FunctionTools:
 
     def _deliver(
         self,
-        conn: RealtimeConnection,
+        conn: AnyRealtimeConnection,
         tool: FunctionTool,
         event: CallDone,
         output: Callable[[], str],
@@ -252,7 +262,7 @@ class FunctionTools:
                 self._running -= 1
                 self._idle.notify_all()
 
-    def _output_seen(self, conn: RealtimeConnection, item: Any) -> None:
+    def _output_seen(self, conn: AnyRealtimeConnection, item: Any) -> None:
         """The service has a ``function_call_output`` item: that call is answered."""
         if _field(item, "type") != "function_call_output":
             return
@@ -263,7 +273,7 @@ class FunctionTools:
         if response_id is not None:
             self._answered(conn, response_id, str(call_id))
 
-    def _answered(self, conn: RealtimeConnection, response_id: str, call_id: str) -> None:
+    def _answered(self, conn: AnyRealtimeConnection, response_id: str, call_id: str) -> None:
         """One call of a response has its output; the last one of a done response asks for
         the answer."""
         with self._lock:
@@ -276,7 +286,7 @@ class FunctionTools:
             self._follow_up(conn)
 
     def _response_done(
-        self, conn: RealtimeConnection, event: RealtimeServerEventResponseDone
+        self, conn: AnyRealtimeConnection, event: RealtimeServerEventResponseDone
     ) -> None:
         """A response ended: if its calls are all answered, ask for the answer now."""
         response_id = event.response.id or ""
@@ -294,7 +304,7 @@ class FunctionTools:
             self._follow_up(conn)
 
     def _take_if_ready(
-        self, conn: RealtimeConnection, response_id: str, response: _Response
+        self, conn: AnyRealtimeConnection, response_id: str, response: _Response
     ) -> bool:
         """Whether to ask for the answer to ``response`` now: it is done, it called these
         tools and every call has its output. A finished response is forgotten (so the answer
@@ -309,7 +319,7 @@ class FunctionTools:
         return not nothing_to_ask
 
     @staticmethod
-    def _follow_up(conn: RealtimeConnection) -> None:
+    def _follow_up(conn: AnyRealtimeConnection) -> None:
         """Ask for the model's answer; a link that has closed meanwhile ends quietly (reading
         it tells how it closed)."""
         try:
@@ -317,18 +327,18 @@ class FunctionTools:
         except RealtimeConnectionClosedError as closed:
             logger.debug("realtime: no answer asked for, the connection closed (%s)", closed)
 
-    def _forget(self, conn: RealtimeConnection, response_id: str) -> None:
+    def _forget(self, conn: AnyRealtimeConnection, response_id: str) -> None:
         with self._lock:
             self._forget_locked(conn, response_id)
 
-    def _forget_locked(self, conn: RealtimeConnection, response_id: str) -> None:
+    def _forget_locked(self, conn: AnyRealtimeConnection, response_id: str) -> None:
         """Drop one response of ``conn``, and ``conn`` once none is left; the lock is held."""
         responses = self._responses.get(conn, {})
         responses.pop(response_id, None)
         if not responses:
             self._responses.pop(conn, None)
 
-    def _forget_connection(self, conn: RealtimeConnection) -> None:
+    def _forget_connection(self, conn: AnyRealtimeConnection) -> None:
         """``conn`` has closed: none of its responses can end, so none is kept."""
         with self._lock:
             self._responses.pop(conn, None)
