@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from urllib3 import HTTPHeaderDict, HTTPResponse
 from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, MaxRetryError
 from urllib3.util.retry import Retry
-from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.frames import Frame
 from websockets.sync.client import ClientConnection, connect
 
@@ -76,7 +76,7 @@ def open_websocket(link: Link, configuration: Configuration) -> RealtimeSocket:
             timeout = _remaining(link.connect_timeout, deadline, started)
             opened = connect(link.url, sock=sock, open_timeout=timeout, **options, **_DIRECT)  # type: ignore[call-overload]
             return cast("RealtimeSocket", opened)
-        except (OSError, InvalidHandshake, ValueError) as raised:
+        except (OSError, InvalidHandshake, InvalidURI, ValueError) as raised:
             failure = _refused_redirect(raised)
             error = _sdk_error(failure, link, attempts)
             if isinstance(error, ApiTimeoutError) and _spent(deadline, started):
