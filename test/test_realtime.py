@@ -944,7 +944,11 @@ def test_the_sent_event_of_an_append_is_its_model_without_audio(
     assert event_id == 'my "id"'
     assert echo_server.received[0]["event_id"] == 'my "id"'
     assert sent is not None
-    assert sent.to_dict() == {"type": "input_audio_buffer.append", "event_id": 'my "id"', "audio": ""}
+    assert sent.to_dict() == {
+        "type": "input_audio_buffer.append",
+        "event_id": 'my "id"',
+        "audio": "",
+    }
     assert conn.sent_event("never sent") is None
 
 

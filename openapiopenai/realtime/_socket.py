@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from contextlib import suppress
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
@@ -57,9 +58,9 @@ class RealtimeSocket(ClientConnection):
                 self._arrived += 1
         super().process_event(event)
 
-    def recv(self, timeout: float | None = None, decode: bool | None = None) -> Any:
-        """websockets' ``recv``, counting what the caller has taken."""
-        message = super().recv(timeout, decode)
+    def recv(self, *args: Any, **kwargs: Any) -> Any:
+        """websockets' ``recv`` (same arguments), counting what the caller has taken."""
+        message = super().recv(*args, **kwargs)
         self._taken += 1
         self._last_progress = time.monotonic()
         return message
@@ -114,7 +115,5 @@ class RealtimeSocket(ClientConnection):
     def abort(self) -> None:
         """Shut the TCP connection down at once: every thread blocked on it wakes up, and
         websockets then reports the connection closed."""
-        try:
+        with suppress(OSError):  # already closed
             self.socket.shutdown(socket.SHUT_RDWR)
-        except OSError:  # already closed
-            pass

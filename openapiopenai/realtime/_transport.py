@@ -7,6 +7,7 @@ import inspect
 import logging
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, MaxRetryError
 from urllib3.util.retry import Retry
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.frames import Frame
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
 
 from openapiopenai._secrets import redact
 from openapiopenai.configuration import LOGGER_NAME
@@ -246,6 +247,10 @@ class QuietLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
         if self.isEnabledFor(level):
             text = _without_contents(str(msg), args)
+            if level < logging.WARNING and kwargs.pop("exc_info", None):
+                # What went wrong on the way down, in a word: no traceback in a debug log.
+                failure = sys.exc_info()[1]
+                text += f": {type(failure).__name__}: {failure}" if failure else ""
             self.logger.log(level, "%s", redact(text, *self._secrets), **kwargs)
 
 
