@@ -32,6 +32,7 @@ from openapiopenai.models import (
 )
 from openapiopenai.realtime import UnknownServerEvent
 from openapiopenai.realtime._protocol import PROBLEMS_SHOWN, ServerEvents
+from openapiopenai.realtime._socket import queued_frames
 from test.conftest import API_KEY, quick_api
 from test.faults import TLSMaterial, unused_port
 from test.realtime_server import WAIT, Peer, Refusal, ScriptedServer, SilentServer, session_created
@@ -337,3 +338,49 @@ def test_a_refused_connection_names_where_in_the_http_side_s_words() -> None:
         f"could not connect: WebSocket(host='127.0.0.1', port={port}): "
         "Failed to establish a new connection: "
     )
+
+
+@pytest.mark.parametrize(
+    ("limit", "frames"), [(None, 16), (100, 16), (MIB, 16), (4 * MIB, 4), (64 * MIB, 1)]
+)
+def test_what_is_read_ahead_follows_the_message_limit(limit: int | None, frames: int) -> None:
+    # websockets stops reading once its queue holds more than max_queue frames.
+    assert queued_frames(limit) + 1 == frames
+
+
+def test_without_a_close_timeout_close_waits_for_the_server() -> None:
+    with ScriptedServer(_discard) as server:
+        conn = _api(server.url).connect(model="m", close_timeout=None)
+        conn.recv()
+        conn.close()
+
+    assert conn.close_code == 1000
+
+
+def test_a_reset_in_the_debug_log_is_a_line_not_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with SilentServer(session_created(), reset=True) as server:
+        conn = _api(server.url, debug=True).connect(model="m")
+        conn.recv()
+        with pytest.raises(RealtimeConnectionClosedError) as raised:
+            conn.recv(timeout=WAIT)
+        conn.close()
+
+    client_side = [r for r in caplog.records if r.name.startswith("openapiopenai")]
+    assert raised.value.code == 1006
+    assert any("ConnectionResetError" in r.getMessage() for r in client_side)
+    assert not any(r.exc_info for r in client_side)
+
+
+@pytest.mark.parametrize("valid", [True, False])
+def test_an_event_whose_nested_type_comes_first(valid: bool) -> None:
+    item = {"type": "message", "role": "user", "content": [], "id": "item_1" if valid else 5}
+    message = {"item": item, "type": "conversation.item.added", "event_id": "e"}
+    event = ServerEvents(RealtimeServerEvent).parse(json.dumps(message).encode())
+
+    assert event.type == "conversation.item.added"
+    assert isinstance(event, UnknownServerEvent) is not valid
+    if not valid:
+        assert isinstance(event, UnknownServerEvent) and "item.id" in (event.problem or "")

@@ -25,16 +25,16 @@ _MESSAGE_OPCODES = frozenset({Opcode.TEXT, Opcode.BINARY, Opcode.CONT})
 KEEPALIVE_TIMEOUT = (1011, "keepalive ping timeout")
 #: What the receive queue may hold, in bytes, beyond one message of the largest size.
 QUEUE_BYTES = 16 * 1024 * 1024
-#: websockets' own default number of queued frames, kept when messages have no size limit.
+#: The most frames waiting unread, whatever their size (websockets' own default).
 _DEFAULT_QUEUED_FRAMES = 16
 
 
 def queued_frames(max_message_bytes: int | None) -> int:
     """websockets' ``max_queue`` (frames it reads ahead of the caller) so that what waits
     unread stays within :data:`QUEUE_BYTES`, or one message of the largest size."""
-    if max_message_bytes is None:
-        return _DEFAULT_QUEUED_FRAMES
-    frames = max(1, min(_DEFAULT_QUEUED_FRAMES, QUEUE_BYTES // max_message_bytes))
+    frames = _DEFAULT_QUEUED_FRAMES
+    if max_message_bytes is not None:
+        frames = max(1, min(frames, QUEUE_BYTES // max_message_bytes))
     # websockets stops reading once the queue holds *more* than max_queue frames.
     return frames - 1
 
