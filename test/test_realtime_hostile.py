@@ -133,6 +133,26 @@ def test_a_slow_reader_keeps_a_live_connection(caplog: pytest.LogCaptureFixture)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
+def test_close_with_messages_unread_completes_the_handshake() -> None:
+    def script(peer: Peer) -> None:
+        for number in range(5):
+            peer.send(session_created(f"event_{number}"))
+        peer.connection.recv(WAIT)  # until the client's close frame, answered by websockets
+
+    with ScriptedServer(script) as server:
+        conn = _api(server.url).connect(model="m", close_timeout=60)
+        conn.recv()
+        _until_still([])  # the other four arrive and wait unread
+        closer = threading.Thread(target=conn.close, daemon=True)
+        closer.start()
+        # A bound, not a measurement: the server's answer must not wait behind the messages.
+        closer.join(10)
+        assert not closer.is_alive()
+
+    assert conn.close_code == 1000
+    assert list(conn) == []  # what was left unread is dropped with the connection
+
+
 def test_a_server_that_stops_answering_pings_is_still_found_dead() -> None:
     with SilentServer(session_created()) as server:
         conn = _api(server.url).connect(model="m", ping_interval=0.1, ping_timeout=0.1)

@@ -14,7 +14,7 @@ import time
 from contextlib import suppress
 from typing import Any
 
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConcurrencyError, ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.protocol import Event
 from websockets.sync.client import ClientConnection
@@ -48,14 +48,18 @@ class RealtimeSocket(ClientConnection):
         self._arrived = 0  # whole messages read off the wire (by the reading thread)
         self._taken = 0  # messages handed to the caller (by the receiving thread)
         self._last_progress = time.monotonic()
+        self._closing = False  # set by close(): messages are then dropped unread
         super().__init__(*args, **kwargs)
 
     def process_event(self, event: Event) -> None:
-        """Count each message as it arrives: data arriving proves the server alive."""
+        """Count each message as it arrives (data arriving proves the server alive); once
+        closing, drop it: only the server's close frame still matters."""
         if isinstance(event, Frame):
             self._last_progress = time.monotonic()
-            if event.fin and event.opcode in _MESSAGE_OPCODES:
-                self._arrived += 1
+            if event.opcode in _MESSAGE_OPCODES:
+                if self._closing:
+                    return
+                self._arrived += 1 if event.fin else 0
         super().process_event(event)
 
     def recv(self, *args: Any, **kwargs: Any) -> Any:
@@ -100,7 +104,12 @@ class RealtimeSocket(ClientConnection):
     def close(self, code: int = 1000, reason: str = "") -> None:
         """websockets' closing handshake, bounded by ``close_timeout``: past it, the socket
         is shut down, which also fails a send stuck on a server that stopped reading (it
-        holds the lock the closing handshake needs)."""
+        holds the lock the closing handshake needs).
+
+        Messages not yet received are dropped: while they wait, websockets reads nothing,
+        so the server's answer to the close frame would wait behind them."""
+        self._closing = True
+        self._drop_unread()
         if self.close_timeout is None:
             super().close(code, reason)
             return
@@ -111,6 +120,13 @@ class RealtimeSocket(ClientConnection):
             super().close(code, reason)
         finally:
             guard.cancel()
+
+    def _drop_unread(self) -> None:
+        """Take every message waiting unread, so that websockets reads again (unless another
+        thread is receiving: it takes them itself)."""
+        with suppress(TimeoutError, ConnectionClosed, ConcurrencyError):
+            while True:
+                super().recv(0)
 
     def abort(self) -> None:
         """Shut the TCP connection down at once: every thread blocked on it wakes up, and
