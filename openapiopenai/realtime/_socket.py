@@ -1,6 +1,5 @@
 """The WebSocket every Realtime connection speaks over: websockets' sync client connection with
-a keepalive that a busy caller cannot fail, a close that no blocked thread can hold up, and a
-log that says what happened without what was said.
+a keepalive that a busy caller cannot fail and a close that no blocked thread can hold up.
 
 :func:`~openapiopenai.realtime._transport.open_websocket` makes every socket this way, so it
 holds for each one a connection ever opens.
