@@ -9,6 +9,7 @@ import gc
 import json
 import logging
 import ssl
+import sys
 import threading
 import time
 import tracemalloc
@@ -30,7 +31,7 @@ from openapiopenai.models import (
     RealtimeServerEvent,
     RealtimeServerEventSessionCreated,
 )
-from openapiopenai.realtime import UnknownServerEvent
+from openapiopenai.realtime import RealtimeConnection, UnknownServerEvent
 from openapiopenai.realtime._protocol import PROBLEMS_SHOWN, ServerEvents
 from openapiopenai.realtime._socket import queued_frames
 from test.conftest import API_KEY, quick_api
@@ -404,3 +405,34 @@ def test_an_event_whose_nested_type_comes_first(valid: bool) -> None:
     assert isinstance(event, UnknownServerEvent) is not valid
     if not valid:
         assert isinstance(event, UnknownServerEvent) and "item.id" in (event.problem or "")
+
+
+def test_close_from_another_thread_while_events_stream_ends_iteration_quietly() -> None:
+    def stream(peer: Peer) -> None:
+        for number in range(2000):
+            peer.send({"type": "test.event", "event_id": f"e{number}"})
+        peer.connection.recv(WAIT)
+
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns often: close() meets the reader mid-way
+    outcomes: list[object] = []
+    try:
+        with ScriptedServer(stream) as server:
+            for _ in range(10):
+                conn = _api(server.url).connect(model="m")
+
+                def read(conn: RealtimeConnection = conn) -> None:
+                    try:
+                        outcomes.append(sum(1 for _ in conn))
+                    except Exception as failure:  # recorded: asserted below
+                        outcomes.append(failure)
+
+                reader = threading.Thread(target=read, daemon=True)
+                reader.start()
+                time.sleep(0.01)
+                conn.close()
+                reader.join(WAIT)
+    finally:
+        sys.setswitchinterval(switch_interval)
+
+    assert [type(outcome) for outcome in outcomes] == [int] * 10, outcomes

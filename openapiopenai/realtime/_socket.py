@@ -63,7 +63,15 @@ class RealtimeSocket(ClientConnection):
 
     def recv(self, *args: Any, **kwargs: Any) -> Any:
         """websockets' ``recv`` (same arguments), counting what the caller has taken."""
-        message = super().recv(*args, **kwargs)
+        try:
+            message = super().recv(*args, **kwargs)
+        except ConcurrencyError:
+            if not self._closing:
+                raise
+            # close() in another thread is taking what was left unread: for this caller,
+            # the connection is closed (close() bounds how long it takes to end).
+            self.recv_events_thread.join()
+            raise self.protocol.close_exc from None
         self._taken += 1
         self._last_progress = time.monotonic()
         return message
