@@ -22,7 +22,7 @@ from websockets.sync.client import ClientConnection
 _MESSAGE_OPCODES = frozenset({Opcode.TEXT, Opcode.BINARY, Opcode.CONT})
 #: Said to the server when its pongs stop coming while nothing else proves it alive.
 KEEPALIVE_TIMEOUT = (1011, "keepalive ping timeout")
-#: What the receive queue may hold, in bytes, beyond one message of the largest size.
+#: What the receive queue may hold, in bytes (or one message of the largest size, if larger).
 QUEUE_BYTES = 16 * 1024 * 1024
 #: The most frames waiting unread, whatever their size (websockets' own default).
 _DEFAULT_QUEUED_FRAMES = 16
