@@ -316,7 +316,10 @@ class ApiException(OpenApiException):
         location = self.headers.get("Location") if self.headers is not None else None
         if not location:
             return "(no Location header)"
-        parts = urlsplit(location)
+        try:
+            parts = urlsplit(location)
+        except ValueError:  # e.g. an unclosed "[": nothing of it is shown
+            return "(a Location header that is not a URL)"
         if "@" in parts.netloc:
             location = parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
         return location[:_BODY_PREVIEW_CHARS]

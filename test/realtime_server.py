@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import struct
 import threading
 from collections.abc import Callable
 from contextlib import suppress
@@ -156,10 +157,12 @@ class ScriptedServer:
 
 
 class SilentServer:
-    """Accepts one WebSocket connection, sends ``first`` and then never reads again."""
+    """Accepts one WebSocket connection, sends ``first`` and then never reads again; with
+    ``reset``, it then resets the connection (TCP RST) instead."""
 
-    def __init__(self, first: dict[str, Any]) -> None:
+    def __init__(self, first: dict[str, Any], *, reset: bool = False) -> None:
         self.first = first
+        self.reset = reset
         self._listener = socket.create_server((LOOPBACK, 0))
         self._listener.settimeout(WAIT)
         self._release = threading.Event()
@@ -194,5 +197,8 @@ class SilentServer:
                 protocol.send_text(json.dumps(self.first).encode())
                 for data in protocol.data_to_send():
                     conn.sendall(data)
+                if self.reset:  # closed on leaving ``with conn``, at once: a reset
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    return
                 # Whatever arrives now (the close frame) is never read, never answered.
                 self._release.wait(WAIT)

@@ -889,7 +889,7 @@ def test_the_websocket_log_masks_the_key(
         if r.getMessage().startswith("> Authorization") and r.name != "websockets.server"
     ]
     assert [r.name for r in handshake] == ["openapiopenai.websocket"]
-    assert handshake[0].getMessage() == "> Authorization: Bearer ek_***"
+    assert handshake[0].getMessage() == "> Authorization"  # the header's name, not its value
     # The test server (websockets.server) logs what it received; the client side never does.
     client_side = [r.getMessage() for r in caplog.records if r.name != "websockets.server"]
     assert any(EPHEMERAL_KEY in r.getMessage() for r in caplog.records)  # the server saw it
@@ -932,7 +932,9 @@ def test_a_retry_after_beyond_the_deadline_is_not_waited_for() -> None:
     assert len(server.requests) == 1
 
 
-def test_the_sent_event_of_an_append_is_its_model(echo_server: ScriptedServer) -> None:
+def test_the_sent_event_of_an_append_is_its_model_without_audio(
+    echo_server: ScriptedServer,
+) -> None:
     with _api(echo_server.url).connect(model="m") as conn:
         conn.recv()
         event_id = conn.input_audio_buffer.append(b"\x01\x02\x03", event_id='my "id"')
@@ -945,7 +947,7 @@ def test_the_sent_event_of_an_append_is_its_model(echo_server: ScriptedServer) -
     assert sent.to_dict() == {
         "type": "input_audio_buffer.append",
         "event_id": 'my "id"',
-        "audio": "AQID",
+        "audio": "",
     }
     assert conn.sent_event("never sent") is None
 

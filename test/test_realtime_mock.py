@@ -130,11 +130,12 @@ def test_an_error_event_leads_back_to_its_cause(api: RealtimeApi, openai_mock: M
         conn.recv()
         sent = conn.conversation.item.delete("item_does_not_exist")
         error = conn.recv()
+        assert isinstance(error, RealtimeServerEventError)
+        cause = conn.sent_event(error.error.event_id)
 
-    assert isinstance(error, RealtimeServerEventError)
     assert error.error.event_id == sent
-    cause = conn.sent_event(error.error.event_id)
     assert cause is not None and cause.to_dict()["item_id"] == "item_does_not_exist"
+    assert conn.sent_event(sent) is None  # closing lets go of what was sent
 
 
 def test_a_drop_from_the_mock_raises_1006(api: RealtimeApi, openai_mock: MockServer) -> None:

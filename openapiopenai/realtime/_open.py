@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from urllib3.util.retry import Retry
 
+from openapiopenai.api.realtime_api import _utf8
 from openapiopenai.api_client import JSON, NO_API_KEY_MESSAGE, RequestOptions, _auth_header
 from openapiopenai.configuration import LOGGER_NAME, TimeoutSetting
 from openapiopenai.exceptions import ApiTypeError, ApiValueError
@@ -80,8 +81,8 @@ def open_connection(
     settings = _settings(options)
     policy = reconnect_policy(reconnect)
     for name, value in query.items():
-        if value is not None and not isinstance(value, str):
-            raise ApiTypeError(f"{name} must be a str, not {type(value).__name__}", [name])
+        if value is not None:
+            _check_query_value(name, value)
     link = _link(api_client, path, query, options, settings)
     client_events = ClientEvents(client_union)
     server_events = ServerEvents(server_union)
@@ -104,6 +105,16 @@ def open_connection(
         close_timeout=link.close_timeout,
         relink=relink,
     )
+
+
+def _check_query_value(name: str, value: object) -> None:
+    """A ``model``, ``call_id`` or ``intent`` checked as the HTTP call operations check a
+    ``call_id``: text, not empty, and UTF-8 (no lone surrogate)."""
+    if not isinstance(value, str):
+        raise ApiTypeError(f"{name} must be a str, not {type(value).__name__}", [name])
+    if not value:
+        raise ApiValueError(f"{name} must not be empty", [name])
+    _utf8(value, name)
 
 
 def _link(

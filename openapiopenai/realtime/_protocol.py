@@ -9,7 +9,9 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import reprlib
 import secrets
+import threading
 from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, cast, get_args
@@ -17,18 +19,24 @@ from urllib.parse import quote
 
 from pydantic import PrivateAttr, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
-from openapiopenai.exceptions import ApiTypeError, ApiValidationError, ApiValueError
+from openapiopenai._secrets import redact
+from openapiopenai.exceptions import ApiTypeError, ApiValueError, _field_problem
 from openapiopenai.models.openapi_model import RESPONSE_CONTEXT, ResponseModel
 
 if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
     from openapiopenai.models.openapi_model import OpenApiModel, RequestModel
 
 #: Close codes after which iteration ends quietly: a normal end of the conversation.
 NORMAL_CLOSURE = 1000
 #: A header the GA service refuses (it closes the session with ``beta_api_shape_disabled``).
 BETA_HEADER = "openai-beta"
-#: How many sent events are remembered, so that an ``error`` event can name its cause.
+#: How many sent events are remembered, so that an ``error`` event can name its cause, and
+#: how many bytes of JSON they may add up to (an audio append counts as none: its audio is not
+#: kept). An event larger than that on its own is not remembered.
 SENT_EVENTS_REMEMBERED = 256
+SENT_BYTES_REMEMBERED = 1024 * 1024
 #: The longest ``event_id`` the service takes (the client events' schemas say so).
 MAX_EVENT_ID = 512
 
@@ -144,16 +152,21 @@ class ServerEvents:
         # The service writes ``type`` first; any other layout takes the general path below.
         found = _TYPE_TAG.search(data)
         model = self._classes.get(found.group(1)) if found is not None else None
+        failure: tuple[type[OpenApiModel], ValidationError] | None = None
         if model is not None:
             try:
                 event = model.__pydantic_validator__.validate_json(data, context=RESPONSE_CONTEXT)
-            except ValidationError:
-                event = None
+            except ValidationError as error:
+                event, failure = None, (model, error)
             if event is not None and event.type.encode() == found.group(1):  # type: ignore[union-attr]
                 return cast("ServerEvent", event)
-        return self._general(data)
+        return self._general(data, failure)
 
-    def _general(self, data: bytes) -> ServerEvent:
+    def _general(
+        self, data: bytes, failure: tuple[type[OpenApiModel], ValidationError] | None
+    ) -> ServerEvent:
+        """The event read as a whole; ``failure`` is what validating it as the class its
+        first ``type`` named already found, so that no event is validated twice."""
         try:
             parsed = json.loads(data)
         except (ValueError, RecursionError):
@@ -161,13 +174,47 @@ class ServerEvents:
         if not isinstance(parsed, dict) or not isinstance(parsed.get("type"), str):
             return UnknownServerEvent.model_validate({"type": "", "raw": _text(data)})
         model = self._classes.get(parsed["type"].encode())
-        if model is not None:
-            try:
-                return cast("ServerEvent", model.model_validate(parsed, context=RESPONSE_CONTEXT))
-            except ValidationError as error:
-                problem = str(ApiValidationError.from_pydantic(model.__name__, error))
-                return _unknown(parsed, problem)
-        return _unknown(parsed, None)
+        if model is None:
+            return _unknown(parsed, None)
+        if failure is not None and failure[0] is model:
+            return _unknown(parsed, _problem(model, failure[1]))
+        try:
+            return cast("ServerEvent", model.model_validate(parsed, context=RESPONSE_CONTEXT))
+        except ValidationError as error:
+            return _unknown(parsed, _problem(model, error))
+
+
+#: How many of a malformed event's validation errors its ``problem`` names, and how much of
+#: each offending value it shows: a message of any size costs a few lines.
+PROBLEMS_SHOWN = 5
+_SNIPPET_CHARS = 40
+
+
+def _problem(model: type[OpenApiModel], error: ValidationError) -> str:
+    """Why an event is not a ``model``: its first few errors, each with a short snippet of
+    the offending value, and how many more there are."""
+    count = error.error_count()
+    lines = [_error_line(item) for item in error.errors(include_url=False)[:PROBLEMS_SHOWN]]
+    if count > len(lines):
+        lines.append(f"and {count - len(lines)} more")
+    plural = "s" if count != 1 else ""
+    return redact(f"{count} error{plural} in {model.__name__}:\n  " + "\n  ".join(lines))
+
+
+def _error_line(item: ErrorDetails) -> str:
+    field, message = _field_problem(item)
+    return f"{field}: {message} (got {_snippet(item.get('input'))})"
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = _SNIPPET_CHARS
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxdict, _SHORT_REPR.maxlist = 2, 3, 3
+
+
+def _snippet(value: object) -> str:
+    """A short repr of ``value``, however large it is (``reprlib`` stops early)."""
+    text = _SHORT_REPR.repr(value)
+    return text if len(text) <= _SNIPPET_CHARS else text[: _SNIPPET_CHARS - 3] + "..."
 
 
 def _unknown(parsed: dict[str, Any], problem: str | None) -> UnknownServerEvent:
@@ -184,6 +231,39 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+class SentEvents:
+    """The last events sent, by ``event_id``, within :data:`SENT_EVENTS_REMEMBERED` events
+    and :data:`SENT_BYTES_REMEMBERED` bytes; an audio append by its type alone."""
+
+    __slots__ = ("_bytes", "_events", "_lock")
+
+    def __init__(self) -> None:
+        # (event_id, the event or an audio append's type, its size); other threads may send
+        # (and so add) while one looks.
+        self._events: deque[tuple[str, RequestModel | str, int]] = deque()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def add(self, event_id: str, event: RequestModel | str, size: int) -> None:
+        with self._lock:
+            self._events.append((event_id, event, size))
+            self._bytes += size
+            while len(self._events) > SENT_EVENTS_REMEMBERED or self._bytes > SENT_BYTES_REMEMBERED:
+                self._bytes -= self._events.popleft()[2]
+
+    def find(self, event_id: str | None) -> RequestModel | str | None:
+        with self._lock:
+            for sent_id, event, _size in reversed(self._events):
+                if sent_id == event_id:
+                    return event
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._events.clear()
+            self._bytes = 0
+
+
 class ClientEvents:
     """Checks what the caller sends against the generated client events and writes it as JSON,
     each with an ``event_id``; remembers the last ones sent, so errors lead back to them."""
@@ -195,10 +275,7 @@ class ClientEvents:
         self._prefix = f"evt_{secrets.token_hex(6)}_"
         self._counter = itertools.count(1)
         self._templates: dict[str, bytes] = {}
-        # (event_id, event) pairs; a deque's append and copy are atomic, so no lock is needed.
-        self._sent: deque[tuple[str, RequestModel | tuple[str, bytes]]] = deque(
-            maxlen=SENT_EVENTS_REMEMBERED
-        )
+        self._sent = SentEvents()
 
     def new_event_id(self) -> str:
         return f"{self._prefix}{next(self._counter)}"
@@ -208,8 +285,9 @@ class ClientEvents:
         ``event_id`` is the caller's or a new one."""
         model = self._build(event)
         event_id: str = model.event_id  # type: ignore[attr-defined]
-        self._sent.append((event_id, model))
-        return event_id, model.to_json_bytes()
+        data = model.to_json_bytes()
+        self._sent.add(event_id, model, len(data))
+        return event_id, data
 
     def encode_audio(self, kind: str, audio: bytes, event_id: str | None) -> tuple[str, bytes]:
         """An audio append (``audio`` is checked base64) as ``(event_id, JSON)``, written
@@ -221,7 +299,8 @@ class ClientEvents:
         else:
             quoted = json.dumps(_checked_event_id(event_id)).encode()
             data = b'{"type":"%s","event_id":%s,"audio":"%s"}' % (kind.encode(), quoted, audio)
-        self._sent.append((event_id, (kind, audio)))
+        # Remembered by type and id: keeping the audio would keep megabytes alive.
+        self._sent.add(event_id, kind, 0)
         return event_id, data
 
     def _template(self, kind: str) -> bytes:
@@ -254,17 +333,16 @@ class ClientEvents:
         return model.from_dict(event)  # type: ignore[return-value]
 
     def sent(self, event_id: str | None) -> RequestModel | None:
-        """The sent event with this ``event_id``, if it is among the last ones sent."""
-        # A copy: other threads may send (and so append) while this one looks.
-        for sent_id, event in reversed(self._sent.copy()):
-            if sent_id == event_id:
-                if isinstance(event, tuple):
-                    kind, audio = event
-                    return self._from_mapping(
-                        {"type": kind, "event_id": sent_id, "audio": audio.decode()}
-                    )
-                return event
-        return None
+        """The sent event with this ``event_id``, if it is among the last ones sent; an audio
+        append comes back without its audio (``audio`` empty)."""
+        event = self._sent.find(event_id)
+        if isinstance(event, str):
+            return self._from_mapping({"type": event, "event_id": event_id, "audio": ""})
+        return event
+
+    def forget(self) -> None:
+        """Let go of the events remembered (the connection is closed)."""
+        self._sent.clear()
 
 
 def _checked_event_id(event_id: object) -> str:

@@ -7,17 +7,19 @@ import inspect
 import logging
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from urllib3 import HTTPHeaderDict, HTTPResponse
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, MaxRetryError
 from urllib3.util.retry import Retry
-from websockets.exceptions import InvalidHandshake, InvalidStatus
-from websockets.sync.client import ClientConnection, connect
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.frames import Frame
+from websockets.sync.client import connect
 
 from openapiopenai._secrets import redact
 from openapiopenai.configuration import LOGGER_NAME
@@ -30,6 +32,7 @@ from openapiopenai.exceptions import (
     ApiTransportError,
     ApiValueError,
 )
+from openapiopenai.realtime._socket import RealtimeSocket, queued_frames
 from openapiopenai.realtime._tunnel import TunnelError, open_tunnel
 from openapiopenai.rest import _bypasses_proxy, _proxy_headers
 
@@ -58,7 +61,7 @@ class Link:
 
 def open_websocket(
     link: Link, configuration: Configuration, *, retries: Retry | None = None
-) -> ClientConnection:
+) -> RealtimeSocket:
     """Open the connection, retrying refused connections, timeouts, 429 and 5xx as the
     configuration's retry policy (or ``retries``) says, all within ``Configuration.deadline``."""
     options = _socket_options(link, configuration)
@@ -74,8 +77,9 @@ def open_websocket(
             sock = _open_socket(link.url, proxy, configuration, timeout)
             # The upgrade gets what the connection (and tunnel) left of the deadline.
             timeout = _remaining(link.connect_timeout, deadline, started)
-            return connect(link.url, sock=sock, open_timeout=timeout, **options, **_DIRECT)  # type: ignore[no-any-return,call-overload]
-        except (OSError, InvalidHandshake, ValueError) as raised:
+            opened = connect(link.url, sock=sock, open_timeout=timeout, **options, **_DIRECT)  # type: ignore[call-overload]
+            return cast("RealtimeSocket", opened)
+        except (OSError, InvalidHandshake, InvalidURI, ValueError) as raised:
             failure = _refused_redirect(raised)
             error = _sdk_error(failure, link, attempts)
             if isinstance(error, ApiTimeoutError) and _spent(deadline, started):
@@ -109,13 +113,13 @@ def _target(url: str) -> tuple[str, int]:
 
 
 def _refused_redirect(raised: Exception) -> Exception:
-    """The redirect behind websockets' refusal to follow it (a ``ValueError`` or
-    ``SecurityError`` caused by the 3xx answer), else what was raised; any other
-    ``ValueError`` (not a certificate's, which is also an ``OSError``) is a mistake in the
-    arguments and goes on as it is."""
-    cause = raised.__cause__
-    if isinstance(cause, InvalidStatus):
-        return cause
+    """The redirect behind websockets' refusal to follow it (a ``ValueError``,
+    ``SecurityError`` or ``InvalidURI`` raised while handling the 3xx answer), else what was
+    raised; any other ``ValueError`` (not a certificate's, which is also an ``OSError``) is a
+    mistake in the arguments and goes on as it is."""
+    for cause in (raised.__cause__, raised.__context__):
+        if isinstance(cause, InvalidStatus):
+            return cause
     if isinstance(raised, ValueError) and not isinstance(raised, OSError):
         raise raised
     return raised
@@ -157,7 +161,11 @@ def _next_attempt(
         retries = retries.increment("GET", url, response=response, error=problem)
     except MaxRetryError:
         return retries, None
-    wait = retries.get_retry_after(response) if response is not None else None
+    try:
+        wait = retries.get_retry_after(response) if response is not None else None
+    except InvalidHeader:
+        # A plain urllib3 Retry cannot read this Retry-After: the refusal is the answer.
+        return retries, None
     return retries, wait if wait is not None else retries.get_backoff_time()
 
 
@@ -189,13 +197,19 @@ def _sdk_error(failure: BaseException, link: Link, attempts: int) -> Exception:
         )
     error_class: type[ApiTransportError] = ApiConnectionError
     what = "could not connect"
+    reason = f"{type(failure).__name__}: {failure}"
     if isinstance(failure, ssl.SSLError | ssl.CertificateError):
         error_class, what = ApiTLSError, "TLS handshake failed"
     elif isinstance(failure, TunnelError):
         error_class, what = ApiProxyError, "the proxy failed"
     elif isinstance(failure, TimeoutError):
         error_class, what = ApiTimeoutError, "timed out"
-    return error_class(f"{what}: {type(failure).__name__}: {failure}", attempts=attempts)
+    elif isinstance(failure, OSError):
+        reason = f"Failed to establish a new connection: {failure}"
+    # Worded as the HTTP side words it (urllib3 names the connection by host and port).
+    host, port = _target(link.url)
+    where = f"WebSocket(host={host!r}, port={port})"
+    return error_class(f"{what}: {where}: {reason}", attempts=attempts)
 
 
 def _socket_options(link: Link, configuration: Configuration) -> dict[str, Any]:
@@ -210,7 +224,10 @@ def _socket_options(link: Link, configuration: Configuration) -> dict[str, Any]:
         "close_timeout": link.close_timeout,
         # Audio is incompressible; deflate would only cost time on every message.
         "compression": None,
-        "logger": RedactingLogger(logging.getLogger(f"{LOGGER_NAME}.websocket"), link.secrets),
+        "logger": QuietLogger(logging.getLogger(f"{LOGGER_NAME}.websocket"), link.secrets),
+        # What websockets reads ahead of the caller stays near one message of the largest size.
+        "max_queue": queued_frames(link.max_message_bytes),
+        "create_connection": RealtimeSocket,
     }
     if link.url.startswith("wss:"):
         options["ssl"] = tls_context(configuration)
@@ -220,9 +237,10 @@ def _socket_options(link: Link, configuration: Configuration) -> dict[str, Any]:
     return options
 
 
-class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """websockets' own log (its DEBUG lines show the upgrade request's headers) with the keys
-    and anything shaped like one masked, under the SDK's logger."""
+class QuietLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """websockets' own log under the SDK's logger, saying what happened but not what was
+    said, as the HTTP side logs: header names without their values, frames by kind and size
+    without their contents, and anything shaped like a key masked."""
 
     def __init__(self, logger: logging.Logger, secrets: tuple[str | None, ...]) -> None:
         super().__init__(logger, {})
@@ -230,8 +248,31 @@ class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
 
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
         if self.isEnabledFor(level):
-            text = str(msg) % args if args else str(msg)
+            text = _without_contents(str(msg), args)
+            if level < logging.WARNING and kwargs.pop("exc_info", None):
+                # What went wrong on the way down, in a word: no traceback in a debug log.
+                failure = sys.exc_info()[1]
+                text += f": {type(failure).__name__}: {failure}" if failure else ""
             self.logger.log(level, "%s", redact(text, *self._secrets), **kwargs)
+
+
+#: websockets' lines for one header of the upgrade request or its answer: name, value.
+_HEADER_LINES = frozenset({"> %s: %s", "< %s: %s"})
+
+
+def _without_contents(msg: str, args: tuple[object, ...]) -> str:
+    """The line with a header's name but not its value, a frame's kind and size but not
+    what it carries."""
+    if not args:
+        return msg
+    if msg in _HEADER_LINES and len(args) == 2:
+        return f"{msg[0]} {args[0]}"
+    return msg % tuple(_frame_summary(arg) if isinstance(arg, Frame) else arg for arg in args)
+
+
+def _frame_summary(frame: Frame) -> str:
+    more = "" if frame.fin else " (more to come)"
+    return f"{frame.opcode.name} [{len(frame.data)} bytes]{more}"
 
 
 def _proxy(configuration: Configuration, url: str) -> str | None:
@@ -268,10 +309,9 @@ def _asserted_name(configuration: Configuration) -> str | None:
 
 def tls_context(configuration: Configuration) -> ssl.SSLContext:
     """The TLS settings of the HTTP side: CA file or data, client certificate, verification."""
-    cadata = configuration.ca_cert_data
+    # As urllib3 takes it: text is PEM, bytes are DER.
     context = ssl.create_default_context(
-        cafile=configuration.ssl_ca_cert,
-        cadata=cadata.decode() if isinstance(cadata, bytes) else cadata,
+        cafile=configuration.ssl_ca_cert, cadata=configuration.ca_cert_data
     )
     if configuration.cert_file:
         context.load_cert_chain(configuration.cert_file, configuration.key_file)

@@ -121,8 +121,10 @@ class _Connection(Generic[Received]):
             raise self._closed_error(closed) from None
 
     def sent_event(self, event_id: str | None) -> RequestModel | None:
-        """The event sent with this ``event_id`` (among the last 256), e.g. the one an
-        ``error`` event's ``error.event_id`` blames; ``None`` if unknown."""
+        """The event sent with this ``event_id`` (among the last 256, up to 1 MiB of them),
+        e.g. the one an ``error`` event's ``error.event_id`` blames; ``None`` if unknown or
+        after :meth:`close`. An audio append comes back without its audio (``audio`` is
+        empty): keeping it would keep megabytes alive."""
         return self._client.sent(event_id)
 
     # -- receiving -------------------------------------------------------------------------
@@ -175,11 +177,14 @@ class _Connection(Generic[Received]):
 
     def close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> None:
         """Close the conversation; returns within ``close_timeout`` (default 1 s) even when
-        the server never answers the close frame."""
+        the server never answers the close frame, or stopped reading while another thread
+        sends (that send then raises :class:`RealtimeConnectionClosedError`). The events
+        remembered for :meth:`sent_event` are let go."""
         self._closing = True
         if self._relink is not None:
             self._relink.close(self._close_timeout)
         self._socket.close(code, reason)
+        self._client.forget()
         logger.debug("realtime: closed %s", self._url)
 
     def _install(self, socket: ClientConnection) -> None:
