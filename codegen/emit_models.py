@@ -90,25 +90,32 @@ class Module:
         return self._tagged(expr, members)
 
     def _tagged(self, expr: UnionOf, members: list[str]) -> str:
-        """A union told apart by ``type``, with a branch that keeps unknown types in responses."""
+        """A union told apart by ``type`` (then ``role``), with a branch that keeps unknown
+        types in responses."""
         self.typing.update({"Annotated", "Any"})
         self.pydantic.add("Tag")
         self.base.add("by_type")
         self.base.add("UnknownType")
+        named = expr.tagged_names
         tagged = []
         for member, annotation in zip(expr.members, members, strict=True):
-            tag = (
-                member.name
-                if isinstance(member, Ref)
-                and member.name in dict((name, tag) for tag, name in expr.tags)
-                else "Scalar"
-            )
+            tag = member.name if isinstance(member, Ref) and member.name in named else "Scalar"
             tagged.append(f'Annotated[{annotation}, Tag("{tag}")]')
-        known = _tuple(tag for tag, _ in expr.tags)
-        tagged.append(f'Annotated[dict[str, Any], UnknownType({known}), Tag("Unknown")]')
+        known = _tuple([*(tag for tag, _ in expr.tags), *(tag for tag, _, _ in expr.nested)])
+        unknown = f"UnknownType({known}{_nested_known(expr)})"
+        tagged.append(f'Annotated[dict[str, Any], {unknown}, Tag("Unknown")]')
         mapping = ", ".join(f"{_literal(tag)}: {_literal(name)}" for tag, name in expr.tags)
         scalar = ", scalar=True" if expr.scalar is not None else ""
-        return f"Annotated[{' | '.join(tagged)}, by_type({{{mapping}}}{scalar})]"
+        nested = ""
+        if expr.nested:
+            entries = ", ".join(
+                f"{_literal(tag)}: ({_literal(prop)}, {{"
+                + ", ".join(f"{_literal(value)}: {_literal(name)}" for value, name in choices)
+                + "})"
+                for tag, prop, choices in expr.nested
+            )
+            nested = f", nested={{{entries}}}"
+        return f"Annotated[{' | '.join(tagged)}, by_type({{{mapping}}}{scalar}{nested})]"
 
     def _known(self, expr: Open, hint: str) -> str:
         name = self.known.get(expr.values)
@@ -151,6 +158,17 @@ class Module:
                 f"    {name} = str\n"
             )
         return "\n".join(out)
+
+
+def _nested_known(expr: UnionOf) -> str:
+    """The second argument of ``UnknownType``: the known values of each nested tag."""
+    if not expr.nested:
+        return ""
+    entries = ", ".join(
+        f"{_literal(tag)}: ({_literal(prop)}, {_tuple(value for value, _ in choices)})"
+        for tag, prop, choices in expr.nested
+    )
+    return f", {{{entries}}}"
 
 
 def _tuple(values: Any) -> str:

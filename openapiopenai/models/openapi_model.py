@@ -113,27 +113,50 @@ LENIENT = WrapValidator(_keep_if_invalid)
 LENIENT_IN_RESPONSE = WrapValidator(_keep_if_invalid_in_response)
 
 
-def by_type(tags: Mapping[str, str], *, scalar: bool = False) -> Discriminator:
+#: Members that share a ``type`` told apart by a second constant: type -> (property, members).
+Nested = Mapping[str, tuple[str, Mapping[str, str]]]
+
+
+def by_type(
+    tags: Mapping[str, str], *, scalar: bool = False, nested: Nested | None = None
+) -> Discriminator:
     """The discriminator of a union told apart by ``type``: a mapping goes to the member its
-    ``type`` names (an unknown one to the ``Unknown`` branch), a model to its own class, and
-    anything else to the one non-object member (``Scalar``) if there is one."""
-    members = frozenset(tags.values())
+    ``type`` names (messages then by their ``role``, as ``nested`` says; anything unknown to the
+    ``Unknown`` branch), a model to its own class, and anything else to the one non-object
+    member (``Scalar``) if there is one."""
+    subtags = nested or {}
+    members = frozenset(tags.values()).union(
+        *(choices.values() for _, choices in subtags.values())
+    )
 
     def tag_of(value: Any) -> str | None:
         if isinstance(value, Mapping):
-            tag = value.get("type")
-            # A tag that is not text (an object, a list) cannot name a member: never a crash.
-            return tags.get(tag, "Unknown") if isinstance(tag, str) else "Unknown"
+            return _member_of(value, tags, subtags)
         name = type(value).__name__
         if name in members:
             return name
         return "Scalar" if scalar else None
 
+    known = [*tags, *subtags]
     return Discriminator(
         tag_of,
         custom_error_type="union_tag_unknown",
-        custom_error_message=f"Input should be an object whose type is one of {_or(tags)}",
+        custom_error_message=f"Input should be an object whose type is one of {_or(known)}",
     )
+
+
+def _member_of(value: Mapping[str, Any], tags: Mapping[str, str], nested: Nested) -> str:
+    """The member a mapping's tags name; ``Unknown`` for a tag that is new, missing or not
+    text (an object, a list cannot name a member: never a crash)."""
+    tag = value.get("type")
+    if not isinstance(tag, str):
+        return "Unknown"
+    second = nested.get(tag)
+    if second is None:
+        return tags.get(tag, "Unknown")
+    prop, choices = second
+    sub = value.get(prop)
+    return choices.get(sub, "Unknown") if isinstance(sub, str) else "Unknown"
 
 
 def _or(values: Any) -> str:
@@ -142,13 +165,16 @@ def _or(values: Any) -> str:
 
 
 class UnknownType:
-    """The branch of a ``type`` union for objects of a type this SDK does not know: kept as a
-    ``dict`` in responses, refused in requests with the list of known types."""
+    """The branch of a ``type`` union for objects of a type (or role) this SDK does not know:
+    kept as a ``dict`` in responses, refused in requests with the list of known values."""
 
-    __slots__ = ("known",)
+    __slots__ = ("known", "nested")
 
-    def __init__(self, known: tuple[str, ...]) -> None:
+    def __init__(
+        self, known: tuple[str, ...], nested: Mapping[str, tuple[str, tuple[str, ...]]] | None = None
+    ) -> None:
         self.known = known
+        self.nested = nested or {}
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Callable[[Any], Any]) -> Any:
         from pydantic_core import core_schema
@@ -161,6 +187,16 @@ class UnknownType:
         if "type" not in value:
             raise PydanticCustomError(
                 "missing", "Field required: type, one of {known}", {"known": _or(self.known)}
+            )
+        second = self.nested.get(value["type"]) if isinstance(value["type"], str) else None
+        if second is not None:
+            prop, values = second
+            if prop not in value:
+                raise PydanticCustomError(
+                    "missing", "Field required: {prop}, one of {known}", {"prop": prop, "known": _or(values)}
+                )
+            raise PydanticCustomError(
+                "literal_error", "{prop} should be {known}", {"prop": prop, "known": _or(values)}
             )
         raise PydanticCustomError(
             "literal_error", "type should be {known}", {"known": _or(self.known)}
