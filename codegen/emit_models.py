@@ -45,7 +45,6 @@ class Module:
     refs: set[str] = field(default_factory=set)
     known: dict[tuple[str, ...], str] = field(default_factory=dict)
     needs_datetime: bool = False
-    needs_base64: bool = False
     #: Imports for type checkers only, put under ``if TYPE_CHECKING:`` after the others.
     checking: set[str] = field(default_factory=set)
     #: Class modules import the classes they name only for type checkers (their annotations
@@ -297,16 +296,16 @@ def _datetime_property(module: Module, f: FieldDef) -> str:
 
 
 def _bytes_property(module: Module, f: FieldDef) -> str:
-    module.needs_base64 = True
+    module.base.add("base64_bytes")
     optional = not f.required or f.nullable
     result = "bytes | None" if optional else "bytes"
     value = f"self.{f.py_name}"
-    decoded = f"base64.b64decode({value})"
+    decoded = f"base64_bytes({value}, {_literal(f.name)})"
     body = f"None if {value} is None else {decoded}" if optional else decoded
     return (
         "\n    @property\n"
         f"    def {f.py_name}_bytes(self) -> {result}:\n"
-        f'        """``{f.name}`` decoded from base64: the raw bytes."""\n'
+        f'        """``{f.name}`` decoded from base64 (``ApiValueError`` if it is not)."""\n'
         f"        return {body}\n"
     )
 
@@ -338,8 +337,6 @@ def _assemble(module: Module, source: str, description: str, body: str) -> str:
     parts = [HEADER.format(source=_source_label(source)), docstring, "\n", module.imports()]
     if module.needs_datetime:
         parts.insert(3, "from datetime import datetime\n")
-    if module.needs_base64:
-        parts.insert(3, "import base64\n")
     known = module.known_aliases()
     if known:
         parts += ["\n", known]

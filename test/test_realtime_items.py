@@ -10,6 +10,7 @@ anything newer than this SDK is in the event).
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 
 from openapiopenai import ApiClient, Configuration, RealtimeApi
-from openapiopenai.exceptions import ApiValidationError
+from openapiopenai.exceptions import ApiValidationError, ApiValueError
 from openapiopenai.models import (
     RealtimeClientEventConversationItemCreate,
     RealtimeConversationItemFunctionCall,
@@ -30,12 +31,17 @@ from openapiopenai.models import (
     RealtimeMCPListTools,
     RealtimeMCPToolCall,
     RealtimeServerEvent,
+    RealtimeTranslationServerEventSessionOutputAudioDelta,
 )
 from openapiopenai.models.realtime_server_event import RealtimeServerEvent as _Union
 from openapiopenai.realtime import UnknownServerEvent
 from openapiopenai.realtime._protocol import ServerEvents, event_classes
 from test.conftest import API_KEY
 from test.realtime_server import Peer, ScriptedServer
+
+def _api(host: str) -> RealtimeApi:
+    return RealtimeApi(ApiClient(Configuration(host=host, access_token=API_KEY, retries=0)))
+
 
 #: One item of every type and message role the SDK knows, with the class it must become.
 ITEMS: list[tuple[dict[str, Any], type[Any]]] = [
@@ -254,11 +260,8 @@ def test_items_arrive_as_their_class_over_a_real_connection() -> None:
             peer.send(event)
         peer.close(1000)
 
-    api = RealtimeApi(ApiClient(Configuration(host="", access_token=API_KEY, retries=0)))
-    with ScriptedServer(script) as server:
-        api = RealtimeApi(ApiClient(Configuration(host=server.url, access_token=API_KEY, retries=0)))
-        with api.connect(model="m") as conn:
-            received = list(conn)
+    with ScriptedServer(script) as server, _api(server.url).connect(model="m") as conn:
+        received = list(conn)
 
     expected = [cls for _ in CARRIERS for _, cls in ITEMS]
     expected += [RealtimeConversationItemMessageAssistant, dict]
@@ -292,3 +295,57 @@ def test_an_unknown_role_in_a_request_names_the_known_roles() -> None:
         )
     assert "role" in str(raised.value)
     assert "'system', 'user' or 'assistant'" in str(raised.value)
+
+
+# -- audio deltas that are not base64 --------------------------------------------------------
+
+
+def _audio_delta(delta: str) -> bytes:
+    event = {
+        "type": "response.output_audio.delta",
+        "event_id": "event_3",
+        "response_id": "resp_1",
+        "item_id": "item_1",
+        "output_index": 0,
+        "content_index": 0,
+        "delta": delta,
+    }
+    return json.dumps(event).encode()
+
+
+@pytest.mark.parametrize(
+    "delta",
+    ["AAECAw", "AAE=Aw==", "!!!!", "AA\u00e9A", "AAEC Aw=="],
+    ids=["bad-padding", "padding-inside", "not-the-alphabet", "not-ascii", "a-space"],
+)
+def test_an_audio_delta_that_is_not_base64_is_an_sdk_error_naming_delta(delta: str) -> None:
+    event = ServerEvents(RealtimeServerEvent).parse(_audio_delta(delta))
+    assert event.type == "response.output_audio.delta"  # the event itself is kept
+    with pytest.raises(ApiValueError) as raised:
+        event.delta_bytes  # type: ignore[attr-defined]  # noqa: B018
+    assert "delta" in str(raised.value)
+    assert raised.value.__context__ is None and raised.value.__cause__ is None
+
+
+def test_a_translation_audio_delta_that_is_not_base64_is_an_sdk_error() -> None:
+    event = RealtimeTranslationServerEventSessionOutputAudioDelta.from_dict(
+        {"type": "session.output_audio.delta", "event_id": "e", "delta": "!!!!"}
+    )
+    with pytest.raises(ApiValueError, match="delta"):
+        event.delta_bytes  # noqa: B018
+
+
+def test_an_audio_delta_over_a_real_connection_gives_its_bytes_or_the_error() -> None:
+    good = base64.b64encode(bytes(range(256))).decode()
+
+    def script(peer: Peer) -> None:
+        for delta in (good, "AAECAw", "!!!!"):
+            peer.send_text(_audio_delta(delta).decode())
+        peer.close(1000)
+
+    with ScriptedServer(script) as server, _api(server.url).connect(model="m") as conn:
+        first, padding, alphabet = list(conn)
+    assert first.delta_bytes == bytes(range(256))  # type: ignore[attr-defined]
+    for event in (padding, alphabet):
+        with pytest.raises(ApiValueError, match="delta"):
+            event.delta_bytes  # type: ignore[attr-defined]  # noqa: B018
