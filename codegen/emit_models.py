@@ -56,6 +56,10 @@ class Module:
     def annotation(self, expr: TypeExpr, hint: str, *, checked: bool) -> str:
         """The annotation of ``expr``; ``checked`` keeps enum and bound checks (requests)."""
         if isinstance(expr, Prim):
+            if expr.py == "Any" and checked:
+                # A free-form value sent to the server: only JSON, written as the caller gave it.
+                self.base.add("JsonData")
+                return "JsonData"
             if expr.py == "Any":
                 self.typing.add("Any")
             if checked and expr.constraints:
@@ -82,7 +86,11 @@ class Module:
                 return f"Annotated[{inner}, Field(min_length={expr.min_items})]"
             return inner
         if isinstance(expr, MapOf):
-            return f"dict[str, {self.annotation(expr.value, hint, checked=checked)}]"
+            value = self.annotation(expr.value, hint, checked=checked)
+            if checked:  # keys sent to the server: text JSON can carry
+                self.base.add("TextKey")
+                return f"dict[TextKey, {value}]"
+            return f"dict[str, {value}]"
         members = [self.annotation(m, hint, checked=checked) for m in expr.members]
         if not expr.tags:
             return " | ".join(members)

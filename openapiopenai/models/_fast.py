@@ -138,7 +138,30 @@ class _RequestSchema:
             if shape[2] is None:
                 return tagged
             return cs.union_schema([self.type(shape[2]), tagged])
+        if kind == "any":
+            return self.json_value()
         return _scalar(shape, checked=True, strict=True, finite=True)
+
+    def json_value(self) -> cs.CoreSchema:
+        """A free-form value: JSON data only (text keys, finite numbers), so that what goes out
+        is exactly what was given; anything else (a model, NaN) is left to the exact path."""
+        ref = "json-value:request"
+        if ref not in self.definitions:
+            value = cs.definition_reference_schema(ref)
+            self.definitions[ref] = cs.union_schema(
+                [
+                    cs.none_schema(),
+                    cs.bool_schema(strict=True),
+                    cs.int_schema(strict=True),
+                    cs.float_schema(strict=True, allow_inf_nan=False),
+                    cs.str_schema(strict=True),
+                    cs.list_schema(value, strict=True),
+                    cs.dict_schema(cs.str_schema(strict=True), value, strict=True),
+                ],
+                mode="left_to_right",
+                ref=ref,
+            )
+        return cs.definition_reference_schema(ref)
 
 
 def _tagged_schema(

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import binascii
 import copy
+import math
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import Any, ClassVar, TypeVar, overload
+from typing import Annotated, Any, ClassVar, TypeVar, overload
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -24,7 +26,7 @@ from pydantic import (
     WrapValidator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError, PydanticSerializationError
+from pydantic_core import InitErrorDetails, PydanticCustomError, PydanticSerializationError
 from typing_extensions import Self
 
 from openapiopenai._secrets import mask_secret, redact
@@ -116,6 +118,78 @@ LENIENT_IN_RESPONSE = WrapValidator(_keep_if_invalid_in_response)
 
 #: Members that share a ``type`` told apart by a second constant: type -> (property, members).
 Nested = Mapping[str, tuple[str, Mapping[str, str]]]
+
+
+def _json_data(value: Any, info: ValidationInfo) -> Any:
+    """A free-form value (``metadata``, a tool's ``parameters``) as the JSON it will be sent as:
+    a model inside it whole, tuples as lists. What JSON cannot say (NaN, infinity, a key that
+    is not text, a lone surrogate) is refused at its own dotted path. Responses keep any value."""
+    if info.context is not None and info.context.get("response"):
+        return value
+    errors: list[InitErrorDetails] = []
+    data = _as_json(value, (), errors)
+    if errors:
+        raise ValidationError.from_exception_data("free-form value", errors)
+    return data
+
+
+def _as_json(value: Any, loc: tuple[str | int, ...], errors: list[InitErrorDetails]) -> Any:
+    """``value`` as plain JSON data; each problem found is added to ``errors``."""
+    if isinstance(value, str):
+        if not _is_text(value):
+            errors.append(_not_json(loc, value, _SURROGATE))
+        return value
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            errors.append(_not_json(loc, value, "NaN and infinity have no JSON form"))
+        return value
+    if isinstance(value, Mapping):
+        data: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not _is_text(key):
+                errors.append(_not_json(loc, key, "keys must be text (str, no lone surrogate)"))
+                continue
+            data[key] = _as_json(item, (*loc, key), errors)
+        return data
+    if isinstance(value, (list, tuple)):
+        return [_as_json(item, (*loc, index), errors) for index, item in enumerate(value)]
+    if isinstance(value, BaseModel):
+        # All of it, as the fast path (and json.dumps of its dump) would send it.
+        return _as_json(value.model_dump(by_alias=True, warnings=False), loc, errors)
+    return value  # datetimes and the like: pydantic's serialiser writes or refuses them
+
+
+def _is_text(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_json(loc: tuple[str | int, ...], value: Any, why: str) -> InitErrorDetails:
+    error = PydanticCustomError("not_json", "not JSON: {why}", {"why": why})
+    return {"type": error, "loc": loc, "input": value}
+
+
+def _text_key(key: str, info: ValidationInfo) -> str:
+    """A map key sent to the server: a lone surrogate is refused, as in a value (JSON cannot
+    carry it, and rewriting it would send another key)."""
+    if _is_text(key) or (info.context is not None and info.context.get("response")):
+        return key
+    raise PydanticCustomError("not_json", "not JSON: {why}", {"why": _SURROGATE})
+
+
+_SURROGATE = "a lone surrogate is not text JSON can carry"
+
+#: A free-form value of a request: see :func:`_json_data`.
+JsonData = Annotated[Any, AfterValidator(_json_data)]
+#: The key of a map in a request: see :func:`_text_key`.
+TextKey = Annotated[str, AfterValidator(_text_key)]
 
 
 def by_type(
@@ -532,6 +606,8 @@ class ResponseModel(OpenApiModel):
 
 
 __all__ = [
+    "JsonData",
+    "TextKey",
     "LENIENT",
     "LENIENT_IN_RESPONSE",
     "RESPONSE_CONTEXT",
