@@ -19,6 +19,7 @@ from pydantic import PrivateAttr, ValidationError, ValidatorFunctionWrapHandler,
 
 from openapiopenai.exceptions import ApiTypeError, ApiValidationError, ApiValueError
 from openapiopenai.models import _fast
+from openapiopenai.models._fast import request_json
 from openapiopenai.models.openapi_model import RESPONSE_CONTEXT, ResponseModel
 
 if TYPE_CHECKING:
@@ -203,7 +204,7 @@ class ClientEvents:
         self._counter = itertools.count(1)
         self._templates: dict[str, bytes] = {}
         # (event_id, event) pairs; a deque's append and copy are atomic, so no lock is needed.
-        self._sent: deque[tuple[str, RequestModel | tuple[str, bytes]]] = deque(
+        self._sent: deque[tuple[str, RequestModel | tuple[str, bytes] | bytes]] = deque(
             maxlen=SENT_EVENTS_REMEMBERED
         )
 
@@ -213,10 +214,28 @@ class ClientEvents:
     def encode(self, event: Mapping[str, Any] | RequestModel) -> tuple[str, bytes]:
         """The event checked against its generated class, as ``(event_id, JSON)``; the
         ``event_id`` is the caller's or a new one."""
+        if isinstance(event, dict):
+            sent = self._fast_json(event)
+            if sent is not None:
+                self._sent.append(sent)
+                return sent
         model = self._build(event)
         event_id: str = model.event_id  # type: ignore[attr-defined]
         self._sent.append((event_id, model))
         return event_id, model.to_json_bytes()
+
+    def _fast_json(self, event: dict[str, Any]) -> tuple[str, bytes] | None:
+        """A dict event checked and written without building a model (as HTTP requests
+        are), or ``None`` when only the model can tell (it then decides, with its errors)."""
+        model = self._classes.get(event.get("type"))  # type: ignore[arg-type]
+        if model is None:
+            return None
+        event_id = event.get("event_id")
+        if event_id is None:
+            event_id = self.new_event_id()
+            event = {**event, "event_id": event_id}
+        data = request_json(model.__name__, event)
+        return None if data is None else (event_id, data)
 
     def encode_audio(self, kind: str, audio: bytes, event_id: str | None) -> tuple[str, bytes]:
         """An audio append (``audio`` is checked base64) as ``(event_id, JSON)``, written
@@ -265,6 +284,8 @@ class ClientEvents:
         # A copy: other threads may send (and so append) while this one looks.
         for sent_id, event in reversed(self._sent.copy()):
             if sent_id == event_id:
+                if isinstance(event, bytes):  # a dict event, as it was sent
+                    return self._from_mapping(json.loads(event))
                 if isinstance(event, tuple):
                     kind, audio = event
                     return self._from_mapping(
@@ -279,4 +300,15 @@ def _checked_event_id(event_id: object) -> str:
         raise ApiTypeError(f"event_id must be a str, not {type(event_id).__name__}", ["event_id"])
     if len(event_id) > MAX_EVENT_ID:
         raise ApiValueError(f"event_id must be at most {MAX_EVENT_ID} characters", ["event_id"])
+    if not event_id.isascii() and not _is_text(event_id):
+        # As send() refuses it: JSON would carry it escaped, the lookup of sent events not.
+        raise ApiValueError("event_id must be text without a lone surrogate", ["event_id"])
     return event_id
+
+
+def _is_text(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
