@@ -39,6 +39,7 @@ from openapiopenai.realtime._protocol import ServerEvents, event_classes
 from test.conftest import API_KEY
 from test.realtime_server import Peer, ScriptedServer
 
+
 def _api(host: str) -> RealtimeApi:
     return RealtimeApi(ApiClient(Configuration(host=host, access_token=API_KEY, retries=0)))
 
@@ -150,11 +151,22 @@ def _single(kind: str, item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _output(kind: str, item: dict[str, Any]) -> dict[str, Any]:
-    return {"type": kind, "event_id": "event_7", "response_id": "resp_1", "output_index": 0, "item": item}
+    return {
+        "type": kind,
+        "event_id": "event_7",
+        "response_id": "resp_1",
+        "output_index": 0,
+        "item": item,
+    }
 
 
 def _response(kind: str, item: dict[str, Any]) -> dict[str, Any]:
-    response = {"id": "resp_1", "object": "realtime.response", "status": "completed", "output": [item]}
+    response = {
+        "id": "resp_1",
+        "object": "realtime.response",
+        "status": "completed",
+        "output": [item],
+    }
     return {"type": kind, "event_id": "event_7", "response": response}
 
 
@@ -242,7 +254,11 @@ def test_an_item_newer_than_the_sdk_keeps_its_event(kind: str, novel: dict[str, 
 
 
 def test_a_new_field_inside_a_known_item_is_kept() -> None:
-    item = {**ITEMS[2][0], "phase": "final", "content": [{"type": "output_text", "text": "Hi", "x": 1}]}
+    item = {
+        **ITEMS[2][0],
+        "phase": "final",
+        "content": [{"type": "output_text", "text": "Hi", "x": 1}],
+    }
     event = _single("conversation.item.done", item)
     parsed = ServerEvents(RealtimeServerEvent).parse(json.dumps(event))
     assert type(parsed.item) is RealtimeConversationItemMessageAssistant  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ kept and readable.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import copy
 import math
@@ -200,9 +201,7 @@ def by_type(
     ``Unknown`` branch), a model to its own class, and anything else to the one non-object
     member (``Scalar``) if there is one."""
     subtags = nested or {}
-    members = frozenset(tags.values()).union(
-        *(choices.values() for _, choices in subtags.values())
-    )
+    members = frozenset(tags.values()).union(*(choices.values() for _, choices in subtags.values()))
 
     def tag_of(value: Any) -> str | None:
         if isinstance(value, Mapping):
@@ -246,7 +245,9 @@ class UnknownType:
     __slots__ = ("known", "nested")
 
     def __init__(
-        self, known: tuple[str, ...], nested: Mapping[str, tuple[str, tuple[str, ...]]] | None = None
+        self,
+        known: tuple[str, ...],
+        nested: Mapping[str, tuple[str, tuple[str, ...]]] | None = None,
     ) -> None:
         self.known = known
         self.nested = nested or {}
@@ -268,7 +269,9 @@ class UnknownType:
             prop, values = second
             if prop not in value:
                 raise PydanticCustomError(
-                    "missing", "Field required: {prop}, one of {known}", {"prop": prop, "known": _or(values)}
+                    "missing",
+                    "Field required: {prop}, one of {known}",
+                    {"prop": prop, "known": _or(values)},
                 )
             raise PydanticCustomError(
                 "literal_error", "{prop} should be {known}", {"prop": prop, "known": _or(values)}
@@ -282,7 +285,7 @@ def base64_bytes(text: str, field: str) -> bytes:
     """``text`` decoded from base64, strictly: bad padding or a character outside the alphabet
     is an :class:`ApiValueError` naming ``field``, never a silently shorter result."""
     try:
-        return binascii.a2b_base64(text, strict_mode=True)
+        return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         problem = ApiValueError(
             "is not base64 (bad padding, or a character outside the base64 alphabet)", [field]

@@ -157,7 +157,7 @@ class ServerEvents:
                     )
                 except ValidationError:
                     event = None
-            if event is not None and event.type.encode() == found.group(1):  # type: ignore[union-attr]
+            if event is not None and event.type.encode() == found.group(1):  # type: ignore[attr-defined,union-attr]
                 return cast("ServerEvent", event)
         return self._general(data)
 
