@@ -141,7 +141,34 @@ def test_errors_at_two_map_keys_are_two_lines_each_with_its_key(no_retry_api: Re
 
 
 def test_a_response_keeps_free_form_values_as_sent() -> None:
-    from openapiopenai.models import RealtimeResponse
+    """Models used both ways (tools) check free-form values only when they are sent."""
+    from openapiopenai.models import RealtimeCreateClientSecretResponse
 
-    response = RealtimeResponse.from_dict({"id": "r", "metadata": {"k": "v"}, "x": {1: 2}})
-    assert response.to_dict() == {"id": "r", "metadata": {"k": "v"}, "x": {1: 2}}
+    tools = [
+        {"type": "function", "name": "f", "parameters": {"odd": {1: 2}, "x": math.inf}},
+        {"type": "mcp", "server_label": "s", "headers": {"X-\ud800": "1"}},
+    ]
+    session = {"type": "realtime", "id": "sess_1", "object": "realtime.session", "tools": tools}
+    body = {"value": "ek_1", "expires_at": 1, "session": session}
+    secret = RealtimeCreateClientSecretResponse.from_dict(body)
+    assert secret.to_dict()["session"]["tools"] == tools
+
+
+def test_a_wrong_tool_choice_or_a_new_field_keeps_its_path(no_retry_api: RealtimeApi) -> None:
+    for body, path in (
+        (_session(tool_choice=5), "session.tool_choice"),
+        (_session(tools=[{"type": "function", "name": "f", "strict": 1}]), "session.tools.0"),
+        (_session(tracing={"metadata": {"a": 1}, "new": {"k": 1}}), "session.tracing"),
+    ):
+        for error in _both_ways(no_retry_api, body):
+            assert f"\n  {path}" in str(error), str(error)
+
+
+def test_a_message_without_a_role_names_the_roles(no_retry_api: RealtimeApi) -> None:
+    from openapiopenai.models import RealtimeClientEventConversationItemCreate
+
+    with pytest.raises(ApiValidationError) as raised:
+        RealtimeClientEventConversationItemCreate.from_dict(
+            {"type": "conversation.item.create", "item": {"type": "message", "content": []}}
+        )
+    assert "item: Field required: role, one of 'system', 'user' or 'assistant'" in str(raised.value)
