@@ -296,7 +296,15 @@ def _alias_page(registry: Registry, alias: AliasDef) -> str:
         )
     elif isinstance(expr, UnionOf):
         members = ", ".join(_doc_type(registry, m) for m in expr.members)
-        told = " Objects are told apart by their `type`." if expr.tags else ""
+        told = " Objects are told apart by their `type`" if expr.tags or expr.nested else ""
+        if expr.nested:
+            seconds = sorted({f"`{prop}`" for _, prop, _ in expr.nested})
+            shared = ", ".join(f"`{tag}`" for tag, _, _ in expr.nested)
+            told += f", and those of type {shared} by their {', '.join(seconds)}"
+        if told:
+            unknown = "a type (or role)" if expr.nested else "a type"
+            told += f". An object of {unknown} this SDK does not know is kept as a `dict` in"
+            told += " responses."
         parts.append(_wrap(f"Not a class: a value of one of these types: {members}.{told}"))
     else:
         parts.append(_wrap(f"Not a class: {_doc_type(registry, expr)}."))

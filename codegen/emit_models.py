@@ -45,7 +45,6 @@ class Module:
     refs: set[str] = field(default_factory=set)
     known: dict[tuple[str, ...], str] = field(default_factory=dict)
     needs_datetime: bool = False
-    needs_base64: bool = False
     #: Imports for type checkers only, put under ``if TYPE_CHECKING:`` after the others.
     checking: set[str] = field(default_factory=set)
     #: Class modules import the classes they name only for type checkers (their annotations
@@ -57,6 +56,10 @@ class Module:
     def annotation(self, expr: TypeExpr, hint: str, *, checked: bool) -> str:
         """The annotation of ``expr``; ``checked`` keeps enum and bound checks (requests)."""
         if isinstance(expr, Prim):
+            if expr.py == "Any" and checked:
+                # A free-form value sent to the server: only JSON, written as the caller gave it.
+                self.base.add("JsonData")
+                return "JsonData"
             if expr.py == "Any":
                 self.typing.add("Any")
             if checked and expr.constraints:
@@ -83,32 +86,43 @@ class Module:
                 return f"Annotated[{inner}, Field(min_length={expr.min_items})]"
             return inner
         if isinstance(expr, MapOf):
-            return f"dict[str, {self.annotation(expr.value, hint, checked=checked)}]"
+            value = self.annotation(expr.value, hint, checked=checked)
+            if checked:  # keys sent to the server: text JSON can carry
+                self.base.add("TextKey")
+                return f"dict[TextKey, {value}]"
+            return f"dict[str, {value}]"
         members = [self.annotation(m, hint, checked=checked) for m in expr.members]
         if not expr.tags:
             return " | ".join(members)
         return self._tagged(expr, members)
 
     def _tagged(self, expr: UnionOf, members: list[str]) -> str:
-        """A union told apart by ``type``, with a branch that keeps unknown types in responses."""
+        """A union told apart by ``type`` (then ``role``), with a branch that keeps unknown
+        types in responses."""
         self.typing.update({"Annotated", "Any"})
         self.pydantic.add("Tag")
         self.base.add("by_type")
         self.base.add("UnknownType")
+        named = expr.tagged_names
         tagged = []
         for member, annotation in zip(expr.members, members, strict=True):
-            tag = (
-                member.name
-                if isinstance(member, Ref)
-                and member.name in dict((name, tag) for tag, name in expr.tags)
-                else "Scalar"
-            )
+            tag = member.name if isinstance(member, Ref) and member.name in named else "Scalar"
             tagged.append(f'Annotated[{annotation}, Tag("{tag}")]')
-        known = _tuple(tag for tag, _ in expr.tags)
-        tagged.append(f'Annotated[dict[str, Any], UnknownType({known}), Tag("Unknown")]')
+        known = _tuple([*(tag for tag, _ in expr.tags), *(tag for tag, _, _ in expr.nested)])
+        unknown = f"UnknownType({known}{_nested_known(expr)})"
+        tagged.append(f'Annotated[dict[str, Any], {unknown}, Tag("Unknown")]')
         mapping = ", ".join(f"{_literal(tag)}: {_literal(name)}" for tag, name in expr.tags)
         scalar = ", scalar=True" if expr.scalar is not None else ""
-        return f"Annotated[{' | '.join(tagged)}, by_type({{{mapping}}}{scalar})]"
+        nested = ""
+        if expr.nested:
+            entries = ", ".join(
+                f"{_literal(tag)}: ({_literal(prop)}, {{"
+                + ", ".join(f"{_literal(value)}: {_literal(name)}" for value, name in choices)
+                + "})"
+                for tag, prop, choices in expr.nested
+            )
+            nested = f", nested={{{entries}}}"
+        return f"Annotated[{' | '.join(tagged)}, by_type({{{mapping}}}{scalar}{nested})]"
 
     def _known(self, expr: Open, hint: str) -> str:
         name = self.known.get(expr.values)
@@ -151,6 +165,17 @@ class Module:
                 f"    {name} = str\n"
             )
         return "\n".join(out)
+
+
+def _nested_known(expr: UnionOf) -> str:
+    """The second argument of ``UnknownType``: the known values of each nested tag."""
+    if not expr.nested:
+        return ""
+    entries = ", ".join(
+        f"{_literal(tag)}: ({_literal(prop)}, {_tuple(value for value, _ in choices)})"
+        for tag, prop, choices in expr.nested
+    )
+    return f", {{{entries}}}"
 
 
 def _tuple(values: Any) -> str:
@@ -279,16 +304,16 @@ def _datetime_property(module: Module, f: FieldDef) -> str:
 
 
 def _bytes_property(module: Module, f: FieldDef) -> str:
-    module.needs_base64 = True
+    module.base.add("base64_bytes")
     optional = not f.required or f.nullable
     result = "bytes | None" if optional else "bytes"
     value = f"self.{f.py_name}"
-    decoded = f"base64.b64decode({value})"
+    decoded = f"base64_bytes({value}, {_literal(f.name)})"
     body = f"None if {value} is None else {decoded}" if optional else decoded
     return (
         "\n    @property\n"
         f"    def {f.py_name}_bytes(self) -> {result}:\n"
-        f'        """``{f.name}`` decoded from base64: the raw bytes."""\n'
+        f'        """``{f.name}`` decoded from base64 (``ApiValueError`` if it is not)."""\n'
         f"        return {body}\n"
     )
 
@@ -320,8 +345,6 @@ def _assemble(module: Module, source: str, description: str, body: str) -> str:
     parts = [HEADER.format(source=_source_label(source)), docstring, "\n", module.imports()]
     if module.needs_datetime:
         parts.insert(3, "from datetime import datetime\n")
-    if module.needs_base64:
-        parts.insert(3, "import base64\n")
     known = module.known_aliases()
     if known:
         parts += ["\n", known]

@@ -8,7 +8,9 @@ instantiate. A type is one of:
 - ``("str" | "int" | "float" | "bool", constraints)`` with pydantic-core's constraint names;
 - ``("any",)``; ``("lit", values)``; ``("ref", name)`` (a class or an alias);
 - ``("list", item, min_items)``; ``("map", value)``; ``("union", members)``;
-- ``("tagged", ((tag, class), ...), scalar)``: a union told apart by ``type``.
+- ``("tagged", ((tag, class), ...), scalar, ((tag, property, ((value, class), ...)), ...))``:
+  a union told apart by ``type``; members that share a ``type`` (messages) are told apart by
+  a second constant ``property`` (``role``), as the last element lists.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def shape(expr: TypeExpr) -> tuple[Any, ...]:
         return ("map", shape(expr.value))
     if expr.tags:
         scalar = shape(expr.scalar) if expr.scalar is not None else None
-        return ("tagged", expr.tags, scalar)
+        return ("tagged", expr.tags, scalar, expr.nested)
     return ("union", tuple(shape(member) for member in expr.members))
 
 

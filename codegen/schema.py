@@ -96,11 +96,20 @@ class MapOf:
 @dataclass(frozen=True)
 class UnionOf:
     """``oneOf``/``anyOf``. ``tags`` maps a ``type`` value to a member class when every
-    object member is told apart by its ``type``; ``scalar`` is then the one non-object member."""
+    object member is told apart by its ``type``; ``scalar`` is then the one non-object member.
+    Members that share a ``type`` (messages) are told apart by a second constant property
+    (``role``): ``nested`` holds ``(type, property, ((value, class), ...))`` for them."""
 
     members: tuple[TypeExpr, ...]
     tags: tuple[tuple[str, str], ...] = ()
     scalar: TypeExpr | None = None
+    nested: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = ()
+
+    @property
+    def tagged_names(self) -> frozenset[str]:
+        """Every member class reached through a tag, nested ones included."""
+        nested = (name for _, _, choices in self.nested for _, name in choices)
+        return frozenset((*(name for _, name in self.tags), *nested))
 
 
 TypeExpr = Prim | Lit | Open | Ref | ListOf | MapOf | UnionOf
@@ -325,30 +334,37 @@ class Reader:
         return self._tag(tuple(exprs))
 
     def _tag(self, members: tuple[TypeExpr, ...]) -> UnionOf:
-        """A union whose object members all have a distinct constant ``type`` is tagged."""
-        tags: list[tuple[str, str]] = []
+        """A union whose object members are told apart by their constant ``type`` (then, for
+        members sharing one, by another constant property such as ``role``) is tagged."""
+        groups: dict[str, list[ClassDef]] = {}
         scalars: list[TypeExpr] = []
         for member in members:
             definition = self.registry.classes.get(member.name) if isinstance(member, Ref) else None
             if definition is None:
                 scalars.append(member)
                 continue
-            tag = next(
-                (
-                    f.type.values[0]
-                    for f in definition.fields
-                    if f.name == "type" and isinstance(f.type, Lit) and len(f.type.values) == 1
-                ),
-                None,
-            )
-            if tag is None or tag in dict(tags):
+            tag = _constant_of(definition, "type")
+            if tag is None:
                 return UnionOf(members)
-            tags.append((tag, definition.name))
-        if not tags or len(scalars) > 1:
+            groups.setdefault(tag, []).append(definition)
+        if not groups or len(scalars) > 1:
             return UnionOf(members)
-        for tag, name in tags:
-            self.registry.classes[name].constants.setdefault("type", tag)
-        return UnionOf(members, tuple(tags), scalars[0] if scalars else None)
+        tags: list[tuple[str, str]] = []
+        nested: list[tuple[str, str, tuple[tuple[str, str], ...]]] = []
+        for tag, definitions in groups.items():
+            if len(definitions) == 1:
+                tags.append((tag, definitions[0].name))
+                definitions[0].constants.setdefault("type", tag)
+                continue
+            second = _second_tag(definitions)
+            if second is None:
+                return UnionOf(members)
+            prop, choices = second
+            nested.append((tag, prop, choices))
+            for definition, (value, _) in zip(definitions, choices, strict=True):
+                definition.constants.setdefault("type", tag)
+                definition.constants.setdefault(prop, value)
+        return UnionOf(members, tuple(tags), scalars[0] if scalars else None, tuple(nested))
 
     def _object(
         self, name: str, schema: dict[str, Any], source: str, description: str | None
@@ -415,3 +431,31 @@ def _const_type(schema: dict[str, Any]) -> Any:
     prop = (schema.get("properties") or {}).get("type") or {}
     values = [prop["const"]] if "const" in prop else prop.get("enum") or []
     return values[0] if len(values) == 1 else None
+
+
+def _constant_of(definition: ClassDef, prop: str) -> str | None:
+    """The one value a required-or-not constant property ``prop`` of a class may have."""
+    for f in definition.fields:
+        if f.name == prop and isinstance(f.type, Lit) and len(f.type.values) == 1:
+            value = f.type.values[0]
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _second_tag(
+    definitions: list[ClassDef],
+) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+    """The property (besides ``type``) whose constant tells these classes apart, with each
+    class by its value; ``None`` if no property does."""
+    for f in definitions[0].fields:
+        if f.name == "type" or not f.required:
+            continue
+        values = [_constant_of(definition, f.name) for definition in definitions]
+        if None not in values and len(set(values)) == len(values):
+            required = all(
+                any(g.name == f.name and g.required for g in d.fields) for d in definitions
+            )
+            if required:
+                choices = tuple((str(v), d.name) for v, d in zip(values, definitions, strict=True))
+                return f.name, choices
+    return None

@@ -110,7 +110,7 @@ class ApiValidationError(ApiValueError):
         grouped: dict[str, list[str]] = {}
         shown_input: dict[str, str] = {}
         for item in error.errors():
-            field, message = _field_problem(item)
+            field, message = _field_problem(item, model)
             messages = grouped.setdefault(field, [])
             if message not in messages:
                 messages.append(message)
@@ -129,9 +129,9 @@ class ApiValidationError(ApiValueError):
         )
 
 
-def _field_problem(item: Any) -> tuple[str, str]:
+def _field_problem(item: Any, model: str) -> tuple[str, str]:
     """The dotted wire path of one pydantic error, and what is wrong there."""
-    location = [str(part) for part in item["loc"] if _is_field_name(part)]
+    location = [str(part) for part in _wire_location(model, item["loc"])]
     context = item.get("ctx") or {}
     message = str(item["msg"])
     if item["type"] == "extra_forbidden":
@@ -140,6 +140,15 @@ def _field_problem(item: Any) -> tuple[str, str]:
             location.append(unknown)
         message = _unknown_field_message(unknown, context.get("known", ()))
     return ".".join(location) or "(root)", message
+
+
+def _wire_location(model: str, loc: Sequence[str | int]) -> list[str | int]:
+    """The caller's path in ``loc``: through the generated shapes when ``model`` is generated
+    (so map keys such as ``City`` stay), else the parts that look like wire names."""
+    from openapiopenai.models._locations import wire_location  # the shapes: only on errors
+
+    path = wire_location(model, loc)
+    return path if path is not None else [part for part in loc if _is_field_name(part)]
 
 
 def _is_field_name(part: str | int) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_smoke_run_reports_parse_and_append(tmp_path: Path) -> None:
+def test_smoke_run_reports_parse_turn_and_append(tmp_path: Path) -> None:
     out = tmp_path / "realtime.json"
     completed = subprocess.run(
         [sys.executable, "-m", "bench.realtime", "--smoke", "--json", str(out)],
@@ -26,7 +26,8 @@ def test_smoke_run_reports_parse_and_append(tmp_path: Path) -> None:
     results = json.loads(out.read_text())
     assert results["meta"]["smoke"] is True
     assert results["parse"]["events"] > 0 and 0.5 < results["parse"]["audio_share"] < 1
-    for section in ("parse", "append"):
+    assert results["turn"]["events"] > 0 and 0 < results["turn"]["item_share"] < 1
+    for section in ("parse", "turn", "append"):
         assert results[section]["sdk_us"] > 0 and results[section]["raw_us"] > 0
         assert section in completed.stdout
-    assert set(results["targets_met"]) == {"parse", "append"}
+    assert set(results["targets_met"]) == {"parse", "turn", "append"}

@@ -202,7 +202,12 @@ def test_what_waits_unread_stays_near_one_message() -> None:
 
 
 def test_a_large_malformed_event_costs_in_proportion_to_its_size() -> None:
-    item = {"type": "message", "role": 5, "status": [], "content": [{"type": "output_text"}]}
+    item = {
+        "type": "message",
+        "role": "assistant",
+        "status": [],
+        "content": [{"type": "output_text"}],
+    }
     items = [
         {**item, "id": number, "content": [{"type": "output_text", "text": 7}]}
         for number in range(1000)

@@ -134,12 +134,47 @@ class _RequestSchema:
         if kind == "union":
             return cs.union_schema([self.type(member) for member in shape[1]])
         if kind == "tagged":
-            choices = {tag: self.ref(name) for tag, name in shape[1]}
-            tagged = cs.tagged_union_schema(choices, "type", strict=True)
+            tagged = _tagged_schema(shape, self.ref, strict=True)
             if shape[2] is None:
                 return tagged
             return cs.union_schema([self.type(shape[2]), tagged])
+        if kind == "any":
+            return self.json_value()
         return _scalar(shape, checked=True, strict=True, finite=True)
+
+    def json_value(self) -> cs.CoreSchema:
+        """A free-form value: JSON data only (text keys, finite numbers), so that what goes out
+        is exactly what was given; anything else (a model, NaN) is left to the exact path."""
+        ref = "json-value:request"
+        if ref not in self.definitions:
+            value = cs.definition_reference_schema(ref)
+            self.definitions[ref] = cs.union_schema(
+                [
+                    cs.none_schema(),
+                    cs.bool_schema(strict=True),
+                    cs.int_schema(strict=True),
+                    cs.float_schema(strict=True, allow_inf_nan=False),
+                    cs.str_schema(strict=True),
+                    cs.list_schema(value, strict=True),
+                    cs.dict_schema(cs.str_schema(strict=True), value, strict=True),
+                ],
+                mode="left_to_right",
+                ref=ref,
+            )
+        return cs.definition_reference_schema(ref)
+
+
+def _tagged_schema(
+    shape: tuple[Any, ...], ref: Callable[[str], cs.CoreSchema], *, strict: bool | None
+) -> cs.CoreSchema:
+    """The members of a ``tagged`` shape told apart by ``type`` in pydantic-core, and those
+    that share a ``type`` (messages) by their second tag (``role``) in a nested tagged union.
+    An unknown tag is refused: the exact path keeps it."""
+    choices: dict[Any, cs.CoreSchema] = {tag: ref(name) for tag, name in shape[1]}
+    for tag, prop, members in shape[3]:
+        inner = {value: ref(name) for value, name in members}
+        choices[tag] = cs.tagged_union_schema(inner, prop, strict=strict)
+    return cs.tagged_union_schema(choices, "type", strict=strict)
 
 
 #: The scalar types whose shape carries pydantic-core constraints (``ge``, ``max_length``...).
@@ -306,8 +341,7 @@ def _response_type(
     if kind == "union":
         return cs.union_schema([_response_type(m, checked, definitions) for m in shape[1]])
     if kind == "tagged":
-        choices = {tag: _response_ref(name, definitions) for tag, name in shape[1]}
-        tagged = cs.tagged_union_schema(choices, "type")
+        tagged = _tagged_schema(shape, lambda name: _response_ref(name, definitions), strict=None)
         if shape[2] is None:
             return tagged
         return cs.union_schema([_response_type(shape[2], checked, definitions), tagged])
@@ -376,6 +410,7 @@ def _names_of(shape: tuple[Any, ...], found: set[str], through_aliases: bool) ->
             _names_of(member, found, through_aliases)
     elif kind == "tagged":
         found.update(name for _, name in shape[1])
+        found.update(name for _, _, members in shape[3] for _, name in members)
         if shape[2] is not None:
             _names_of(shape[2], found, through_aliases)
 
@@ -423,12 +458,23 @@ def _wanted(shape: tuple[Any, ...], value: Any, found: set[str]) -> None:
         for member in shape[1]:
             _wanted(member, value, found)
     elif kind == "tagged":
-        tag = value.get("type") if isinstance(value, dict) else None
-        member = dict(shape[1]).get(tag) if isinstance(tag, str) else None
+        member = _tagged_member(shape, value)
         if member is not None:
             _wanted(("ref", member), value, found)
         elif shape[2] is not None and not isinstance(value, dict):
             _wanted(shape[2], value, found)
+
+
+def _tagged_member(shape: tuple[Any, ...], value: Any) -> str | None:
+    """The member class of a ``tagged`` shape that ``value``'s tags name, if any."""
+    tag = value.get("type") if isinstance(value, dict) else None
+    if not isinstance(tag, str):
+        return None
+    for nested_tag, prop, members in shape[3]:
+        if nested_tag == tag:
+            sub = value.get(prop)
+            return dict(members).get(sub) if isinstance(sub, str) else None
+    return dict(shape[1]).get(tag)
 
 
 # -- the exact path: every name a class's annotations use, before pydantic builds it --------------

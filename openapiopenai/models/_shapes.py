@@ -645,7 +645,12 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                 "tools",
                 (
                     "list",
-                    ("tagged", (("function", "RealtimeFunctionTool"), ("mcp", "MCPTool")), None),
+                    (
+                        "tagged",
+                        (("function", "RealtimeFunctionTool"), ("mcp", "MCPTool")),
+                        None,
+                        (),
+                    ),
                     None,
                 ),
                 False,
@@ -659,6 +664,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                     "tagged",
                     (("function", "ToolChoiceFunction"), ("mcp", "ToolChoiceMCP")),
                     ("ref", "ToolChoiceOptions"),
+                    (),
                 ),
                 False,
                 False,
@@ -761,6 +767,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                         ("transcription", "RealtimeTranscriptionSessionCreateRequestGA"),
                     ),
                     None,
+                    (),
                 ),
                 False,
                 False,
@@ -887,7 +894,12 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                 "tools",
                 (
                     "list",
-                    ("tagged", (("function", "RealtimeFunctionTool"), ("mcp", "MCPTool")), None),
+                    (
+                        "tagged",
+                        (("function", "RealtimeFunctionTool"), ("mcp", "MCPTool")),
+                        None,
+                        (),
+                    ),
                     None,
                 ),
                 False,
@@ -901,6 +913,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                     "tagged",
                     (("function", "ToolChoiceFunction"), ("mcp", "ToolChoiceMCP")),
                     ("ref", "ToolChoiceOptions"),
+                    (),
                 ),
                 False,
                 False,
@@ -1015,6 +1028,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                         ("transcription", "RealtimeTranscriptionSessionCreateResponseGA"),
                     ),
                     None,
+                    (),
                 ),
                 True,
                 False,
@@ -1353,7 +1367,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
         (
             ("id", "id", ("str", {}), False, False, None),
             ("object", "object", ("lit", ("realtime.item",)), False, False, None),
-            ("type", "type", ("lit", ("message",)), True, False, None),
+            ("type", "type", ("lit", ("message",)), True, False, "message"),
             (
                 "status",
                 "status",
@@ -1362,7 +1376,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                 False,
                 None,
             ),
-            ("role", "role", ("lit", ("system",)), True, False, None),
+            ("role", "role", ("lit", ("system",)), True, False, "system"),
             (
                 "content",
                 "content",
@@ -1396,7 +1410,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
         (
             ("id", "id", ("str", {}), False, False, None),
             ("object", "object", ("lit", ("realtime.item",)), False, False, None),
-            ("type", "type", ("lit", ("message",)), True, False, None),
+            ("type", "type", ("lit", ("message",)), True, False, "message"),
             (
                 "status",
                 "status",
@@ -1405,7 +1419,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                 False,
                 None,
             ),
-            ("role", "role", ("lit", ("user",)), True, False, None),
+            ("role", "role", ("lit", ("user",)), True, False, "user"),
             (
                 "content",
                 "content",
@@ -1430,7 +1444,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
         (
             ("id", "id", ("str", {}), False, False, None),
             ("object", "object", ("lit", ("realtime.item",)), False, False, None),
-            ("type", "type", ("lit", ("message",)), True, False, None),
+            ("type", "type", ("lit", ("message",)), True, False, "message"),
             (
                 "status",
                 "status",
@@ -1439,7 +1453,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                 False,
                 None,
             ),
-            ("role", "role", ("lit", ("assistant",)), True, False, None),
+            ("role", "role", ("lit", ("assistant",)), True, False, "assistant"),
             (
                 "content",
                 "content",
@@ -1455,7 +1469,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
         (
             ("id", "id", ("str", {}), False, False, None),
             ("object", "object", ("lit", ("realtime.item",)), False, False, None),
-            ("type", "type", ("lit", ("function_call",)), True, False, None),
+            ("type", "type", ("lit", ("function_call",)), True, False, "function_call"),
             (
                 "status",
                 "status",
@@ -1474,7 +1488,14 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
         (
             ("id", "id", ("str", {}), False, False, None),
             ("object", "object", ("lit", ("realtime.item",)), False, False, None),
-            ("type", "type", ("lit", ("function_call_output",)), True, False, None),
+            (
+                "type",
+                "type",
+                ("lit", ("function_call_output",)),
+                True,
+                False,
+                "function_call_output",
+            ),
             (
                 "status",
                 "status",
@@ -1490,7 +1511,14 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
     "RealtimeMCPApprovalResponse": (
         True,
         (
-            ("type", "type", ("lit", ("mcp_approval_response",)), True, False, None),
+            (
+                "type",
+                "type",
+                ("lit", ("mcp_approval_response",)),
+                True,
+                False,
+                "mcp_approval_response",
+            ),
             ("id", "id", ("str", {}), True, False, None),
             ("approval_request_id", "approval_request_id", ("str", {}), True, False, None),
             ("approve", "approve", ("bool", {}), True, False, None),
@@ -1509,7 +1537,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
     "RealtimeMCPListTools": (
         True,
         (
-            ("type", "type", ("lit", ("mcp_list_tools",)), True, False, None),
+            ("type", "type", ("lit", ("mcp_list_tools",)), True, False, "mcp_list_tools"),
             ("id", "id", ("str", {}), False, False, None),
             ("server_label", "server_label", ("str", {}), True, False, None),
             ("tools", "tools", ("list", ("ref", "MCPListToolsTool"), None), True, False, None),
@@ -1548,7 +1576,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
     "RealtimeMCPToolCall": (
         True,
         (
-            ("type", "type", ("lit", ("mcp_call",)), True, False, None),
+            ("type", "type", ("lit", ("mcp_call",)), True, False, "mcp_call"),
             ("id", "id", ("str", {}), True, False, None),
             ("server_label", "server_label", ("str", {}), True, False, None),
             ("name", "name", ("str", {}), True, False, None),
@@ -1566,6 +1594,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                         ("http_error", "RealtimeMCPHTTPError"),
                     ),
                     None,
+                    (),
                 ),
                 False,
                 True,
@@ -1576,7 +1605,14 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
     "RealtimeMCPApprovalRequest": (
         True,
         (
-            ("type", "type", ("lit", ("mcp_approval_request",)), True, False, None),
+            (
+                "type",
+                "type",
+                ("lit", ("mcp_approval_request",)),
+                True,
+                False,
+                "mcp_approval_request",
+            ),
             ("id", "id", ("str", {}), True, False, None),
             ("server_label", "server_label", ("str", {}), True, False, None),
             ("name", "name", ("str", {}), True, False, None),
@@ -1749,7 +1785,12 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                 "tools",
                 (
                     "list",
-                    ("tagged", (("function", "RealtimeFunctionTool"), ("mcp", "MCPTool")), None),
+                    (
+                        "tagged",
+                        (("function", "RealtimeFunctionTool"), ("mcp", "MCPTool")),
+                        None,
+                        (),
+                    ),
                     None,
                 ),
                 False,
@@ -1763,6 +1804,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                     "tagged",
                     (("function", "ToolChoiceFunction"), ("mcp", "ToolChoiceMCP")),
                     ("ref", "ToolChoiceOptions"),
+                    (),
                 ),
                 False,
                 False,
@@ -1814,6 +1856,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                         ("transcription", "RealtimeTranscriptionSessionCreateRequestGA"),
                     ),
                     None,
+                    (),
                 ),
                 True,
                 False,
@@ -1941,6 +1984,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                         ("duration", "TranscriptTextUsageDuration"),
                     ),
                     None,
+                    (),
                 ),
                 True,
                 False,
@@ -2496,6 +2540,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                         ("transcription", "RealtimeTranscriptionSessionCreateResponseGA"),
                     ),
                     None,
+                    (),
                 ),
                 True,
                 False,
@@ -2518,6 +2563,7 @@ CLASSES: dict[str, tuple[bool, tuple[tuple[Any, ...], ...]]] = {
                         ("transcription", "RealtimeTranscriptionSessionCreateResponseGA"),
                     ),
                     None,
+                    (),
                 ),
                 True,
                 False,
@@ -2843,6 +2889,7 @@ ALIASES: dict[str, tuple[Any, ...]] = {
             ("audio/pcma", "RealtimeAudioFormatsAudioPcma"),
         ),
         None,
+        (),
     ),
     "NoiseReductionType": ("lit", ("near_field", "far_field")),
     "RealtimeTurnDetection": (
@@ -2852,6 +2899,7 @@ ALIASES: dict[str, tuple[Any, ...]] = {
             ("semantic_vad", "RealtimeTurnDetectionSemanticVad"),
         ),
         None,
+        (),
     ),
     "VoiceIdsOrCustomVoice": (
         "union",
@@ -2864,6 +2912,7 @@ ALIASES: dict[str, tuple[Any, ...]] = {
         "tagged",
         (("retention_ratio", "RealtimeTruncationRetentionRatio"),),
         ("lit", ("auto", "disabled")),
+        (),
     ),
     "ImageDetail": ("lit", ("low", "high", "auto", "original")),
     "FileInputDetail": ("lit", ("auto", "low", "high")),
@@ -2877,20 +2926,30 @@ ALIASES: dict[str, tuple[Any, ...]] = {
                 ("input_file", "InputFileContent"),
             ),
             ("str", {}),
+            (),
         ),
     ),
     "RealtimeConversationItem": (
-        "union",
+        "tagged",
         (
-            ("ref", "RealtimeConversationItemMessageSystem"),
-            ("ref", "RealtimeConversationItemMessageUser"),
-            ("ref", "RealtimeConversationItemMessageAssistant"),
-            ("ref", "RealtimeConversationItemFunctionCall"),
-            ("ref", "RealtimeConversationItemFunctionCallOutput"),
-            ("ref", "RealtimeMCPApprovalResponse"),
-            ("ref", "RealtimeMCPListTools"),
-            ("ref", "RealtimeMCPToolCall"),
-            ("ref", "RealtimeMCPApprovalRequest"),
+            ("function_call", "RealtimeConversationItemFunctionCall"),
+            ("function_call_output", "RealtimeConversationItemFunctionCallOutput"),
+            ("mcp_approval_response", "RealtimeMCPApprovalResponse"),
+            ("mcp_list_tools", "RealtimeMCPListTools"),
+            ("mcp_call", "RealtimeMCPToolCall"),
+            ("mcp_approval_request", "RealtimeMCPApprovalRequest"),
+        ),
+        None,
+        (
+            (
+                "message",
+                "role",
+                (
+                    ("system", "RealtimeConversationItemMessageSystem"),
+                    ("user", "RealtimeConversationItemMessageUser"),
+                    ("assistant", "RealtimeConversationItemMessageAssistant"),
+                ),
+            ),
         ),
     ),
     "Metadata": ("map", ("str", {})),
@@ -2910,6 +2969,7 @@ ALIASES: dict[str, tuple[Any, ...]] = {
             ("session.update", "RealtimeClientEventSessionUpdate"),
         ),
         None,
+        (),
     ),
     "RealtimeServerEvent": (
         "tagged",
@@ -3001,6 +3061,7 @@ ALIASES: dict[str, tuple[Any, ...]] = {
             ("response.mcp_call.failed", "RealtimeServerEventResponseMCPCallFailed"),
         ),
         None,
+        (),
     ),
     "RealtimeTranslationClientEvent": (
         "tagged",
@@ -3013,6 +3074,7 @@ ALIASES: dict[str, tuple[Any, ...]] = {
             ("session.close", "RealtimeTranslationClientEventSessionClose"),
         ),
         None,
+        (),
     ),
     "RealtimeTranslationServerEvent": (
         "tagged",
@@ -3032,6 +3094,7 @@ ALIASES: dict[str, tuple[Any, ...]] = {
             ("session.output_audio.delta", "RealtimeTranslationServerEventSessionOutputAudioDelta"),
         ),
         None,
+        (),
     ),
 }
 

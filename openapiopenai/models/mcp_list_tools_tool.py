@@ -5,7 +5,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from openapiopenai.models.openapi_model import RequestModel, nullable
+from openapiopenai.models.openapi_model import JsonData, RequestModel, TextKey, nullable
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
@@ -16,8 +16,8 @@ class MCPListToolsTool(RequestModel):
 
     name: str
     description: str | None = nullable()
-    input_schema: dict[str, Any]
-    annotations: dict[str, Any] | None = nullable()
+    input_schema: dict[TextKey, JsonData]
+    annotations: dict[TextKey, JsonData] | None = nullable()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

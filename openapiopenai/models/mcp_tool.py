@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, nullable, optional
+from openapiopenai.models.openapi_model import (
+    LENIENT_IN_RESPONSE,
+    RequestModel,
+    TextKey,
+    nullable,
+    optional,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Required, TypedDict
@@ -54,7 +60,7 @@ class MCPTool(RequestModel):
     ] = optional()
     authorization: str | None = optional()
     server_description: str | None = optional()
-    headers: dict[str, str] | None = nullable()
+    headers: dict[TextKey, str] | None = nullable()
     allowed_tools: "Annotated[list[str] | MCPToolFilter | None, LENIENT_IN_RESPONSE]" = nullable()
     allowed_callers: "Annotated[Annotated[list[CallableToolAllowedCaller], Field(min_length=1)] | None, LENIENT_IN_RESPONSE]" = nullable()
     require_approval: 'Annotated[MCPToolRequireApproval | Literal["always", "never"] | None, LENIENT_IN_RESPONSE]' = nullable()

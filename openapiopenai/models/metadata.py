@@ -9,4 +9,6 @@ or the dashboard.
 
 from typing import TypeAlias
 
-Metadata: TypeAlias = dict[str, str]
+from openapiopenai.models.openapi_model import TextKey
+
+Metadata: TypeAlias = dict[TextKey, str]

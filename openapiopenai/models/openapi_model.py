@@ -7,12 +7,16 @@ kept and readable.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
+import math
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import Any, ClassVar, TypeVar, overload
+from typing import Annotated, Any, ClassVar, TypeVar, overload
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -23,7 +27,7 @@ from pydantic import (
     WrapValidator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError, PydanticSerializationError
+from pydantic_core import InitErrorDetails, PydanticCustomError, PydanticSerializationError
 from typing_extensions import Self
 
 from openapiopenai._secrets import mask_secret, redact
@@ -113,27 +117,120 @@ LENIENT = WrapValidator(_keep_if_invalid)
 LENIENT_IN_RESPONSE = WrapValidator(_keep_if_invalid_in_response)
 
 
-def by_type(tags: Mapping[str, str], *, scalar: bool = False) -> Discriminator:
+#: Members that share a ``type`` told apart by a second constant: type -> (property, members).
+Nested = Mapping[str, tuple[str, Mapping[str, str]]]
+
+
+def _json_data(value: Any, info: ValidationInfo) -> Any:
+    """A free-form value (``metadata``, a tool's ``parameters``) as the JSON it will be sent as:
+    a model inside it whole, tuples as lists. What JSON cannot say (NaN, infinity, a key that
+    is not text, a lone surrogate) is refused at its own dotted path. Responses keep any value."""
+    if info.context is not None and info.context.get("response"):
+        return value
+    errors: list[InitErrorDetails] = []
+    data = _as_json(value, (), errors)
+    if errors:
+        raise ValidationError.from_exception_data("free-form value", errors)
+    return data
+
+
+def _as_json(value: Any, loc: tuple[str | int, ...], errors: list[InitErrorDetails]) -> Any:
+    """``value`` as plain JSON data; each problem found is added to ``errors``."""
+    if isinstance(value, str):
+        if not _is_text(value):
+            errors.append(_not_json(loc, value, _SURROGATE))
+        return value
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            errors.append(_not_json(loc, value, "NaN and infinity have no JSON form"))
+        return value
+    if isinstance(value, Mapping):
+        data: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not _is_text(key):
+                errors.append(_not_json(loc, key, "keys must be text (str, no lone surrogate)"))
+                continue
+            data[key] = _as_json(item, (*loc, key), errors)
+        return data
+    if isinstance(value, (list, tuple)):
+        return [_as_json(item, (*loc, index), errors) for index, item in enumerate(value)]
+    if isinstance(value, BaseModel):
+        # All of it, as the fast path (and json.dumps of its dump) would send it.
+        return _as_json(value.model_dump(by_alias=True, warnings=False), loc, errors)
+    return value  # datetimes and the like: pydantic's serialiser writes or refuses them
+
+
+def _is_text(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_json(loc: tuple[str | int, ...], value: Any, why: str) -> InitErrorDetails:
+    error = PydanticCustomError("not_json", "not JSON: {why}", {"why": why})
+    return {"type": error, "loc": loc, "input": value}
+
+
+def _text_key(key: str, info: ValidationInfo) -> str:
+    """A map key sent to the server: a lone surrogate is refused, as in a value (JSON cannot
+    carry it, and rewriting it would send another key)."""
+    if _is_text(key) or (info.context is not None and info.context.get("response")):
+        return key
+    raise PydanticCustomError("not_json", "not JSON: {why}", {"why": _SURROGATE})
+
+
+_SURROGATE = "a lone surrogate is not text JSON can carry"
+
+#: A free-form value of a request: see :func:`_json_data`.
+JsonData = Annotated[Any, AfterValidator(_json_data)]
+#: The key of a map in a request: see :func:`_text_key`.
+TextKey = Annotated[str, AfterValidator(_text_key)]
+
+
+def by_type(
+    tags: Mapping[str, str], *, scalar: bool = False, nested: Nested | None = None
+) -> Discriminator:
     """The discriminator of a union told apart by ``type``: a mapping goes to the member its
-    ``type`` names (an unknown one to the ``Unknown`` branch), a model to its own class, and
-    anything else to the one non-object member (``Scalar``) if there is one."""
-    members = frozenset(tags.values())
+    ``type`` names (messages then by their ``role``, as ``nested`` says; anything unknown to the
+    ``Unknown`` branch), a model to its own class, and anything else to the one non-object
+    member (``Scalar``) if there is one."""
+    subtags = nested or {}
+    members = frozenset(tags.values()).union(*(choices.values() for _, choices in subtags.values()))
 
     def tag_of(value: Any) -> str | None:
         if isinstance(value, Mapping):
-            tag = value.get("type")
-            # A tag that is not text (an object, a list) cannot name a member: never a crash.
-            return tags.get(tag, "Unknown") if isinstance(tag, str) else "Unknown"
+            return _member_of(value, tags, subtags)
         name = type(value).__name__
         if name in members:
             return name
         return "Scalar" if scalar else None
 
+    known = [*tags, *subtags]
     return Discriminator(
         tag_of,
         custom_error_type="union_tag_unknown",
-        custom_error_message=f"Input should be an object whose type is one of {_or(tags)}",
+        custom_error_message=f"Input should be an object whose type is one of {_or(known)}",
     )
+
+
+def _member_of(value: Mapping[str, Any], tags: Mapping[str, str], nested: Nested) -> str:
+    """The member a mapping's tags name; ``Unknown`` for a tag that is new, missing or not
+    text (an object, a list cannot name a member: never a crash)."""
+    tag = value.get("type")
+    if not isinstance(tag, str):
+        return "Unknown"
+    second = nested.get(tag)
+    if second is None:
+        return tags.get(tag, "Unknown")
+    prop, choices = second
+    sub = value.get(prop)
+    return choices.get(sub, "Unknown") if isinstance(sub, str) else "Unknown"
 
 
 def _or(values: Any) -> str:
@@ -142,13 +239,18 @@ def _or(values: Any) -> str:
 
 
 class UnknownType:
-    """The branch of a ``type`` union for objects of a type this SDK does not know: kept as a
-    ``dict`` in responses, refused in requests with the list of known types."""
+    """The branch of a ``type`` union for objects of a type (or role) this SDK does not know:
+    kept as a ``dict`` in responses, refused in requests with the list of known values."""
 
-    __slots__ = ("known",)
+    __slots__ = ("known", "nested")
 
-    def __init__(self, known: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        known: tuple[str, ...],
+        nested: Mapping[str, tuple[str, tuple[str, ...]]] | None = None,
+    ) -> None:
         self.known = known
+        self.nested = nested or {}
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Callable[[Any], Any]) -> Any:
         from pydantic_core import core_schema
@@ -162,9 +264,33 @@ class UnknownType:
             raise PydanticCustomError(
                 "missing", "Field required: type, one of {known}", {"known": _or(self.known)}
             )
+        second = self.nested.get(value["type"]) if isinstance(value["type"], str) else None
+        if second is not None:
+            prop, values = second
+            if prop not in value:
+                raise PydanticCustomError(
+                    "missing",
+                    "Field required: {prop}, one of {known}",
+                    {"prop": prop, "known": _or(values)},
+                )
+            raise PydanticCustomError(
+                "literal_error", "{prop} should be {known}", {"prop": prop, "known": _or(values)}
+            )
         raise PydanticCustomError(
             "literal_error", "type should be {known}", {"known": _or(self.known)}
         )
+
+
+def base64_bytes(text: str, field: str) -> bytes:
+    """``text`` decoded from base64, strictly: bad padding or a character outside the alphabet
+    is an :class:`ApiValueError` naming ``field``, never a silently shorter result."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        problem = ApiValueError(
+            "is not base64 (bad padding, or a character outside the base64 alphabet)", [field]
+        )
+    raise problem  # outside the except block: no __context__ quoting the input
 
 
 @overload
@@ -483,6 +609,8 @@ class ResponseModel(OpenApiModel):
 
 
 __all__ = [
+    "JsonData",
+    "TextKey",
     "LENIENT",
     "LENIENT_IN_RESPONSE",
     "RESPONSE_CONTEXT",
@@ -490,6 +618,7 @@ __all__ = [
     "RequestModel",
     "ResponseModel",
     "UnknownType",
+    "base64_bytes",
     "by_type",
     "nullable",
     "optional",

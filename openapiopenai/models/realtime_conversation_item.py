@@ -3,8 +3,11 @@
 #   /components/schemas/RealtimeConversationItem
 """A single item within a Realtime conversation."""
 
-from typing import TypeAlias
+from typing import Annotated, Any, TypeAlias
 
+from pydantic import Tag
+
+from openapiopenai.models.openapi_model import UnknownType, by_type
 from openapiopenai.models.realtime_conversation_item_function_call import (
     RealtimeConversationItemFunctionCall,
 )
@@ -25,14 +28,55 @@ from openapiopenai.models.realtime_mcp_approval_response import RealtimeMCPAppro
 from openapiopenai.models.realtime_mcp_list_tools import RealtimeMCPListTools
 from openapiopenai.models.realtime_mcp_tool_call import RealtimeMCPToolCall
 
-RealtimeConversationItem: TypeAlias = (
-    RealtimeConversationItemMessageSystem
-    | RealtimeConversationItemMessageUser
-    | RealtimeConversationItemMessageAssistant
-    | RealtimeConversationItemFunctionCall
-    | RealtimeConversationItemFunctionCallOutput
-    | RealtimeMCPApprovalResponse
-    | RealtimeMCPListTools
-    | RealtimeMCPToolCall
-    | RealtimeMCPApprovalRequest
-)
+RealtimeConversationItem: TypeAlias = Annotated[
+    Annotated[RealtimeConversationItemMessageSystem, Tag("RealtimeConversationItemMessageSystem")]
+    | Annotated[RealtimeConversationItemMessageUser, Tag("RealtimeConversationItemMessageUser")]
+    | Annotated[
+        RealtimeConversationItemMessageAssistant, Tag("RealtimeConversationItemMessageAssistant")
+    ]
+    | Annotated[RealtimeConversationItemFunctionCall, Tag("RealtimeConversationItemFunctionCall")]
+    | Annotated[
+        RealtimeConversationItemFunctionCallOutput,
+        Tag("RealtimeConversationItemFunctionCallOutput"),
+    ]
+    | Annotated[RealtimeMCPApprovalResponse, Tag("RealtimeMCPApprovalResponse")]
+    | Annotated[RealtimeMCPListTools, Tag("RealtimeMCPListTools")]
+    | Annotated[RealtimeMCPToolCall, Tag("RealtimeMCPToolCall")]
+    | Annotated[RealtimeMCPApprovalRequest, Tag("RealtimeMCPApprovalRequest")]
+    | Annotated[
+        dict[str, Any],
+        UnknownType(
+            (
+                "function_call",
+                "function_call_output",
+                "mcp_approval_response",
+                "mcp_list_tools",
+                "mcp_call",
+                "mcp_approval_request",
+                "message",
+            ),
+            {"message": ("role", ("system", "user", "assistant"))},
+        ),
+        Tag("Unknown"),
+    ],
+    by_type(
+        {
+            "function_call": "RealtimeConversationItemFunctionCall",
+            "function_call_output": "RealtimeConversationItemFunctionCallOutput",
+            "mcp_approval_response": "RealtimeMCPApprovalResponse",
+            "mcp_list_tools": "RealtimeMCPListTools",
+            "mcp_call": "RealtimeMCPToolCall",
+            "mcp_approval_request": "RealtimeMCPApprovalRequest",
+        },
+        nested={
+            "message": (
+                "role",
+                {
+                    "system": "RealtimeConversationItemMessageSystem",
+                    "user": "RealtimeConversationItemMessageUser",
+                    "assistant": "RealtimeConversationItemMessageAssistant",
+                },
+            )
+        },
+    ),
+]

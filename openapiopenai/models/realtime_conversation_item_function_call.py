@@ -3,7 +3,7 @@
 #   /components/schemas/RealtimeConversationItemFunctionCall
 """A function call item in a Realtime conversation."""
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 
@@ -14,9 +14,11 @@ if TYPE_CHECKING:
 class RealtimeConversationItemFunctionCall(RequestModel):
     """A function call item in a Realtime conversation."""
 
+    __constants__: ClassVar[dict[str, str]] = {"type": "function_call"}
+
     id: str | None = optional()
     object: Annotated[Literal["realtime.item"] | None, LENIENT_IN_RESPONSE] = optional()
-    type: Annotated[Literal["function_call"], LENIENT_IN_RESPONSE]
+    type: Annotated[Literal["function_call"], LENIENT_IN_RESPONSE] = "function_call"
     status: Annotated[
         Literal["completed", "incomplete", "in_progress"] | None, LENIENT_IN_RESPONSE
     ] = optional()
@@ -31,7 +33,7 @@ class RealtimeConversationItemFunctionCall(RequestModel):
             *,
             id: str | None = ...,
             object: Literal["realtime.item"] | None = ...,
-            type: Literal["function_call"],
+            type: Literal["function_call"] | None = ...,
             status: Literal["completed", "incomplete", "in_progress"] | None = ...,
             call_id: str | None = ...,
             name: str,
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
 
         id: str | None
         object: Literal["realtime.item"] | None
-        type: Required[Literal["function_call"]]
+        type: Literal["function_call"] | None
         status: Literal["completed", "incomplete", "in_progress"] | None
         call_id: str | None
         name: Required[str]

@@ -3,7 +3,7 @@
 #   /components/schemas/RealtimeConversationItemFunctionCallOutput
 """A function call output item in a Realtime conversation."""
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 
@@ -14,9 +14,11 @@ if TYPE_CHECKING:
 class RealtimeConversationItemFunctionCallOutput(RequestModel):
     """A function call output item in a Realtime conversation."""
 
+    __constants__: ClassVar[dict[str, str]] = {"type": "function_call_output"}
+
     id: str | None = optional()
     object: Annotated[Literal["realtime.item"] | None, LENIENT_IN_RESPONSE] = optional()
-    type: Annotated[Literal["function_call_output"], LENIENT_IN_RESPONSE]
+    type: Annotated[Literal["function_call_output"], LENIENT_IN_RESPONSE] = "function_call_output"
     status: Annotated[
         Literal["completed", "incomplete", "in_progress"] | None, LENIENT_IN_RESPONSE
     ] = optional()
@@ -30,7 +32,7 @@ class RealtimeConversationItemFunctionCallOutput(RequestModel):
             *,
             id: str | None = ...,
             object: Literal["realtime.item"] | None = ...,
-            type: Literal["function_call_output"],
+            type: Literal["function_call_output"] | None = ...,
             status: Literal["completed", "incomplete", "in_progress"] | None = ...,
             call_id: str,
             output: str,
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
 
         id: str | None
         object: Literal["realtime.item"] | None
-        type: Required[Literal["function_call_output"]]
+        type: Literal["function_call_output"] | None
         status: Literal["completed", "incomplete", "in_progress"] | None
         call_id: Required[str]
         output: Required[str]

@@ -9,7 +9,7 @@ For major changes to the conversation's behavior, use instructions, but for smal
 (e.g. "the user is now asking about a different topic"), use system messages.
 """
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 
@@ -32,13 +32,15 @@ class RealtimeConversationItemMessageSystem(RequestModel):
     messages.
     """
 
+    __constants__: ClassVar[dict[str, str]] = {"type": "message", "role": "system"}
+
     id: str | None = optional()
     object: Annotated[Literal["realtime.item"] | None, LENIENT_IN_RESPONSE] = optional()
-    type: Annotated[Literal["message"], LENIENT_IN_RESPONSE]
+    type: Annotated[Literal["message"], LENIENT_IN_RESPONSE] = "message"
     status: Annotated[
         Literal["completed", "incomplete", "in_progress"] | None, LENIENT_IN_RESPONSE
     ] = optional()
-    role: Annotated[Literal["system"], LENIENT_IN_RESPONSE]
+    role: Annotated[Literal["system"], LENIENT_IN_RESPONSE] = "system"
     content: "list[RealtimeConversationItemMessageSystemContentInner]"
 
     if TYPE_CHECKING:
@@ -48,9 +50,9 @@ class RealtimeConversationItemMessageSystem(RequestModel):
             *,
             id: str | None = ...,
             object: Literal["realtime.item"] | None = ...,
-            type: Literal["message"],
+            type: Literal["message"] | None = ...,
             status: Literal["completed", "incomplete", "in_progress"] | None = ...,
-            role: Literal["system"],
+            role: Literal["system"] | None = ...,
             content: list[
                 RealtimeConversationItemMessageSystemContentInner
                 | RealtimeConversationItemMessageSystemContentInnerDict
@@ -65,9 +67,9 @@ if TYPE_CHECKING:
 
         id: str | None
         object: Literal["realtime.item"] | None
-        type: Required[Literal["message"]]
+        type: Literal["message"] | None
         status: Literal["completed", "incomplete", "in_progress"] | None
-        role: Required[Literal["system"]]
+        role: Literal["system"] | None
         content: Required[
             list[
                 RealtimeConversationItemMessageSystemContentInner

@@ -3,7 +3,7 @@
 #   /components/schemas/RealtimeConversationItemMessageUser
 """A user message item in a Realtime conversation."""
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 
@@ -19,13 +19,15 @@ if TYPE_CHECKING:
 class RealtimeConversationItemMessageUser(RequestModel):
     """A user message item in a Realtime conversation."""
 
+    __constants__: ClassVar[dict[str, str]] = {"type": "message", "role": "user"}
+
     id: str | None = optional()
     object: Annotated[Literal["realtime.item"] | None, LENIENT_IN_RESPONSE] = optional()
-    type: Annotated[Literal["message"], LENIENT_IN_RESPONSE]
+    type: Annotated[Literal["message"], LENIENT_IN_RESPONSE] = "message"
     status: Annotated[
         Literal["completed", "incomplete", "in_progress"] | None, LENIENT_IN_RESPONSE
     ] = optional()
-    role: Annotated[Literal["user"], LENIENT_IN_RESPONSE]
+    role: Annotated[Literal["user"], LENIENT_IN_RESPONSE] = "user"
     content: "list[RealtimeConversationItemMessageUserContentInner]"
 
     if TYPE_CHECKING:
@@ -35,9 +37,9 @@ class RealtimeConversationItemMessageUser(RequestModel):
             *,
             id: str | None = ...,
             object: Literal["realtime.item"] | None = ...,
-            type: Literal["message"],
+            type: Literal["message"] | None = ...,
             status: Literal["completed", "incomplete", "in_progress"] | None = ...,
-            role: Literal["user"],
+            role: Literal["user"] | None = ...,
             content: list[
                 RealtimeConversationItemMessageUserContentInner
                 | RealtimeConversationItemMessageUserContentInnerDict
@@ -52,9 +54,9 @@ if TYPE_CHECKING:
 
         id: str | None
         object: Literal["realtime.item"] | None
-        type: Required[Literal["message"]]
+        type: Literal["message"] | None
         status: Literal["completed", "incomplete", "in_progress"] | None
-        role: Required[Literal["user"]]
+        role: Literal["user"] | None
         content: Required[
             list[
                 RealtimeConversationItemMessageUserContentInner

@@ -5,7 +5,13 @@
 
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
+from openapiopenai.models.openapi_model import (
+    LENIENT_IN_RESPONSE,
+    JsonData,
+    RequestModel,
+    TextKey,
+    optional,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
@@ -19,7 +25,7 @@ class RealtimeFunctionTool(RequestModel):
     type: Annotated[Literal["function"] | None, LENIENT_IN_RESPONSE] = "function"
     name: str | None = optional()
     description: str | None = optional()
-    parameters: dict[str, Any] | None = optional()
+    parameters: dict[TextKey, JsonData] | None = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -3,7 +3,7 @@
 #   /components/schemas/RealtimeMCPApprovalRequest
 """A Realtime item requesting human approval of a tool invocation."""
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel
 
@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 class RealtimeMCPApprovalRequest(RequestModel):
     """A Realtime item requesting human approval of a tool invocation."""
 
-    type: Annotated[Literal["mcp_approval_request"], LENIENT_IN_RESPONSE]
+    __constants__: ClassVar[dict[str, str]] = {"type": "mcp_approval_request"}
+
+    type: Annotated[Literal["mcp_approval_request"], LENIENT_IN_RESPONSE] = "mcp_approval_request"
     id: str
     server_label: str
     name: str
@@ -25,7 +27,7 @@ class RealtimeMCPApprovalRequest(RequestModel):
         def __init__(
             self,
             *,
-            type: Literal["mcp_approval_request"],
+            type: Literal["mcp_approval_request"] | None = ...,
             id: str,
             server_label: str,
             name: str,
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
     class RealtimeMCPApprovalRequestDict(TypedDict, total=False):
         """``RealtimeMCPApprovalRequest`` as a plain dict (type checkers only)."""
 
-        type: Required[Literal["mcp_approval_request"]]
+        type: Literal["mcp_approval_request"] | None
         id: Required[str]
         server_label: Required[str]
         name: Required[str]

@@ -3,7 +3,7 @@
 #   /components/schemas/RealtimeMCPApprovalResponse
 """A Realtime item responding to an MCP approval request."""
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, nullable
 
@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 class RealtimeMCPApprovalResponse(RequestModel):
     """A Realtime item responding to an MCP approval request."""
 
-    type: Annotated[Literal["mcp_approval_response"], LENIENT_IN_RESPONSE]
+    __constants__: ClassVar[dict[str, str]] = {"type": "mcp_approval_response"}
+
+    type: Annotated[Literal["mcp_approval_response"], LENIENT_IN_RESPONSE] = "mcp_approval_response"
     id: str
     approval_request_id: str
     approve: bool
@@ -25,7 +27,7 @@ class RealtimeMCPApprovalResponse(RequestModel):
         def __init__(
             self,
             *,
-            type: Literal["mcp_approval_response"],
+            type: Literal["mcp_approval_response"] | None = ...,
             id: str,
             approval_request_id: str,
             approve: bool,
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
     class RealtimeMCPApprovalResponseDict(TypedDict, total=False):
         """``RealtimeMCPApprovalResponse`` as a plain dict (type checkers only)."""
 
-        type: Required[Literal["mcp_approval_response"]]
+        type: Literal["mcp_approval_response"] | None
         id: Required[str]
         approval_request_id: Required[str]
         approve: Required[bool]

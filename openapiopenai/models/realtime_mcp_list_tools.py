@@ -3,7 +3,7 @@
 #   /components/schemas/RealtimeMCPListTools
 """A Realtime item listing tools available on an MCP server."""
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 
@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 class RealtimeMCPListTools(RequestModel):
     """A Realtime item listing tools available on an MCP server."""
 
-    type: Annotated[Literal["mcp_list_tools"], LENIENT_IN_RESPONSE]
+    __constants__: ClassVar[dict[str, str]] = {"type": "mcp_list_tools"}
+
+    type: Annotated[Literal["mcp_list_tools"], LENIENT_IN_RESPONSE] = "mcp_list_tools"
     id: str | None = optional()
     server_label: str
     tools: "list[MCPListToolsTool]"
@@ -26,7 +28,7 @@ class RealtimeMCPListTools(RequestModel):
         def __init__(
             self,
             *,
-            type: Literal["mcp_list_tools"],
+            type: Literal["mcp_list_tools"] | None = ...,
             id: str | None = ...,
             server_label: str,
             tools: list[MCPListToolsTool | MCPListToolsToolDict],
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
     class RealtimeMCPListToolsDict(TypedDict, total=False):
         """``RealtimeMCPListTools`` as a plain dict (type checkers only)."""
 
-        type: Required[Literal["mcp_list_tools"]]
+        type: Literal["mcp_list_tools"] | None
         id: str | None
         server_label: Required[str]
         tools: Required[list[MCPListToolsTool | MCPListToolsToolDict]]

@@ -3,7 +3,7 @@
 #   /components/schemas/RealtimeMCPToolCall
 """A Realtime item representing an invocation of a tool on an MCP server."""
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Tag
 
@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 class RealtimeMCPToolCall(RequestModel):
     """A Realtime item representing an invocation of a tool on an MCP server."""
 
-    type: Annotated[Literal["mcp_call"], LENIENT_IN_RESPONSE]
+    __constants__: ClassVar[dict[str, str]] = {"type": "mcp_call"}
+
+    type: Annotated[Literal["mcp_call"], LENIENT_IN_RESPONSE] = "mcp_call"
     id: str
     server_label: str
     name: str
@@ -49,7 +51,7 @@ class RealtimeMCPToolCall(RequestModel):
         def __init__(
             self,
             *,
-            type: Literal["mcp_call"],
+            type: Literal["mcp_call"] | None = ...,
             id: str,
             server_label: str,
             name: str,
@@ -72,7 +74,7 @@ if TYPE_CHECKING:
     class RealtimeMCPToolCallDict(TypedDict, total=False):
         """``RealtimeMCPToolCall`` as a plain dict (type checkers only)."""
 
-        type: Required[Literal["mcp_call"]]
+        type: Literal["mcp_call"] | None
         id: Required[str]
         server_label: Required[str]
         name: Required[str]

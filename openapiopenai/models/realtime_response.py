@@ -24,7 +24,7 @@ class RealtimeResponse(ResponseModel):
         Literal["completed", "cancelled", "failed", "incomplete", "in_progress"] | None, LENIENT
     ] = None
     status_details: "RealtimeResponseStatusDetails | None" = None
-    output: "Annotated[list[RealtimeConversationItem] | None, LENIENT]" = None
+    output: "list[RealtimeConversationItem] | None" = None
     metadata: "Metadata | None" = None
     audio: "RealtimeResponseAudio | None" = None
     usage: "RealtimeResponseUsage | None" = None

@@ -31,4 +31,4 @@ class RealtimeServerEventConversationItemAdded(ResponseModel):
     event_id: str
     type: Annotated[Literal["conversation.item.added"], LENIENT]
     previous_item_id: str | None = None
-    item: "Annotated[RealtimeConversationItem, LENIENT]"
+    item: "RealtimeConversationItem"

@@ -32,4 +32,4 @@ class RealtimeServerEventConversationItemCreated(ResponseModel):
     event_id: str
     type: Annotated[Literal["conversation.item.created"], LENIENT]
     previous_item_id: str | None = None
-    item: "Annotated[RealtimeConversationItem, LENIENT]"
+    item: "RealtimeConversationItem"

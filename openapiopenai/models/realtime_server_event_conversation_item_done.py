@@ -17,4 +17,4 @@ class RealtimeServerEventConversationItemDone(ResponseModel):
     event_id: str
     type: Annotated[Literal["conversation.item.done"], LENIENT]
     previous_item_id: str | None = None
-    item: "Annotated[RealtimeConversationItem, LENIENT]"
+    item: "RealtimeConversationItem"

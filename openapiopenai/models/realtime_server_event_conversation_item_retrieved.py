@@ -26,4 +26,4 @@ class RealtimeServerEventConversationItemRetrieved(ResponseModel):
 
     event_id: str
     type: Annotated[Literal["conversation.item.retrieved"], LENIENT]
-    item: "Annotated[RealtimeConversationItem, LENIENT]"
+    item: "RealtimeConversationItem"

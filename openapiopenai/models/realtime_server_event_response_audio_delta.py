@@ -3,10 +3,9 @@
 #   /components/schemas/RealtimeServerEventResponseAudioDelta
 """Returned when the model-generated audio is updated."""
 
-import base64
 from typing import Annotated, Literal
 
-from openapiopenai.models.openapi_model import LENIENT, ResponseModel
+from openapiopenai.models.openapi_model import LENIENT, ResponseModel, base64_bytes
 
 
 class RealtimeServerEventResponseAudioDelta(ResponseModel):
@@ -22,5 +21,5 @@ class RealtimeServerEventResponseAudioDelta(ResponseModel):
 
     @property
     def delta_bytes(self) -> bytes:
-        """``delta`` decoded from base64: the raw bytes."""
-        return base64.b64decode(self.delta)
+        """``delta`` decoded from base64 (``ApiValueError`` if it is not)."""
+        return base64_bytes(self.delta, "delta")

@@ -18,4 +18,4 @@ class RealtimeServerEventResponseOutputItemAdded(ResponseModel):
     type: Annotated[Literal["response.output_item.added"], LENIENT]
     response_id: str
     output_index: int
-    item: "Annotated[RealtimeConversationItem, LENIENT]"
+    item: "RealtimeConversationItem"

@@ -24,4 +24,4 @@ class RealtimeServerEventResponseOutputItemDone(ResponseModel):
     type: Annotated[Literal["response.output_item.done"], LENIENT]
     response_id: str
     output_index: int
-    item: "Annotated[RealtimeConversationItem, LENIENT]"
+    item: "RealtimeConversationItem"

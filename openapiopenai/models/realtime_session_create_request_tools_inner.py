@@ -5,7 +5,7 @@
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from openapiopenai.models.openapi_model import RequestModel, optional
+from openapiopenai.models.openapi_model import JsonData, RequestModel, TextKey, optional
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
@@ -17,7 +17,7 @@ class RealtimeSessionCreateRequestToolsInner(RequestModel):
     type: Literal["function"] | None = optional()
     name: str | None = optional()
     description: str | None = optional()
-    parameters: dict[str, Any] | None = optional()
+    parameters: dict[TextKey, JsonData] | None = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -5,7 +5,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from openapiopenai.models.openapi_model import RequestModel, optional
+from openapiopenai.models.openapi_model import JsonData, RequestModel, TextKey, optional
 
 if TYPE_CHECKING:
     from typing_extensions import TypedDict
@@ -16,7 +16,7 @@ class RealtimeSessionCreateRequestTracing(RequestModel):
 
     workflow_name: str | None = optional()
     group_id: str | None = optional()
-    metadata: dict[str, Any] | None = optional()
+    metadata: dict[TextKey, JsonData] | None = optional()
 
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.

@@ -7,10 +7,9 @@ whose length can vary. Clients should decode and queue the complete delta instea
 fixed byte or sample count.
 """
 
-import base64
 from typing import Annotated, Literal
 
-from openapiopenai.models.openapi_model import LENIENT, ResponseModel
+from openapiopenai.models.openapi_model import LENIENT, ResponseModel, base64_bytes
 
 
 class RealtimeTranslationServerEventSessionOutputAudioDelta(ResponseModel):
@@ -30,5 +29,5 @@ class RealtimeTranslationServerEventSessionOutputAudioDelta(ResponseModel):
 
     @property
     def delta_bytes(self) -> bytes:
-        """``delta`` decoded from base64: the raw bytes."""
-        return base64.b64decode(self.delta)
+        """``delta`` decoded from base64 (``ApiValueError`` if it is not)."""
+        return base64_bytes(self.delta, "delta")

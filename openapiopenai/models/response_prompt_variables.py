@@ -13,10 +13,10 @@ from pydantic import Tag
 from openapiopenai.models.input_file_content import InputFileContent
 from openapiopenai.models.input_image_content import InputImageContent
 from openapiopenai.models.input_text_content import InputTextContent
-from openapiopenai.models.openapi_model import UnknownType, by_type
+from openapiopenai.models.openapi_model import TextKey, UnknownType, by_type
 
 ResponsePromptVariables: TypeAlias = dict[
-    str,
+    TextKey,
     Annotated[
         Annotated[str, Tag("Scalar")]
         | Annotated[InputTextContent, Tag("InputTextContent")]

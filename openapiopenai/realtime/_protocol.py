@@ -21,6 +21,8 @@ from pydantic import PrivateAttr, ValidationError, ValidatorFunctionWrapHandler,
 
 from openapiopenai._secrets import redact
 from openapiopenai.exceptions import ApiTypeError, ApiValueError, _field_problem
+from openapiopenai.models import _fast
+from openapiopenai.models._fast import request_json
 from openapiopenai.models.openapi_model import RESPONSE_CONTEXT, ResponseModel
 
 if TYPE_CHECKING:
@@ -154,11 +156,17 @@ class ServerEvents:
         model = self._classes.get(found.group(1)) if found is not None else None
         failure: tuple[type[OpenApiModel], ValidationError] | None = None
         if model is not None:
-            try:
-                event = model.__pydantic_validator__.validate_json(data, context=RESPONSE_CONTEXT)
-            except ValidationError as error:
-                event, failure = None, (model, error)
-            if event is not None and event.type.encode() == found.group(1):  # type: ignore[union-attr]
+            # First the validator that calls no Python; what it refuses (a newer value, an
+            # unknown item type) the class's own validator decides.
+            event = _fast.parse_json(model, data)
+            if event is None:
+                try:
+                    event = model.__pydantic_validator__.validate_json(
+                        data, context=RESPONSE_CONTEXT
+                    )
+                except ValidationError as error:
+                    event, failure = None, (model, error)
+            if event is not None and event.type.encode() == found.group(1):  # type: ignore[attr-defined,union-attr]
                 return cast("ServerEvent", event)
         return self._general(data, failure)
 
@@ -194,15 +202,16 @@ def _problem(model: type[OpenApiModel], error: ValidationError) -> str:
     """Why an event is not a ``model``: its first few errors, each with a short snippet of
     the offending value, and how many more there are."""
     count = error.error_count()
-    lines = [_error_line(item) for item in error.errors(include_url=False)[:PROBLEMS_SHOWN]]
+    errors = error.errors(include_url=False)[:PROBLEMS_SHOWN]
+    lines = [_error_line(item, model.__name__) for item in errors]
     if count > len(lines):
         lines.append(f"and {count - len(lines)} more")
     plural = "s" if count != 1 else ""
     return redact(f"{count} error{plural} in {model.__name__}:\n  " + "\n  ".join(lines))
 
 
-def _error_line(item: ErrorDetails) -> str:
-    field, message = _field_problem(item)
+def _error_line(item: ErrorDetails, model: str) -> str:
+    field, message = _field_problem(item, model)
     return f"{field}: {message} (got {_snippet(item.get('input'))})"
 
 
@@ -233,25 +242,26 @@ def _text(data: bytes) -> str:
 
 class SentEvents:
     """The last events sent, by ``event_id``, within :data:`SENT_EVENTS_REMEMBERED` events
-    and :data:`SENT_BYTES_REMEMBERED` bytes; an audio append by its type alone."""
+    and :data:`SENT_BYTES_REMEMBERED` bytes: a model, the JSON of a dict event, or an audio
+    append by its type alone."""
 
     __slots__ = ("_bytes", "_events", "_lock")
 
     def __init__(self) -> None:
         # (event_id, the event or an audio append's type, its size); other threads may send
         # (and so add) while one looks.
-        self._events: deque[tuple[str, RequestModel | str, int]] = deque()
+        self._events: deque[tuple[str, RequestModel | str | bytes, int]] = deque()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def add(self, event_id: str, event: RequestModel | str, size: int) -> None:
+    def add(self, event_id: str, event: RequestModel | str | bytes, size: int) -> None:
         with self._lock:
             self._events.append((event_id, event, size))
             self._bytes += size
             while len(self._events) > SENT_EVENTS_REMEMBERED or self._bytes > SENT_BYTES_REMEMBERED:
                 self._bytes -= self._events.popleft()[2]
 
-    def find(self, event_id: str | None) -> RequestModel | str | None:
+    def find(self, event_id: str | None) -> RequestModel | str | bytes | None:
         with self._lock:
             for sent_id, event, _size in reversed(self._events):
                 if sent_id == event_id:
@@ -283,11 +293,29 @@ class ClientEvents:
     def encode(self, event: Mapping[str, Any] | RequestModel) -> tuple[str, bytes]:
         """The event checked against its generated class, as ``(event_id, JSON)``; the
         ``event_id`` is the caller's or a new one."""
+        if isinstance(event, dict):
+            sent = self._fast_json(event)
+            if sent is not None:
+                self._sent.add(sent[0], sent[1], len(sent[1]))
+                return sent
         model = self._build(event)
         event_id: str = model.event_id  # type: ignore[attr-defined]
         data = model.to_json_bytes()
         self._sent.add(event_id, model, len(data))
         return event_id, data
+
+    def _fast_json(self, event: dict[str, Any]) -> tuple[str, bytes] | None:
+        """A dict event checked and written without building a model (as HTTP requests
+        are), or ``None`` when only the model can tell (it then decides, with its errors)."""
+        model = self._classes.get(event.get("type"))  # type: ignore[arg-type]
+        if model is None:
+            return None
+        event_id = event.get("event_id")
+        if event_id is None:
+            event_id = self.new_event_id()
+            event = {**event, "event_id": event_id}
+        data = request_json(model.__name__, event)
+        return None if data is None else (event_id, data)
 
     def encode_audio(self, kind: str, audio: bytes, event_id: str | None) -> tuple[str, bytes]:
         """An audio append (``audio`` is checked base64) as ``(event_id, JSON)``, written
@@ -336,6 +364,8 @@ class ClientEvents:
         """The sent event with this ``event_id``, if it is among the last ones sent; an audio
         append comes back without its audio (``audio`` empty)."""
         event = self._sent.find(event_id)
+        if isinstance(event, bytes):  # a dict event, as it was sent
+            return self._from_mapping(json.loads(event))
         if isinstance(event, str):
             return self._from_mapping({"type": event, "event_id": event_id, "audio": ""})
         return event
@@ -350,4 +380,15 @@ def _checked_event_id(event_id: object) -> str:
         raise ApiTypeError(f"event_id must be a str, not {type(event_id).__name__}", ["event_id"])
     if len(event_id) > MAX_EVENT_ID:
         raise ApiValueError(f"event_id must be at most {MAX_EVENT_ID} characters", ["event_id"])
+    if not event_id.isascii() and not _is_text(event_id):
+        # As send() refuses it: JSON would carry it escaped, the lookup of sent events not.
+        raise ApiValueError("event_id must be text without a lone surrogate", ["event_id"])
     return event_id
+
+
+def _is_text(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
