@@ -156,7 +156,7 @@ def client(variant: str, url: str, calls: list[str], sessions: int, turns: int) 
     started = threading.Event()
     started.set()
     run(url, {"model": "gpt-realtime"}, 1, threading.Barrier(1), started)
-    base_threads, base_rss = threading.active_count(), _rss_mb()
+    base_threads, base_rss = _settled_threads(), _rss_mb()
     ready = threading.Barrier(sessions + 1)
     go = threading.Event()
     results: list[_Session] = []
@@ -173,7 +173,7 @@ def client(variant: str, url: str, calls: list[str], sessions: int, turns: int) 
     for thread in threads:
         thread.join()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    time.sleep(0.5)  # threads that close sockets in the background finish
+    left = _settled_threads() - base_threads
     events = sum(each.events for each in results)
     return {
         "cpu_per_event_us": cpu / events * 1e6,
@@ -182,9 +182,21 @@ def client(variant: str, url: str, calls: list[str], sessions: int, turns: int) 
         "lost": sum(each.lost for each in results) + sessions - len(results),
         "rss_per_session_mb": (open_rss - base_rss) / sessions,
         "threads_per_session": (open_threads - base_threads - sessions) / sessions,
-        "threads_left": threading.active_count() - base_threads,
+        "threads_left": left,
         "sockets_left": _sockets(),
     }
+
+
+def _settled_threads(limit: float = 3.0) -> int:
+    """The thread count once threads that end a closed connection in the background (its
+    reader, its keepalive, a close's guard) have finished: unchanged for 0.3 s, or ``limit``."""
+    count, since, stop = threading.active_count(), time.monotonic(), time.monotonic() + limit
+    while time.monotonic() < stop and time.monotonic() - since < 0.3:
+        time.sleep(0.05)
+        now = threading.active_count()
+        if now != count:
+            count, since = now, time.monotonic()
+    return count
 
 
 def _rss_mb() -> float:
