@@ -786,14 +786,24 @@ class ServeOptions:
         }
 
 
+class CannotListenError(Exception):
+    """The broker's address cannot be bound: the port is taken, or not ours to use."""
+
+    def __init__(self, host: str, port: int, refused: OSError) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {refused.strerror or refused}")
+
+
 class BrokerServer:
     """The broker on waitress: bound on creation, serving in :meth:`run` until :meth:`stop`."""
 
     def __init__(self, app: Broker, host: str, port: int, options: ServeOptions) -> None:
         self._map: dict[int, Any] = {}
-        self._server = waitress.create_server(
-            app, map=self._map, host=host, port=port, **options.waitress_settings()
-        )
+        try:
+            self._server = waitress.create_server(
+                app, map=self._map, host=host, port=port, **options.waitress_settings()
+            )
+        except OSError as refused:
+            raise CannotListenError(host, port, refused) from None
         self.host = str(self._server.effective_host)
         self.port = int(self._server.effective_port)
         app.serve_on("http", self.port)
@@ -932,7 +942,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             LOG.error("set OPENAI_API_KEY (or use --mock to try it offline)")
             return 2
     app, client = create_app(config, configuration)
-    server = create_server(app, args.host, args.port)
+    try:
+        server = create_server(app, args.host, args.port)
+    except CannotListenError as refused:
+        print(f"token broker: {refused}", file=sys.stderr)
+        _close(app, client, mock)
+        return 1
     signal.signal(signal.SIGTERM, _exit_on_signal)
     upstream = "a local mock" if mock else configuration.host
     print(f"Token broker on {server.url}/ (upstream: {upstream})", flush=True)
@@ -942,12 +957,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        if app.sidebands is not None:
-            app.sidebands.close_all()
-        client.close()
-        if mock is not None:
-            mock.stop()
+        _close(app, client, mock)
     return 0
+
+
+def _close(app: Broker, client: ApiClient, mock: Any) -> None:
+    """Let go of what :func:`main` opened: the sidebands, the client and the local mock."""
+    if app.sidebands is not None:
+        app.sidebands.close_all()
+    client.close()
+    if mock is not None:
+        mock.stop()
 
 
 def _start_mock() -> Any:

@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
         server = MockServer(args.host, args.port, api_key=args.api_key, webrtc=args.webrtc)
     except ValueError as invalid:
         parser.error(str(invalid))
+    except OSError as refused:  # the port is taken, or not ours to use
+        reason = refused.strerror or refused
+        parser.exit(1, f"{parser.prog}: cannot listen on {args.host}:{args.port}: {reason}\n")
     stop = threading.Event()
     _stop_on_sigterm(stop)
     server.incoming_call(DEMO_CALL_ID)
