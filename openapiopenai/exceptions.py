@@ -480,7 +480,23 @@ class RealtimeConnectionClosedError(ApiConnectionResetError):
 
 
 class MissingDependencyError(OpenApiException, ImportError):
-    """An optional feature's package is not installed; the message names the extra to add."""
+    """An optional feature's package is not installed; the message names it and the extra."""
+
+    @classmethod
+    def of(cls, feature: str, package: str, extra: str) -> MissingDependencyError:
+        """``feature`` needs ``package``: the error that says how to install it."""
+        return cls(
+            f"{feature} needs {package}, which is not installed: {install_hint(package, extra)}"
+        )
+
+
+def install_hint(package: str, extra: str) -> str:
+    """How to get an optional dependency: the package itself, or this checkout's extra.
+
+    Never ``pip install 'openapiopenai[extra]'``: that name on the public index is another
+    project, which would replace this SDK.
+    """
+    return f"pip install {package} (or, in a checkout of this SDK, pip install -e '.[{extra}]')"
 
 
 class WebhookVerificationError(OpenApiException, ValueError):

@@ -55,6 +55,7 @@ from openapiopenai import (
     RetryPolicy,
     TooManyRequestsException,
 )
+from openapiopenai.exceptions import install_hint
 from openapiopenai.models import RealtimeCreateClientSecretRequest, RealtimeSessionCreateRequestGA
 
 HERE = Path(__file__).resolve().parent
@@ -978,7 +979,7 @@ def _start_mock() -> Any:
 
     webrtc = importlib.util.find_spec("aiortc") is not None
     if not webrtc:
-        LOG.warning("no aiortc: calls get a canned answer; pip install 'openapiopenai[webrtc]'")
+        LOG.warning("no aiortc: calls get a canned answer; %s", install_hint("aiortc", "webrtc"))
     mock = MockServer(webrtc=webrtc)
     mock.start()
     return mock

@@ -56,7 +56,7 @@ from urllib.parse import unquote
 
 from pydantic import ValidationError
 
-from openapiopenai.exceptions import ApiValidationError, ApiValueError, FieldError
+from openapiopenai.exceptions import ApiValidationError, ApiValueError, FieldError, install_hint
 from openapiopenai.mock import _shapes
 from openapiopenai.mock._shapes import (
     REALTIME_SESSION_DEFAULTS,
@@ -265,7 +265,8 @@ class MockServer:
             raise ApiValueError("pass either answerer or webrtc=True, not both")
         if webrtc and importlib.util.find_spec("aiortc") is None:
             raise ApiValueError(
-                "webrtc=True needs the 'webrtc' extra: pip install 'openapiopenai[webrtc]'"
+                "webrtc=True needs aiortc, which is not installed: "
+                + install_hint("aiortc", "webrtc")
             )
         self.webrtc = webrtc
         self._rtc: WebRtcAnswerer | None = None
