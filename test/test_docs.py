@@ -37,8 +37,8 @@ TEST_COMMAND = (
 #: The first command: its own virtual environment, so it works where the system Python refuses
 #: ``pip install`` (externally managed); .ci/run runs it on a clean copy.
 SETUP_COMMAND = (
-    "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/openapiopenai client-secrets"
-    " create --mock"
+    "python3 -m venv .venv && .venv/bin/pip install '.[realtime]' && .venv/bin/openapiopenai"
+    " client-secrets create --mock"
 )
 
 API_KEY = "sk-docs-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -233,6 +233,30 @@ def test_readme_first_screen_has_the_two_commands() -> None:
     first_screen = "\n".join(README.read_text(encoding="utf-8").splitlines()[:40])
     assert SETUP_COMMAND in first_screen
     assert TEST_COMMAND in first_screen
+
+
+def test_readme_first_command_brings_what_the_quick_start_shows() -> None:
+    """The quick start advertises ``realtime chat``: its install brings the extra it needs."""
+    quick_start = README.read_text(encoding="utf-8").split("## Contents", 1)[0]
+    installed = re.search(r"\.venv/bin/pip install '\.\[(?P<extras>[\w,]+)\]'", SETUP_COMMAND)
+    assert "openapiopenai realtime chat" in quick_start
+    assert installed is not None and "realtime" in installed.group("extras").split(",")
+
+
+def test_ci_runs_the_readme_first_command() -> None:
+    """.ci/run's ``readme`` stage finds the first command by a grep: it still finds it."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    grep = re.search(r'command="\$\((?P<grep>grep -m1 .*) README\.md\)"', ci)
+    assert grep is not None, "no grep for the README's first command in .ci/run"
+    found = subprocess.run(
+        ["bash", "-c", f"{grep.group('grep')} README.md"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert found.stdout.strip() == SETUP_COMMAND
 
 
 @pytest.mark.parametrize("command", [SETUP_COMMAND, TEST_COMMAND])
