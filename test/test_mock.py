@@ -172,6 +172,22 @@ def test_module_help() -> None:
     assert "--port" in result.stdout and "--api-key" in result.stdout
 
 
+def test_unknown_call_404_says_how_to_make_one(openai_mock: MockServer) -> None:
+    """A mock in the test's own process has no demo call; its 404 tells how to make one."""
+    api = sdk(openai_mock.url)
+    session = {"type": "realtime", "model": "gpt-realtime"}
+    with pytest.raises(openapiopenai.NotFoundException) as missing:
+        api.accept_realtime_call(DEMO_CALL_ID, session)
+
+    assert "mock.incoming_call(call_id)" in str(missing.value)
+    assert f"python -m openapiopenai.mock` starts with one waiting, {DEMO_CALL_ID}" in str(
+        missing.value
+    )
+    openai_mock.incoming_call(DEMO_CALL_ID)  # as the message says
+    api.accept_realtime_call(DEMO_CALL_ID, session)
+    assert openai_mock.calls[DEMO_CALL_ID].actions[0][0] == "accept"
+
+
 # -- what it answers -------------------------------------------------------------------------
 
 

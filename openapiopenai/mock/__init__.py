@@ -206,6 +206,14 @@ class Scripted:
     delay: float = 0.0
 
 
+#: What the mock's 404 for a call adds to the service's words: how a test makes one.
+UNKNOWN_CALL_HINT = (
+    "This mock knows the calls made by POST /realtime/calls and the SIP calls made to arrive"
+    " with mock.incoming_call(call_id); `python -m openapiopenai.mock` starts with one waiting,"
+    f" {DEMO_CALL_ID}, a MockServer() in your own process with none."
+)
+
+
 class _Refused(Exception):
     """A request the service turns down: becomes an OpenAI error body with this status."""
 
@@ -636,7 +644,7 @@ class MockServer:
         with self._lock:
             call = self._calls.get(call_id)
         if call is None:
-            raise _Refused(404, f"No call found with id '{call_id}'.")
+            raise _Refused(404, f"No call found with id '{call_id}'. {UNKNOWN_CALL_HINT}")
         return _CallUpdate(self._lock, call)
 
 
