@@ -366,6 +366,18 @@ def test_readme_contents_lists_every_section() -> None:
         assert slug in contents, f"README's Contents do not link '{heading}'"
 
 
+@pytest.mark.parametrize("key", [API_KEY, "sk-..."], ids=["real-key", "readme-placeholder"])
+def test_readme_masked_key_comment_says_what_is_printed(key: str) -> None:
+    """The comment after ``print(configuration)`` shows what that prints, for the README's
+    placeholder ``sk-...`` as for a real key."""
+    comment = re.search(r"^print\(configuration\)  # (?P<said>.+)$", README.read_text(), re.M)
+    assert comment is not None
+    printed = re.search(r"access_token=(\S+?),", str(openapiopenai.Configuration(access_token=key)))
+    assert printed is not None
+    masked = printed.group(1)
+    assert masked in comment.group("said").replace("access_token=", "")
+
+
 def test_readme_configuration_table_lists_every_parameter() -> None:
     table = readme_section("Configuration")
     documented = set(re.findall(r"^`(\w+)` \|", table, re.M))
@@ -444,6 +456,26 @@ def test_examples_type_check_with_plain_mypy(tmp_path: Path) -> None:
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"Success: no issues found in {len(files)} source files" in checked.stdout
+
+
+def test_examples_import_only_what_they_use_and_configure_once(tmp_path: Path) -> None:
+    """No example imports a name it does not use or builds a ``Configuration`` it drops."""
+    pytest.importorskip("ruff", reason="ruff comes with the dev extra")
+    files = []
+    for path, index, code, _ in BLOCKS:
+        assert len(re.findall(r"^configuration = ", code, re.M)) <= 1, f"{_rel(path)}#{index}"
+        example = tmp_path / f"{path.stem.lower()}_example_{index}.py"
+        example.write_text(code, encoding="utf-8")
+        files.append(example.name)
+    checked = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "F401", *files],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_readme_examples_use_the_ga_endpoints() -> None:

@@ -920,9 +920,7 @@ def _refuse_empty(flag: str, value: str | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the broker until interrupted (Ctrl-C or SIGTERM)."""
     args = parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    configure_logging(args.log_level)
     try:
         config = config_from_args(args)
     except (OSError, ValueError) as invalid:
@@ -969,6 +967,17 @@ def _close(app: Broker, client: ApiClient, mock: Any) -> None:
     client.close()
     if mock is not None:
         mock.stop()
+
+
+def configure_logging(level: str) -> None:
+    """The broker's log at ``level``; the WebRTC and WebSocket libraries' chatter (each ICE
+    check, each connection) only from WARNING on, unless ``level`` is DEBUG."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        for chatty in ("aioice", "websockets"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _start_mock() -> Any:
