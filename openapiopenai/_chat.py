@@ -10,11 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from openapiopenai.api.realtime_api import RealtimeApi
 from openapiopenai.models import RealtimeServerEventError, RealtimeServerEventResponseTextDelta
 from openapiopenai.realtime import RealtimeConnection
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_session_create_request_ga import (
+        RealtimeSessionCreateRequestGADict,
+    )
 
 QUIT = "/quit"
 #: What the terminal must not get from the model: C0 and C1 controls other than tab and newline.
@@ -62,7 +67,10 @@ def _next_line(read_line: Callable[[str], str], out: TextIO) -> str | None:
 
 def _configure(conn: RealtimeConnection, options: ChatOptions) -> None:
     """Text answers (and the instructions, if any); waits until the server has taken them."""
-    session: dict[str, object] = {"type": "realtime", "output_modalities": ["text"]}
+    session: RealtimeSessionCreateRequestGADict = {
+        "type": "realtime",
+        "output_modalities": ["text"],
+    }
     if options.instructions is not None:
         session["instructions"] = options.instructions
     sent = conn.session.update(session)
@@ -71,8 +79,12 @@ def _configure(conn: RealtimeConnection, options: ChatOptions) -> None:
 
 def _turn(conn: RealtimeConnection, line: str, out: TextIO) -> None:
     """Send one user message, and stream the answer to ``out`` as it arrives."""
-    message = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": line}]}
-    sent = {conn.conversation.item.create(message), conn.response.create()}
+    sent = {
+        conn.conversation.item.create(
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": line}]}
+        ),
+        conn.response.create(),
+    }
     out.write("model> ")
     out.flush()
     try:

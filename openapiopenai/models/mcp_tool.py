@@ -13,6 +13,8 @@ from pydantic import Field
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, nullable, optional
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.callable_tool_allowed_caller import CallableToolAllowedCaller
@@ -83,8 +85,8 @@ class MCPTool(RequestModel):
             authorization: str | None = ...,
             server_description: str | None = ...,
             headers: dict[str, str] | None = ...,
-            allowed_tools: list[str] | MCPToolFilter | MCPToolFilterDict | None = ...,
-            allowed_callers: list[CallableToolAllowedCaller] | None = ...,
+            allowed_tools: Sequence[str] | MCPToolFilter | MCPToolFilterDict | None = ...,
+            allowed_callers: Sequence[CallableToolAllowedCaller] | None = ...,
             require_approval: MCPToolRequireApproval
             | MCPToolRequireApprovalDict
             | Literal["always", "never"]
@@ -118,8 +120,8 @@ if TYPE_CHECKING:
         authorization: str | None
         server_description: str | None
         headers: dict[str, str] | None
-        allowed_tools: list[str] | MCPToolFilter | MCPToolFilterDict | None
-        allowed_callers: list[CallableToolAllowedCaller] | None
+        allowed_tools: Sequence[str] | MCPToolFilter | MCPToolFilterDict | None
+        allowed_callers: Sequence[CallableToolAllowedCaller] | None
         require_approval: (
             MCPToolRequireApproval | MCPToolRequireApprovalDict | Literal["always", "never"] | None
         )

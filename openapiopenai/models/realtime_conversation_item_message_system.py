@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.realtime_conversation_item_message_system_content_inner import (
@@ -51,7 +53,7 @@ class RealtimeConversationItemMessageSystem(RequestModel):
             type: Literal["message"],
             status: Literal["completed", "incomplete", "in_progress"] | None = ...,
             role: Literal["system"],
-            content: list[
+            content: Sequence[
                 RealtimeConversationItemMessageSystemContentInner
                 | RealtimeConversationItemMessageSystemContentInnerDict
             ],
@@ -69,7 +71,7 @@ if TYPE_CHECKING:
         status: Literal["completed", "incomplete", "in_progress"] | None
         role: Required[Literal["system"]]
         content: Required[
-            list[
+            Sequence[
                 RealtimeConversationItemMessageSystemContentInner
                 | RealtimeConversationItemMessageSystemContentInnerDict
             ]

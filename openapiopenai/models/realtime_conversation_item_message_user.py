@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.realtime_conversation_item_message_user_content_inner import (
@@ -38,7 +40,7 @@ class RealtimeConversationItemMessageUser(RequestModel):
             type: Literal["message"],
             status: Literal["completed", "incomplete", "in_progress"] | None = ...,
             role: Literal["user"],
-            content: list[
+            content: Sequence[
                 RealtimeConversationItemMessageUserContentInner
                 | RealtimeConversationItemMessageUserContentInnerDict
             ],
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
         status: Literal["completed", "incomplete", "in_progress"] | None
         role: Required[Literal["user"]]
         content: Required[
-            list[
+            Sequence[
                 RealtimeConversationItemMessageUserContentInner
                 | RealtimeConversationItemMessageUserContentInnerDict
             ]

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.mcp_list_tools_tool import MCPListToolsTool, MCPListToolsToolDict
@@ -29,7 +31,7 @@ class RealtimeMCPListTools(RequestModel):
             type: Literal["mcp_list_tools"],
             id: str | None = ...,
             server_label: str,
-            tools: list[MCPListToolsTool | MCPListToolsToolDict],
+            tools: Sequence[MCPListToolsTool | MCPListToolsToolDict],
         ) -> None: ...
 
 
@@ -41,4 +43,4 @@ if TYPE_CHECKING:
         type: Required[Literal["mcp_list_tools"]]
         id: str | None
         server_label: Required[str]
-        tools: Required[list[MCPListToolsTool | MCPListToolsToolDict]]
+        tools: Required[Sequence[MCPListToolsTool | MCPListToolsToolDict]]

@@ -29,7 +29,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openapiopenai._secrets import redact
 from openapiopenai.configuration import LOGGER_NAME
@@ -46,6 +46,9 @@ from openapiopenai.realtime._tool_schema import (
     encode_output,
 )
 from openapiopenai.realtime.connection import RealtimeConnection
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_function_tool import RealtimeFunctionToolDict
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -125,7 +128,7 @@ class FunctionTools:
     def __len__(self) -> int:
         return len(self._tools)
 
-    def definitions(self) -> list[dict[str, Any]]:
+    def definitions(self) -> list[RealtimeFunctionToolDict]:
         """The tools as ``session.tools`` takes them (in ``session.update`` or when
         accepting a call): ``type``, ``name``, ``description`` and ``parameters``."""
         return [tool.definition() for tool in self._tools.values()]
@@ -181,8 +184,9 @@ class FunctionTools:
         """The worker: run the tool, send its output, then ask for the answer if it is time."""
         try:
             output = run_tool(tool, event.arguments, event.call_id)
-            item = {"type": "function_call_output", "call_id": event.call_id, "output": output}
-            conn.conversation.item.create(item)
+            conn.conversation.item.create(
+                {"type": "function_call_output", "call_id": event.call_id, "output": output}
+            )
             self._call_finished(conn, event.response_id)
         except RealtimeConnectionClosedError as closed:
             logger.debug("realtime: tool %s answered after the close (%s)", tool.name, closed)
