@@ -47,7 +47,10 @@ class _Inputs:
                 self.module.checking.add(f"from {module} import {dict_name(expr.name)}")
             return f"{expr.name} | {dict_name(expr.name)}"
         if isinstance(expr, ListOf):
-            return f"list[{self.annotation(expr.item, hint)}]"
+            # Sequence, not list: a list of tool dicts is then a valid list of tools-or-models
+            # (list is invariant), and a tuple works as it does at run time.
+            self.module.checking.add("from collections.abc import Sequence")
+            return f"Sequence[{self.annotation(expr.item, hint)}]"
         if isinstance(expr, MapOf):
             return f"dict[str, {self.annotation(expr.value, hint)}]"
         if isinstance(expr, UnionOf):

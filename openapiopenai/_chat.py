@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from openapiopenai._terminal import printable
 from openapiopenai.api.realtime_api import RealtimeApi
 from openapiopenai.models import RealtimeServerEventError, RealtimeServerEventResponseTextDelta
 from openapiopenai.realtime import AnyRealtimeConnection, Reconnected
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_session_create_request_ga import (
+        RealtimeSessionCreateRequestGADict,
+    )
 
 QUIT = "/quit"
 #: How long one event may take to come before the chat gives up on the server.
@@ -63,7 +68,10 @@ def _next_line(read_line: Callable[[str], str], out: TextIO) -> str | None:
 
 def _configure(conn: AnyRealtimeConnection, options: ChatOptions) -> None:
     """Text answers (and the instructions, if any); waits until the server has taken them."""
-    session: dict[str, object] = {"type": "realtime", "output_modalities": ["text"]}
+    session: RealtimeSessionCreateRequestGADict = {
+        "type": "realtime",
+        "output_modalities": ["text"],
+    }
     if options.instructions is not None:
         session["instructions"] = options.instructions
     sent = conn.session.update(session)
@@ -72,8 +80,12 @@ def _configure(conn: AnyRealtimeConnection, options: ChatOptions) -> None:
 
 def _turn(conn: AnyRealtimeConnection, line: str, out: TextIO) -> None:
     """Send one user message, and stream the answer to ``out`` as it arrives."""
-    message = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": line}]}
-    sent = {conn.conversation.item.create(message), conn.response.create()}
+    sent = {
+        conn.conversation.item.create(
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": line}]}
+        ),
+        conn.response.create(),
+    }
     out.write("model> ")
     out.flush()
     try:

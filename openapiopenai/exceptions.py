@@ -157,14 +157,33 @@ def _is_field_name(part: str | int) -> bool:
     return isinstance(part, int) or (part.isidentifier() and part.islower())
 
 
+#: Beta session fields and where a GA session keeps them: a pointer for a name (or a typo of
+#: one) that a model without it, but with its new home, does not know.
+_MOVED_IN_GA = {
+    "voice": "audio.output.voice",
+    "speed": "audio.output.speed",
+    "output_audio_format": "audio.output.format",
+    "input_audio_format": "audio.input.format",
+    "turn_detection": "audio.input.turn_detection",
+    "input_audio_transcription": "audio.input.transcription",
+    "input_audio_noise_reduction": "audio.input.noise_reduction",
+    "modalities": "output_modalities",
+}
+
+
 def _unknown_field_message(name: str, known: Sequence[str]) -> str:
     message = "unknown field."
     if known:
         import difflib
 
-        close = difflib.get_close_matches(name, known, n=1)
+        moved = {
+            old: new
+            for old, new in _MOVED_IN_GA.items()
+            if old not in known and new.split(".")[0] in known
+        }
+        close = difflib.get_close_matches(name, [*known, *moved], n=1)
         if close:
-            message = f"unknown field; did you mean {close[0]!r}?"
+            message = f"unknown field; did you mean {moved.get(close[0], close[0])!r}?"
         message += f" Known fields: {', '.join(known)}."
     return (
         message + " To send a field this SDK does not know yet, use with_additional_properties()."
@@ -515,7 +534,23 @@ class RealtimeSendQueueFullError(RealtimeConnectionClosedError):
 
 
 class MissingDependencyError(OpenApiException, ImportError):
-    """An optional feature's package is not installed; the message names the extra to add."""
+    """An optional feature's package is not installed; the message names it and the extra."""
+
+    @classmethod
+    def of(cls, feature: str, package: str, extra: str) -> MissingDependencyError:
+        """``feature`` needs ``package``: the error that says how to install it."""
+        return cls(
+            f"{feature} needs {package}, which is not installed: {install_hint(package, extra)}"
+        )
+
+
+def install_hint(package: str, extra: str) -> str:
+    """How to get an optional dependency: the package itself, or this checkout's extra.
+
+    Never ``pip install 'openapiopenai[extra]'``: that name on the public index is another
+    project, which would replace this SDK.
+    """
+    return f"pip install {package} (or, in a checkout of this SDK, pip install -e '.[{extra}]')"
 
 
 class WebhookVerificationError(OpenApiException, ValueError):

@@ -204,7 +204,7 @@ def test_without_the_realtime_extra_the_chat_names_it() -> None:
         "sys.exit(main(['realtime', 'chat', '--mock']))"
     )
     result = run([sys.executable, "-c", hide_websockets])
-    assert_one_error_line(result, "pip install 'openapiopenai[realtime]'")
+    assert_one_error_line(result, "pip install -e '.[realtime]'")
     assert result.returncode == 1
 
 

@@ -11,10 +11,12 @@ import ast
 import inspect
 import os
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +39,8 @@ TEST_COMMAND = (
 #: The first command: its own virtual environment, so it works where the system Python refuses
 #: ``pip install`` (externally managed); .ci/run runs it on a clean copy.
 SETUP_COMMAND = (
-    "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/openapiopenai client-secrets"
-    " create --mock"
+    "python3 -m venv .venv && .venv/bin/pip install '.[realtime]' && .venv/bin/openapiopenai"
+    " client-secrets create --mock"
 )
 
 API_KEY = "sk-docs-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -48,6 +50,9 @@ NOT_RUN = re.compile(r"<!--\s*not-run:\s*(?P<reason>[^>]*?)\s*-->\s*\Z")
 #: ``<!-- mock: fresh() -->``: the example acts on the mock's waiting call, so it gets a mock
 #: of its own. Either way the example runs against a mock started as the README starts it.
 MOCK_SETUP = re.compile(r"<!--\s*mock:\s*(?P<method>\w+)\((?P<arguments>[^\n]*?)\)\s*-->\s*\Z")
+#: A ```sh block that starts the mock with options, right before an example: the example runs
+#: against a mock started exactly so (``--tool-call NAME ARGUMENTS``, ``--reply TEXT``).
+MOCK_COMMAND = re.compile(r"\A(?:\.venv/bin/)?python3? -m openapiopenai\.mock(?P<options> .+)?\n\Z")
 FENCE = re.compile(r"^```(?P<lang>[\w+-]*)[^\n]*\n(?P<code>.*?)^```\s*$", re.S | re.M)
 LINK = re.compile(r"(?<!!)\[(?:[^\[\]]|\[[^\[\]]*\])*\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 EPHEMERAL_KEY = re.compile(r"ek_[A-Za-z0-9_-]{16,}")
@@ -81,6 +86,18 @@ def mock_setup(path: Path, index: int) -> tuple[str, tuple[Any, ...]] | None:
     written = marker.group("arguments")
     arguments = ast.literal_eval(f"({written},)") if written.strip() else ()
     return marker.group("method"), arguments
+
+
+def mock_options(path: Path, index: int) -> list[str] | None:
+    """Options of the ``python -m openapiopenai.mock ...`` block right before block ``index``."""
+    text = path.read_text(encoding="utf-8")
+    fences = list(FENCE.finditer(text))
+    pythons = [i for i, f in enumerate(fences) if f.group("lang") == "python"]
+    before = pythons[index] - 1
+    if before < 0 or fences[before].group("lang") != "sh":
+        return None
+    command = MOCK_COMMAND.match(fences[before].group("code"))
+    return shlex.split(command.group("options") or "") if command else None
 
 
 BLOCKS = list(python_blocks())
@@ -142,14 +159,10 @@ def relative_links() -> Iterator[tuple[Path, str]]:
                 yield path, target
 
 
-@pytest.fixture(scope="module")
-def docs_mock() -> Iterator[str]:
-    """``python -m openapiopenai.mock`` as the README starts it; yields the URL it prints.
-
-    Nothing is set up behind the reader's back: the examples find only what that command
-    offers. One mock serves all examples; each example is its own process.
-    """
-    command = [sys.executable, "-m", "openapiopenai.mock"]
+@contextmanager
+def standalone_mock(*options: str) -> Iterator[str]:
+    """``python -m openapiopenai.mock OPTIONS`` in a process of its own; yields its URL."""
+    command = [sys.executable, "-m", "openapiopenai.mock", *options]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
         try:
             assert child.stdout is not None
@@ -159,6 +172,17 @@ def docs_mock() -> Iterator[str]:
         finally:
             child.terminate()
             child.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def docs_mock() -> Iterator[str]:
+    """``python -m openapiopenai.mock`` as the README starts it; yields the URL it prints.
+
+    Nothing is set up behind the reader's back: the examples find only what that command
+    offers. One mock serves all examples; each example is its own process.
+    """
+    with standalone_mock() as url:
+        yield url
 
 
 @pytest.fixture
@@ -206,6 +230,9 @@ def test_python_example_runs(
         if method != "fresh":
             getattr(mock.realtime, method)(*arguments)
         base_url = mock.url
+    options = mock_options(path, index)
+    if options is not None:  # the page starts the mock with these options: so does the test
+        base_url = request.getfixturevalue("page_mock")(options)
     script = tmp_path / "example.py"
     script.write_text(code, encoding="utf-8")
     finished = subprocess.run(
@@ -221,6 +248,16 @@ def test_python_example_runs(
     assert finished.returncode == 0, f"{_rel(path)} block {index} failed:\n{output}"
     assert API_KEY not in output, "an example printed the API key"
     assert not EPHEMERAL_KEY.search(output), "an example printed an ephemeral key"
+    for scripted in re.findall(r"--tool-call (\w+)", " ".join(options or ())):
+        # The mock's answer after a tool's output quotes it: the example did call the tool.
+        assert f"The {scripted} tool returned:" in output, output
+
+
+@pytest.fixture
+def page_mock() -> Iterator[Callable[[list[str]], str]]:
+    """Starts ``python -m openapiopenai.mock`` with a page's options; stops it after the test."""
+    with ExitStack() as running:
+        yield lambda options: running.enter_context(standalone_mock(*options))
 
 
 def test_few_blocks_are_not_run() -> None:
@@ -233,6 +270,30 @@ def test_readme_first_screen_has_the_two_commands() -> None:
     first_screen = "\n".join(README.read_text(encoding="utf-8").splitlines()[:40])
     assert SETUP_COMMAND in first_screen
     assert TEST_COMMAND in first_screen
+
+
+def test_readme_first_command_brings_what_the_quick_start_shows() -> None:
+    """The quick start advertises ``realtime chat``: its install brings the extra it needs."""
+    quick_start = README.read_text(encoding="utf-8").split("## Contents", 1)[0]
+    installed = re.search(r"\.venv/bin/pip install '\.\[(?P<extras>[\w,]+)\]'", SETUP_COMMAND)
+    assert "openapiopenai realtime chat" in quick_start
+    assert installed is not None and "realtime" in installed.group("extras").split(",")
+
+
+def test_ci_runs_the_readme_first_command() -> None:
+    """.ci/run's ``readme`` stage finds the first command by a grep: it still finds it."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    grep = re.search(r'command="\$\((?P<grep>grep -m1 .*) README\.md\)"', ci)
+    assert grep is not None, "no grep for the README's first command in .ci/run"
+    found = subprocess.run(
+        ["bash", "-c", f"{grep.group('grep')} README.md"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert found.stdout.strip() == SETUP_COMMAND
 
 
 @pytest.mark.parametrize("command", [SETUP_COMMAND, TEST_COMMAND])
@@ -290,6 +351,31 @@ def readme_section(title: str) -> str:
     found = re.search(rf"^## {re.escape(title)}\s*\n(?P<body>.*?)(?=^## |\Z)", text, re.S | re.M)
     assert found, f"README.md has no '## {title}' section"
     return found.group("body")
+
+
+def test_readme_contents_lists_every_section() -> None:
+    """The Contents links each ``##`` section and the ``###`` ones a newcomer looks for."""
+    contents = set(re.findall(r"\]\(#([\w-]+)\)", readme_section("Contents")))
+    text = FENCE.sub("", README.read_text(encoding="utf-8"))
+    wanted = {"Function tools from Python functions", "Chatting from the terminal"}
+    wanted |= {"The mock's WebSocket side"}
+    headings = [h for h in re.findall(r"^## (.+)$", text, re.M) if h != "Contents"]
+    for heading in [*headings, *wanted]:
+        plain = re.sub(r"[`*]", "", heading).strip().lower()
+        slug = re.sub(r"[^\w\- ]", "", plain).replace(" ", "-")
+        assert slug in contents, f"README's Contents do not link '{heading}'"
+
+
+@pytest.mark.parametrize("key", [API_KEY, "sk-..."], ids=["real-key", "readme-placeholder"])
+def test_readme_masked_key_comment_says_what_is_printed(key: str) -> None:
+    """The comment after ``print(configuration)`` shows what that prints, for the README's
+    placeholder ``sk-...`` as for a real key."""
+    comment = re.search(r"^print\(configuration\)  # (?P<said>.+)$", README.read_text(), re.M)
+    assert comment is not None
+    printed = re.search(r"access_token=(\S+?),", str(openapiopenai.Configuration(access_token=key)))
+    assert printed is not None
+    masked = printed.group(1)
+    assert masked in comment.group("said").replace("access_token=", "")
 
 
 def test_readme_configuration_table_lists_every_parameter() -> None:
@@ -370,6 +456,26 @@ def test_examples_type_check_with_plain_mypy(tmp_path: Path) -> None:
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"Success: no issues found in {len(files)} source files" in checked.stdout
+
+
+def test_examples_import_only_what_they_use_and_configure_once(tmp_path: Path) -> None:
+    """No example imports a name it does not use or builds a ``Configuration`` it drops."""
+    pytest.importorskip("ruff", reason="ruff comes with the dev extra")
+    files = []
+    for path, index, code, _ in BLOCKS:
+        assert len(re.findall(r"^configuration = ", code, re.M)) <= 1, f"{_rel(path)}#{index}"
+        example = tmp_path / f"{path.stem.lower()}_example_{index}.py"
+        example.write_text(code, encoding="utf-8")
+        files.append(example.name)
+    checked = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "F401", *files],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_readme_examples_use_the_ga_endpoints() -> None:

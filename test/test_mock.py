@@ -172,6 +172,75 @@ def test_module_help() -> None:
     assert "--port" in result.stdout and "--api-key" in result.stdout
 
 
+def test_module_scripts_replies_and_tool_calls_in_order() -> None:
+    """``--reply`` and ``--tool-call``: the standalone mock's next responses, in the given order."""
+    pytest.importorskip("websockets", reason="the realtime extra")
+    from openapiopenai.models import (
+        RealtimeServerEventResponseDone,
+        RealtimeServerEventResponseFunctionCallArgumentsDone,
+    )
+
+    args = [sys.executable, "-m", "openapiopenai.mock", "--port", "0", "--reply", "Hi there"]
+    args += ["--tool-call", "get_weather", '{"city": "Paris"}', "--reply", "Sunny"]
+    with subprocess.Popen(args, stdout=subprocess.PIPE, text=True) as child:
+        try:
+            url = _first_line(child.stdout, timeout=60).strip()
+            said: list[object] = []
+            with sdk(url).connect(model="gpt-realtime", receive_timeout=30) as conn:
+                conn.session.update({"type": "realtime", "output_modalities": ["text"]})
+                for _ in range(4):
+                    conn.response.create()
+                    for event in conn:
+                        if isinstance(event, RealtimeServerEventResponseFunctionCallArgumentsDone):
+                            said.append((event.name, json.loads(event.arguments)))
+                        elif isinstance(event, RealtimeServerEventResponseDone):
+                            output = event.to_dict()["response"]["output"]
+                            if output[0]["type"] == "message":
+                                said.append(output[0]["content"][0]["text"])
+                            break
+        finally:
+            child.terminate()
+            child.wait(timeout=30)
+
+    assert said[:3] == ["Hi there", ("get_weather", {"city": "Paris"}), "Sunny"]
+    assert said[3] != "Sunny"  # then the default reply
+
+
+@pytest.mark.parametrize(
+    ("arguments", "complaint"),
+    [("{city", "ARGUMENTS is not JSON"), ("[1]", "ARGUMENTS must be a JSON object")],
+)
+def test_module_refuses_tool_call_arguments_that_are_not_an_object(
+    arguments: str, complaint: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "openapiopenai.mock", "--tool-call", "f", arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert f"--tool-call f: {complaint}" in result.stderr
+
+
+def test_unknown_call_404_says_how_to_make_one(openai_mock: MockServer) -> None:
+    """A mock in the test's own process has no demo call; its 404 tells how to make one."""
+    api = sdk(openai_mock.url)
+    session = {"type": "realtime", "model": "gpt-realtime"}
+    with pytest.raises(openapiopenai.NotFoundException) as missing:
+        api.accept_realtime_call(DEMO_CALL_ID, session)
+
+    assert "mock.incoming_call(call_id)" in str(missing.value)
+    assert f"python -m openapiopenai.mock` starts with one waiting, {DEMO_CALL_ID}" in str(
+        missing.value
+    )
+    openai_mock.incoming_call(DEMO_CALL_ID)  # as the message says
+    api.accept_realtime_call(DEMO_CALL_ID, session)
+    assert openai_mock.calls[DEMO_CALL_ID].actions[0][0] == "accept"
+
+
 # -- what it answers -------------------------------------------------------------------------
 
 

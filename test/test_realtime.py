@@ -982,7 +982,7 @@ def test_without_the_extra_connect_names_it() -> None:
         "    print(error)\n"
     )
     assert completed.returncode == 0, completed.stderr
-    assert "pip install 'openapiopenai[realtime]'" in completed.stdout
+    assert "pip install -e '.[realtime]'" in completed.stdout
 
 
 # -- the parser on anything --------------------------------------------------------------------

@@ -170,23 +170,33 @@ def _dialled_number(sip_headers: Iterable[tuple[str, str]]) -> str | None:
 # -- serving ---------------------------------------------------------------------------------
 
 
+class CannotListenError(Exception):
+    """The webhook's address cannot be bound: the port is taken, or not ours to use."""
+
+    def __init__(self, host: str, port: int, refused: OSError) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {refused.strerror or refused}")
+
+
 class AgentServer:
     """The agent on waitress: bound on creation, serving in :meth:`run` until :meth:`stop`."""
 
     def __init__(self, app: PhoneAgent, host: str, port: int) -> None:
         self.app = app
         self._map: dict[int, Any] = {}
-        self._server = waitress.create_server(
-            app,
-            map=self._map,
-            host=host,
-            port=port,
-            threads=4,
-            channel_timeout=30,
-            max_request_body_size=MAX_BODY_BYTES,
-            asyncore_use_poll=True,
-            ident="phone-agent",
-        )
+        try:
+            self._server = waitress.create_server(
+                app,
+                map=self._map,
+                host=host,
+                port=port,
+                threads=4,
+                channel_timeout=30,
+                max_request_body_size=MAX_BODY_BYTES,
+                asyncore_use_poll=True,
+                ident="phone-agent",
+            )
+        except OSError as refused:
+            raise CannotListenError(host, port, refused) from None
         self.port = int(self._server.effective_port)
         self.url = f"http://{host}:{self.port}{WEBHOOK_PATH}"
 
@@ -235,9 +245,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not configuration.access_token:
         LOG.error("set OPENAI_API_KEY and OPENAI_WEBHOOK_SECRET (or use --mock to try it offline)")
         return 2
-    server = AgentServer(
-        PhoneAgent(RealtimeApi(ApiClient(configuration)), settings), args.host, args.port
-    )
+    try:
+        server = AgentServer(
+            PhoneAgent(RealtimeApi(ApiClient(configuration)), settings), args.host, args.port
+        )
+    except CannotListenError as refused:
+        print(f"phone agent: {refused}", file=sys.stderr)
+        return 1
     print(f"Phone agent: webhook at {server.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.run()

@@ -12,12 +12,13 @@ import logging
 import math
 import os
 import struct
+import sys
 import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from agent import AgentServer, AgentSettings, PhoneAgent
+from agent import AgentServer, AgentSettings, CannotListenError, PhoneAgent
 from calls import CallRecord
 
 from openapiopenai import ApiClient, Configuration, RealtimeApi
@@ -100,7 +101,12 @@ def run(settings: AgentSettings, host: str, port: int) -> int:
     configuration = Configuration(host=base, access_token="sk-mock", ignore_environment=True)  # noqa: S106
     api = RealtimeApi(ApiClient(configuration))
     agent = PhoneAgent(api, AgentSettings(**{**settings.__dict__, "webhook_secret": secret}))
-    server = AgentServer(agent, host, port)
+    try:
+        server = AgentServer(agent, host, port)
+    except CannotListenError as refused:
+        mock.stop()
+        print(f"phone agent: {refused}", file=sys.stderr)
+        return 1
     print(f"Phone agent: webhook at {server.url} (upstream: a local mock)", flush=True)
     threading.Thread(
         target=demo_call, args=(mock, api, agent, server.url, secret), daemon=True

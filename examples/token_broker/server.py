@@ -55,6 +55,7 @@ from openapiopenai import (
     RetryPolicy,
     TooManyRequestsException,
 )
+from openapiopenai.exceptions import install_hint
 from openapiopenai.models import RealtimeCreateClientSecretRequest, RealtimeSessionCreateRequestGA
 
 HERE = Path(__file__).resolve().parent
@@ -786,14 +787,24 @@ class ServeOptions:
         }
 
 
+class CannotListenError(Exception):
+    """The broker's address cannot be bound: the port is taken, or not ours to use."""
+
+    def __init__(self, host: str, port: int, refused: OSError) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {refused.strerror or refused}")
+
+
 class BrokerServer:
     """The broker on waitress: bound on creation, serving in :meth:`run` until :meth:`stop`."""
 
     def __init__(self, app: Broker, host: str, port: int, options: ServeOptions) -> None:
         self._map: dict[int, Any] = {}
-        self._server = waitress.create_server(
-            app, map=self._map, host=host, port=port, **options.waitress_settings()
-        )
+        try:
+            self._server = waitress.create_server(
+                app, map=self._map, host=host, port=port, **options.waitress_settings()
+            )
+        except OSError as refused:
+            raise CannotListenError(host, port, refused) from None
         self.host = str(self._server.effective_host)
         self.port = int(self._server.effective_port)
         app.serve_on("http", self.port)
@@ -909,9 +920,7 @@ def _refuse_empty(flag: str, value: str | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the broker until interrupted (Ctrl-C or SIGTERM)."""
     args = parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    configure_logging(args.log_level)
     try:
         config = config_from_args(args)
     except (OSError, ValueError) as invalid:
@@ -932,7 +941,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             LOG.error("set OPENAI_API_KEY (or use --mock to try it offline)")
             return 2
     app, client = create_app(config, configuration)
-    server = create_server(app, args.host, args.port)
+    try:
+        server = create_server(app, args.host, args.port)
+    except CannotListenError as refused:
+        print(f"token broker: {refused}", file=sys.stderr)
+        _close(app, client, mock)
+        return 1
     signal.signal(signal.SIGTERM, _exit_on_signal)
     upstream = "a local mock" if mock else configuration.host
     print(f"Token broker on {server.url}/ (upstream: {upstream})", flush=True)
@@ -942,12 +956,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        if app.sidebands is not None:
-            app.sidebands.close_all()
-        client.close()
-        if mock is not None:
-            mock.stop()
+        _close(app, client, mock)
     return 0
+
+
+def _close(app: Broker, client: ApiClient, mock: Any) -> None:
+    """Let go of what :func:`main` opened: the sidebands, the client and the local mock."""
+    if app.sidebands is not None:
+        app.sidebands.close_all()
+    client.close()
+    if mock is not None:
+        mock.stop()
+
+
+def configure_logging(level: str) -> None:
+    """The broker's log at ``level``; the WebRTC and WebSocket libraries' chatter (each ICE
+    check, each connection) only from WARNING on, unless ``level`` is DEBUG."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        for chatty in ("aioice", "websockets"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _start_mock() -> Any:
@@ -958,7 +988,7 @@ def _start_mock() -> Any:
 
     webrtc = importlib.util.find_spec("aiortc") is not None
     if not webrtc:
-        LOG.warning("no aiortc: calls get a canned answer; pip install 'openapiopenai[webrtc]'")
+        LOG.warning("no aiortc: calls get a canned answer; %s", install_hint("aiortc", "webrtc"))
     mock = MockServer(webrtc=webrtc)
     mock.start()
     return mock

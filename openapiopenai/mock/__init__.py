@@ -56,7 +56,7 @@ from urllib.parse import unquote
 
 from pydantic import ValidationError
 
-from openapiopenai.exceptions import ApiValidationError, ApiValueError, FieldError
+from openapiopenai.exceptions import ApiValidationError, ApiValueError, FieldError, install_hint
 from openapiopenai.mock import _shapes
 from openapiopenai.mock._shapes import (
     REALTIME_SESSION_DEFAULTS,
@@ -206,6 +206,14 @@ class Scripted:
     delay: float = 0.0
 
 
+#: What the mock's 404 for a call adds to the service's words: how a test makes one.
+UNKNOWN_CALL_HINT = (
+    "This mock knows the calls made by POST /realtime/calls and the SIP calls made to arrive"
+    " with mock.incoming_call(call_id); `python -m openapiopenai.mock` starts with one waiting,"
+    f" {DEMO_CALL_ID}, a MockServer() in your own process with none."
+)
+
+
 class _Refused(Exception):
     """A request the service turns down: becomes an OpenAI error body with this status."""
 
@@ -265,7 +273,8 @@ class MockServer:
             raise ApiValueError("pass either answerer or webrtc=True, not both")
         if webrtc and importlib.util.find_spec("aiortc") is None:
             raise ApiValueError(
-                "webrtc=True needs the 'webrtc' extra: pip install 'openapiopenai[webrtc]'"
+                "webrtc=True needs aiortc, which is not installed: "
+                + install_hint("aiortc", "webrtc")
             )
         self.webrtc = webrtc
         self._rtc: WebRtcAnswerer | None = None
@@ -635,7 +644,7 @@ class MockServer:
         with self._lock:
             call = self._calls.get(call_id)
         if call is None:
-            raise _Refused(404, f"No call found with id '{call_id}'.")
+            raise _Refused(404, f"No call found with id '{call_id}'. {UNKNOWN_CALL_HINT}")
         return _CallUpdate(self._lock, call)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from openapiopenai.exceptions import ApiValueError
+from openapiopenai.exceptions import ApiValueError, install_hint
 from openapiopenai.mock import _shapes
 from openapiopenai.mock._realtime_session import RealtimeSession, SessionBase, TranslationSession
 from openapiopenai.mock._realtime_turns import (
@@ -382,8 +382,8 @@ class RealtimeMock:
 
             status, headers, body = _error(
                 501,
-                "The mock's WebSocket side needs the 'realtime' extra: "
-                "pip install 'openapiopenai[realtime]'",
+                "The mock's WebSocket side needs websockets, which is not installed: "
+                + install_hint("websockets", "realtime"),
                 "server_error",
             )
             handler.close_connection = True

@@ -1,6 +1,6 @@
 """A real WebRTC peer that answers like OpenAI's Realtime service, for offline voice-call tests.
 
-Needs the ``webrtc`` extra (``pip install 'openapiopenai[webrtc]'``, which brings aiortc); the
+Needs aiortc (the ``webrtc`` extra: ``pip install -e '.[webrtc]'`` in a checkout); the
 SDK and the rest of the mock never import this module by themselves::
 
     from openapiopenai.mock.webrtc import WebRtcAnswerer
@@ -59,6 +59,8 @@ from fractions import Fraction
 from types import TracebackType
 from typing import Any, TypeVar
 
+from openapiopenai.exceptions import install_hint
+
 try:
     import aioice.ice
     import av
@@ -72,7 +74,8 @@ try:
     from aiortc.mediastreams import MediaStreamError
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "openapiopenai.mock.webrtc needs the 'webrtc' extra: pip install 'openapiopenai[webrtc]'"
+        "openapiopenai.mock.webrtc needs aiortc, which is not installed: "
+        + install_hint("aiortc", "webrtc")
     ) from exc
 
 __all__ = ["InvalidOfferError", "WebRtcAnswerer", "loopback_ice"]

@@ -10,6 +10,8 @@ from pydantic import Field
 from openapiopenai.models.openapi_model import RequestModel, optional
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import TypedDict
 
 if TYPE_CHECKING:
@@ -47,8 +49,8 @@ class AudioTranscription(RequestModel):
             *,
             model: _KnownAudioTranscriptionModel | None = ...,
             language: str | None = ...,
-            languages: list[str] | None = ...,
-            keywords: list[str] | None = ...,
+            languages: Sequence[str] | None = ...,
+            keywords: Sequence[str] | None = ...,
             prompt: str | None = ...,
             delay: Literal["minimal", "low", "medium", "high", "xhigh"] | None = ...,
         ) -> None: ...
@@ -61,7 +63,7 @@ if TYPE_CHECKING:
 
         model: _KnownAudioTranscriptionModel | None
         language: str | None
-        languages: list[str] | None
-        keywords: list[str] | None
+        languages: Sequence[str] | None
+        keywords: Sequence[str] | None
         prompt: str | None
         delay: Literal["minimal", "low", "medium", "high", "xhigh"] | None

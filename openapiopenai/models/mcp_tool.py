@@ -19,6 +19,8 @@ from openapiopenai.models.openapi_model import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.callable_tool_allowed_caller import CallableToolAllowedCaller
@@ -89,8 +91,8 @@ class MCPTool(RequestModel):
             authorization: str | None = ...,
             server_description: str | None = ...,
             headers: dict[str, str] | None = ...,
-            allowed_tools: list[str] | MCPToolFilter | MCPToolFilterDict | None = ...,
-            allowed_callers: list[CallableToolAllowedCaller] | None = ...,
+            allowed_tools: Sequence[str] | MCPToolFilter | MCPToolFilterDict | None = ...,
+            allowed_callers: Sequence[CallableToolAllowedCaller] | None = ...,
             require_approval: MCPToolRequireApproval
             | MCPToolRequireApprovalDict
             | Literal["always", "never"]
@@ -124,8 +126,8 @@ if TYPE_CHECKING:
         authorization: str | None
         server_description: str | None
         headers: dict[str, str] | None
-        allowed_tools: list[str] | MCPToolFilter | MCPToolFilterDict | None
-        allowed_callers: list[CallableToolAllowedCaller] | None
+        allowed_tools: Sequence[str] | MCPToolFilter | MCPToolFilterDict | None
+        allowed_callers: Sequence[CallableToolAllowedCaller] | None
         require_approval: (
             MCPToolRequireApproval | MCPToolRequireApprovalDict | Literal["always", "never"] | None
         )

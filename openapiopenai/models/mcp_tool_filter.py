@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from openapiopenai.models.openapi_model import RequestModel, optional
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import TypedDict
 
 
@@ -20,7 +22,7 @@ class MCPToolFilter(RequestModel):
     if TYPE_CHECKING:
         # For type checkers: nested objects may be given as dicts, as at run time.
         def __init__(
-            self, *, tool_names: list[str] | None = ..., read_only: bool | None = ...
+            self, *, tool_names: Sequence[str] | None = ..., read_only: bool | None = ...
         ) -> None: ...
 
 
@@ -29,5 +31,5 @@ if TYPE_CHECKING:
     class MCPToolFilterDict(TypedDict, total=False):
         """``MCPToolFilter`` as a plain dict (type checkers only)."""
 
-        tool_names: list[str] | None
+        tool_names: Sequence[str] | None
         read_only: bool | None

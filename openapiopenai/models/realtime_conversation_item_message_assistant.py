@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.realtime_conversation_item_message_assistant_content_inner import (
@@ -40,7 +42,7 @@ class RealtimeConversationItemMessageAssistant(RequestModel):
             type: Literal["message"] | None = ...,
             status: Literal["completed", "incomplete", "in_progress"] | None = ...,
             role: Literal["assistant"] | None = ...,
-            content: list[
+            content: Sequence[
                 RealtimeConversationItemMessageAssistantContentInner
                 | RealtimeConversationItemMessageAssistantContentInnerDict
             ],
@@ -58,7 +60,7 @@ if TYPE_CHECKING:
         status: Literal["completed", "incomplete", "in_progress"] | None
         role: Literal["assistant"] | None
         content: Required[
-            list[
+            Sequence[
                 RealtimeConversationItemMessageAssistantContentInner
                 | RealtimeConversationItemMessageAssistantContentInnerDict
             ]

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.realtime_conversation_item_message_system_content_inner import (
@@ -53,7 +55,7 @@ class RealtimeConversationItemMessageSystem(RequestModel):
             type: Literal["message"] | None = ...,
             status: Literal["completed", "incomplete", "in_progress"] | None = ...,
             role: Literal["system"] | None = ...,
-            content: list[
+            content: Sequence[
                 RealtimeConversationItemMessageSystemContentInner
                 | RealtimeConversationItemMessageSystemContentInnerDict
             ],
@@ -71,7 +73,7 @@ if TYPE_CHECKING:
         status: Literal["completed", "incomplete", "in_progress"] | None
         role: Literal["system"] | None
         content: Required[
-            list[
+            Sequence[
                 RealtimeConversationItemMessageSystemContentInner
                 | RealtimeConversationItemMessageSystemContentInnerDict
             ]

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.realtime_conversation_item_message_user_content_inner import (
@@ -40,7 +42,7 @@ class RealtimeConversationItemMessageUser(RequestModel):
             type: Literal["message"] | None = ...,
             status: Literal["completed", "incomplete", "in_progress"] | None = ...,
             role: Literal["user"] | None = ...,
-            content: list[
+            content: Sequence[
                 RealtimeConversationItemMessageUserContentInner
                 | RealtimeConversationItemMessageUserContentInnerDict
             ],
@@ -58,7 +60,7 @@ if TYPE_CHECKING:
         status: Literal["completed", "incomplete", "in_progress"] | None
         role: Literal["user"] | None
         content: Required[
-            list[
+            Sequence[
                 RealtimeConversationItemMessageUserContentInner
                 | RealtimeConversationItemMessageUserContentInnerDict
             ]

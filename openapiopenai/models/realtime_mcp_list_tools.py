@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from openapiopenai.models.openapi_model import LENIENT_IN_RESPONSE, RequestModel, optional
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import Required, TypedDict
 
     from openapiopenai.models.mcp_list_tools_tool import MCPListToolsTool, MCPListToolsToolDict
@@ -31,7 +33,7 @@ class RealtimeMCPListTools(RequestModel):
             type: Literal["mcp_list_tools"] | None = ...,
             id: str | None = ...,
             server_label: str,
-            tools: list[MCPListToolsTool | MCPListToolsToolDict],
+            tools: Sequence[MCPListToolsTool | MCPListToolsToolDict],
         ) -> None: ...
 
 
@@ -43,4 +45,4 @@ if TYPE_CHECKING:
         type: Literal["mcp_list_tools"] | None
         id: str | None
         server_label: Required[str]
-        tools: Required[list[MCPListToolsTool | MCPListToolsToolDict]]
+        tools: Required[Sequence[MCPListToolsTool | MCPListToolsToolDict]]

@@ -16,6 +16,8 @@ from openapiopenai.models.openapi_model import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import TypedDict
 
     from openapiopenai.models.mcp_tool import MCPTool, MCPToolDict
@@ -62,12 +64,12 @@ class RealtimeResponseCreateParams(RequestModel):
         def __init__(
             self,
             *,
-            output_modalities: list[Literal["text", "audio"]] | None = ...,
+            output_modalities: Sequence[Literal["text", "audio"]] | None = ...,
             instructions: str | None = ...,
             audio: RealtimeResponseCreateParamsAudio
             | RealtimeResponseCreateParamsAudioDict
             | None = ...,
-            tools: list[
+            tools: Sequence[
                 RealtimeFunctionTool
                 | RealtimeFunctionToolDict
                 | MCPTool
@@ -88,7 +90,7 @@ class RealtimeResponseCreateParams(RequestModel):
             conversation: _KnownRealtimeResponseCreateParamsConversation | None = ...,
             metadata: Metadata | None = ...,
             prompt: Prompt | PromptDict | None = ...,
-            input: list[RealtimeConversationItem] | None = ...,
+            input: Sequence[RealtimeConversationItem] | None = ...,
         ) -> None: ...
 
 
@@ -97,11 +99,11 @@ if TYPE_CHECKING:
     class RealtimeResponseCreateParamsDict(TypedDict, total=False):
         """``RealtimeResponseCreateParams`` as a plain dict (type checkers only)."""
 
-        output_modalities: list[Literal["text", "audio"]] | None
+        output_modalities: Sequence[Literal["text", "audio"]] | None
         instructions: str | None
         audio: RealtimeResponseCreateParamsAudio | RealtimeResponseCreateParamsAudioDict | None
         tools: (
-            list[
+            Sequence[
                 RealtimeFunctionTool
                 | RealtimeFunctionToolDict
                 | MCPTool
@@ -125,4 +127,4 @@ if TYPE_CHECKING:
         conversation: _KnownRealtimeResponseCreateParamsConversation | None
         metadata: Metadata | None
         prompt: Prompt | PromptDict | None
-        input: list[RealtimeConversationItem] | None
+        input: Sequence[RealtimeConversationItem] | None

@@ -10,6 +10,8 @@ from pydantic import Field
 from openapiopenai.models.openapi_model import RequestModel, nullable, optional
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import TypedDict
 
     from openapiopenai.models.realtime_model import RealtimeModel
@@ -69,7 +71,7 @@ class RealtimeSessionCreateRequest(RequestModel):
         def __init__(
             self,
             *,
-            modalities: list[Literal["text", "audio"]] | None = ...,
+            modalities: Sequence[Literal["text", "audio"]] | None = ...,
             model: RealtimeModel | None = ...,
             instructions: str | None = ...,
             voice: VoiceIdsShared | None = ...,
@@ -89,7 +91,7 @@ class RealtimeSessionCreateRequest(RequestModel):
             | RealtimeSessionCreateRequestTracing
             | RealtimeSessionCreateRequestTracingDict
             | None = ...,
-            tools: list[
+            tools: Sequence[
                 RealtimeSessionCreateRequestToolsInner | RealtimeSessionCreateRequestToolsInnerDict
             ]
             | None = ...,
@@ -107,7 +109,7 @@ if TYPE_CHECKING:
     class RealtimeSessionCreateRequestDict(TypedDict, total=False):
         """``RealtimeSessionCreateRequest`` as a plain dict (type checkers only)."""
 
-        modalities: list[Literal["text", "audio"]] | None
+        modalities: Sequence[Literal["text", "audio"]] | None
         model: RealtimeModel | None
         instructions: str | None
         voice: VoiceIdsShared | None
@@ -136,7 +138,7 @@ if TYPE_CHECKING:
             | None
         )
         tools: (
-            list[
+            Sequence[
                 RealtimeSessionCreateRequestToolsInner | RealtimeSessionCreateRequestToolsInnerDict
             ]
             | None

@@ -16,6 +16,8 @@ from openapiopenai.models.openapi_model import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import TypedDict
 
     from openapiopenai.models.mcp_tool import MCPTool, MCPToolDict
@@ -66,18 +68,18 @@ class RealtimeSessionCreateRequestGA(RequestModel):
             self,
             *,
             type: Literal["realtime"] | None = ...,
-            output_modalities: list[Literal["text", "audio"]] | None = ...,
+            output_modalities: Sequence[Literal["text", "audio"]] | None = ...,
             model: RealtimeModel | None = ...,
             instructions: str | None = ...,
             audio: RealtimeSessionCreateRequestGAAudio
             | RealtimeSessionCreateRequestGAAudioDict
             | None = ...,
-            include: list[Literal["item.input_audio_transcription.logprobs"]] | None = ...,
+            include: Sequence[Literal["item.input_audio_transcription.logprobs"]] | None = ...,
             tracing: Literal["auto"]
             | RealtimeSessionCreateRequestGATracing
             | RealtimeSessionCreateRequestGATracingDict
             | None = ...,
-            tools: list[
+            tools: Sequence[
                 RealtimeFunctionTool
                 | RealtimeFunctionToolDict
                 | MCPTool
@@ -106,11 +108,11 @@ if TYPE_CHECKING:
         """``RealtimeSessionCreateRequestGA`` as a plain dict (type checkers only)."""
 
         type: Literal["realtime"] | None
-        output_modalities: list[Literal["text", "audio"]] | None
+        output_modalities: Sequence[Literal["text", "audio"]] | None
         model: RealtimeModel | None
         instructions: str | None
         audio: RealtimeSessionCreateRequestGAAudio | RealtimeSessionCreateRequestGAAudioDict | None
-        include: list[Literal["item.input_audio_transcription.logprobs"]] | None
+        include: Sequence[Literal["item.input_audio_transcription.logprobs"]] | None
         tracing: (
             Literal["auto"]
             | RealtimeSessionCreateRequestGATracing
@@ -118,7 +120,7 @@ if TYPE_CHECKING:
             | None
         )
         tools: (
-            list[
+            Sequence[
                 RealtimeFunctionTool
                 | RealtimeFunctionToolDict
                 | MCPTool

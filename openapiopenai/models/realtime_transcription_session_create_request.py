@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Literal
 from openapiopenai.models.openapi_model import RequestModel, nullable, optional
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import TypedDict
 
     from openapiopenai.models.audio_transcription import AudioTranscription, AudioTranscriptionDict
@@ -43,7 +45,7 @@ class RealtimeTranscriptionSessionCreateRequest(RequestModel):
             | None = ...,
             input_audio_format: Literal["pcm16", "g711_ulaw", "g711_alaw"] | None = ...,
             input_audio_transcription: AudioTranscription | AudioTranscriptionDict | None = ...,
-            include: list[Literal["item.input_audio_transcription.logprobs"]] | None = ...,
+            include: Sequence[Literal["item.input_audio_transcription.logprobs"]] | None = ...,
         ) -> None: ...
 
 
@@ -64,4 +66,4 @@ if TYPE_CHECKING:
         )
         input_audio_format: Literal["pcm16", "g711_ulaw", "g711_alaw"] | None
         input_audio_transcription: AudioTranscription | AudioTranscriptionDict | None
-        include: list[Literal["item.input_audio_transcription.logprobs"]] | None
+        include: Sequence[Literal["item.input_audio_transcription.logprobs"]] | None

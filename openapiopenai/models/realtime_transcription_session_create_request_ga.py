@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from openapiopenai.models.openapi_model import RequestModel, optional
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from typing_extensions import TypedDict
 
     from openapiopenai.models.realtime_transcription_session_create_request_ga_audio import (
@@ -34,7 +36,7 @@ class RealtimeTranscriptionSessionCreateRequestGA(RequestModel):
             audio: RealtimeTranscriptionSessionCreateRequestGAAudio
             | RealtimeTranscriptionSessionCreateRequestGAAudioDict
             | None = ...,
-            include: list[Literal["item.input_audio_transcription.logprobs"]] | None = ...,
+            include: Sequence[Literal["item.input_audio_transcription.logprobs"]] | None = ...,
         ) -> None: ...
 
 
@@ -49,4 +51,4 @@ if TYPE_CHECKING:
             | RealtimeTranscriptionSessionCreateRequestGAAudioDict
             | None
         )
-        include: list[Literal["item.input_audio_transcription.logprobs"]] | None
+        include: Sequence[Literal["item.input_audio_transcription.logprobs"]] | None

@@ -1,8 +1,8 @@
 """Conversations with Realtime models over WebSocket (``RealtimeApi.connect``).
 
-Needs the ``realtime`` extra (``pip install 'openapiopenai[realtime]'``), which brings
-``websockets``; importing this package without it raises
-:class:`~openapiopenai.exceptions.MissingDependencyError` naming the extra.
+Needs ``websockets`` (the ``realtime`` extra: ``pip install -e '.[realtime]'`` in a checkout);
+importing this package without it raises
+:class:`~openapiopenai.exceptions.MissingDependencyError` naming both.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from openapiopenai.exceptions import ApiValueError, MissingDependencyError
 try:
     import websockets  # noqa: F401
 except ImportError:
-    raise MissingDependencyError(
-        "Realtime conversations over WebSocket need the realtime extra: "
-        "pip install 'openapiopenai[realtime]'"
+    raise MissingDependencyError.of(
+        "Realtime conversations over WebSocket", "websockets", "realtime"
     ) from None
 
 from openapiopenai.realtime._open import (

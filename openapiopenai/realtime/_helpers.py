@@ -13,7 +13,58 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from openapiopenai.exceptions import ApiTypeError, ApiValueError
 
 if TYPE_CHECKING:
-    from openapiopenai.models.openapi_model import RequestModel
+    from openapiopenai.models.realtime_conversation_item_function_call import (
+        RealtimeConversationItemFunctionCall,
+        RealtimeConversationItemFunctionCallDict,
+    )
+    from openapiopenai.models.realtime_conversation_item_function_call_output import (
+        RealtimeConversationItemFunctionCallOutput,
+        RealtimeConversationItemFunctionCallOutputDict,
+    )
+    from openapiopenai.models.realtime_conversation_item_message_assistant import (
+        RealtimeConversationItemMessageAssistant,
+        RealtimeConversationItemMessageAssistantDict,
+    )
+    from openapiopenai.models.realtime_conversation_item_message_system import (
+        RealtimeConversationItemMessageSystem,
+        RealtimeConversationItemMessageSystemDict,
+    )
+    from openapiopenai.models.realtime_conversation_item_message_user import (
+        RealtimeConversationItemMessageUser,
+        RealtimeConversationItemMessageUserDict,
+    )
+    from openapiopenai.models.realtime_mcp_approval_request import (
+        RealtimeMCPApprovalRequest,
+        RealtimeMCPApprovalRequestDict,
+    )
+    from openapiopenai.models.realtime_mcp_approval_response import (
+        RealtimeMCPApprovalResponse,
+        RealtimeMCPApprovalResponseDict,
+    )
+    from openapiopenai.models.realtime_mcp_list_tools import (
+        RealtimeMCPListTools,
+        RealtimeMCPListToolsDict,
+    )
+    from openapiopenai.models.realtime_mcp_tool_call import (
+        RealtimeMCPToolCall,
+        RealtimeMCPToolCallDict,
+    )
+    from openapiopenai.models.realtime_response_create_params import (
+        RealtimeResponseCreateParams,
+        RealtimeResponseCreateParamsDict,
+    )
+    from openapiopenai.models.realtime_session_create_request_ga import (
+        RealtimeSessionCreateRequestGA,
+        RealtimeSessionCreateRequestGADict,
+    )
+    from openapiopenai.models.realtime_transcription_session_create_request_ga import (
+        RealtimeTranscriptionSessionCreateRequestGA,
+        RealtimeTranscriptionSessionCreateRequestGADict,
+    )
+    from openapiopenai.models.realtime_translation_session_update_request import (
+        RealtimeTranslationSessionUpdateRequest,
+        RealtimeTranslationSessionUpdateRequestDict,
+    )
 
 Send = Callable[[Mapping[str, Any]], str]
 #: ``(type, audio, event_id) -> event_id``: the connection's audio path.
@@ -46,8 +97,44 @@ def _event(kind: str, event_id: str | None, **fields: Any) -> dict[str, Any]:
     return event
 
 
-#: An event's nested object: a generated model or a mapping of its fields.
-Body: TypeAlias = "Mapping[str, Any] | RequestModel"
+if TYPE_CHECKING:
+    # What each event carries: its generated model, or a dict literal that type checkers check
+    # against the model's TypedDict (a misspelt key or a wrong type is a type error). At run time
+    # both are checked against the model before anything is sent.
+    #: ``session.update``'s session: a realtime or a transcription one.
+    SessionBody: TypeAlias = (
+        RealtimeSessionCreateRequestGA
+        | RealtimeSessionCreateRequestGADict
+        | RealtimeTranscriptionSessionCreateRequestGA
+        | RealtimeTranscriptionSessionCreateRequestGADict
+    )
+    #: ``response.create``'s response settings.
+    ResponseBody: TypeAlias = RealtimeResponseCreateParams | RealtimeResponseCreateParamsDict
+    #: ``conversation.item.create``'s item.
+    ItemBody: TypeAlias = (
+        RealtimeConversationItemFunctionCall
+        | RealtimeConversationItemFunctionCallDict
+        | RealtimeConversationItemFunctionCallOutput
+        | RealtimeConversationItemFunctionCallOutputDict
+        | RealtimeConversationItemMessageAssistant
+        | RealtimeConversationItemMessageAssistantDict
+        | RealtimeConversationItemMessageSystem
+        | RealtimeConversationItemMessageSystemDict
+        | RealtimeConversationItemMessageUser
+        | RealtimeConversationItemMessageUserDict
+        | RealtimeMCPApprovalRequest
+        | RealtimeMCPApprovalRequestDict
+        | RealtimeMCPApprovalResponse
+        | RealtimeMCPApprovalResponseDict
+        | RealtimeMCPListTools
+        | RealtimeMCPListToolsDict
+        | RealtimeMCPToolCall
+        | RealtimeMCPToolCallDict
+    )
+    #: A translation session's ``session.update``.
+    TranslationSessionBody: TypeAlias = (
+        RealtimeTranslationSessionUpdateRequest | RealtimeTranslationSessionUpdateRequestDict
+    )
 
 
 class _Namespace:
@@ -62,7 +149,7 @@ class SessionNamespace(_Namespace):
 
     __slots__ = ()
 
-    def update(self, session: Body, *, event_id: str | None = None) -> str:
+    def update(self, session: SessionBody, *, event_id: str | None = None) -> str:
         """Change the session's configuration (instructions, voice, tools, turn detection...)."""
         return self._send(_event("session.update", event_id, session=session))
 
@@ -72,7 +159,7 @@ class ResponseNamespace(_Namespace):
 
     __slots__ = ()
 
-    def create(self, response: Body | None = None, *, event_id: str | None = None) -> str:
+    def create(self, response: ResponseBody | None = None, *, event_id: str | None = None) -> str:
         """Ask the model to respond (``response`` overrides the session for this one)."""
         return self._send(_event("response.create", event_id, response=response))
 
@@ -87,7 +174,7 @@ class ConversationItemNamespace(_Namespace):
     __slots__ = ()
 
     def create(
-        self, item: Body, previous_item_id: str | None = None, *, event_id: str | None = None
+        self, item: ItemBody, previous_item_id: str | None = None, *, event_id: str | None = None
     ) -> str:
         """Add an item (a message, a function call's output...) to the conversation."""
         return self._send(
@@ -169,7 +256,7 @@ class TranslationSessionNamespace(_Namespace):
 
     __slots__ = ()
 
-    def update(self, session: Body, *, event_id: str | None = None) -> str:
+    def update(self, session: TranslationSessionBody, *, event_id: str | None = None) -> str:
         """Change the output language, transcription or noise reduction."""
         return self._send(_event("session.update", event_id, session=session))
 

@@ -6,6 +6,7 @@ own; :mod:`openapiopenai.realtime.connection` only moves what this module produc
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import json
 import re
@@ -355,7 +356,11 @@ class ClientEvents:
         model = self._classes.get(kind) if isinstance(kind, str) else None
         if model is None:
             known = ", ".join(self._classes)
-            raise ApiValueError(f"type must be one of {known}; got {kind!r}", ["type"])
+            close = (
+                difflib.get_close_matches(kind, self._classes, n=1) if isinstance(kind, str) else []
+            )
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ApiValueError(f"type must be one of {known}; got {kind!r}{hint}", ["type"])
         if event.get("event_id") is None:
             event = {**event, "event_id": self.new_event_id()}
         return model.from_dict(event)  # type: ignore[return-value]

@@ -10,13 +10,16 @@ import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 import pydantic_core
 from pydantic.json_schema import GenerateJsonSchema
 
 from openapiopenai.exceptions import ApiTypeError, ApiValueError
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_function_tool import RealtimeFunctionToolDict
 
 #: What the Realtime API accepts as a function's name.
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -46,9 +49,9 @@ class FunctionTool:
     _arguments: type[pydantic.BaseModel]
     _parameter_of_field: dict[str, str]
 
-    def definition(self) -> dict[str, Any]:
+    def definition(self) -> RealtimeFunctionToolDict:
         """The tool as ``session.tools`` takes it."""
-        definition: dict[str, Any] = {"type": "function", "name": self.name}
+        definition: RealtimeFunctionToolDict = {"type": "function", "name": self.name}
         if self.description:
             definition["description"] = self.description
         definition["parameters"] = self.parameters

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openapiopenai._secrets import redact
 from openapiopenai.configuration import LOGGER_NAME
@@ -52,6 +52,9 @@ from openapiopenai.realtime._tool_schema import (
     encode_output,
 )
 from openapiopenai.realtime.connection import AnyRealtimeConnection
+
+if TYPE_CHECKING:
+    from openapiopenai.models.realtime_function_tool import RealtimeFunctionToolDict
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -150,7 +153,7 @@ class FunctionTools:
     def __len__(self) -> int:
         return len(self._tools)
 
-    def definitions(self) -> list[dict[str, Any]]:
+    def definitions(self) -> list[RealtimeFunctionToolDict]:
         """The tools as ``session.tools`` takes them (in ``session.update`` or when
         accepting a call): ``type``, ``name``, ``description`` and ``parameters``."""
         return [tool.definition() for tool in self._tools.values()]
@@ -247,8 +250,9 @@ class FunctionTools:
         """Work out one call's output and send it, then ask for the answer if it is time; the
         call has ended then, whatever happened."""
         try:
-            item = {"type": "function_call_output", "call_id": event.call_id, "output": output()}
-            conn.conversation.item.create(item)
+            conn.conversation.item.create(
+                {"type": "function_call_output", "call_id": event.call_id, "output": output()}
+            )
             self._answered(conn, event.response_id, event.call_id)
         except RealtimeConnectionClosedError as closed:
             logger.debug("realtime: tool %s answered after the close (%s)", tool.name, closed)
