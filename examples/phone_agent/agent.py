@@ -42,6 +42,7 @@ METRICS_PATH = "/metrics"
 MAX_BODY_BYTES = 64 * 1024
 #: SIP statuses of the calls the agent turns down.
 NOT_OUR_NUMBER, BUSY_HERE = 404, 486
+REJECTED_REASONS = {NOT_OUR_NUMBER: "not_our_number", BUSY_HERE: "busy"}
 #: The webhook's answer while the store is unavailable or the worker stops: the sender
 #: retries, and another worker takes the call.
 UNAVAILABLE = 503
@@ -139,7 +140,7 @@ class PhoneAgent:
             return self.deliver(_headers(environ).get("webhook-id", ""), event.data.call_id, headers)
         except StoreUnavailable:
             LOG.warning("call %s: refused, the store is unavailable", short_id(event.data.call_id))
-            self.metrics.rejected("store unavailable")
+            self.metrics.rejected("store_unavailable")
             return UNAVAILABLE
 
     def deliver(self, webhook_id: str, call_id: str, sip_headers: list[tuple[str, str]]) -> int:
@@ -185,7 +186,7 @@ class PhoneAgent:
 
     def reject(self, call_id: str, sip_status: int, why: str) -> None:
         LOG.info("call %s: rejected with %d (%s)", short_id(call_id), sip_status, why)
-        self.metrics.rejected(why)
+        self.metrics.rejected(REJECTED_REASONS.get(sip_status, str(sip_status)))
         self.api.reject_realtime_call(call_id, {"status_code": sip_status})
 
     def session(self) -> dict[str, Any]:

@@ -101,6 +101,11 @@ class Call:
     def call_id(self) -> str:
         return self.record.call_id
 
+    @property
+    def leaving(self) -> bool:
+        """Whether the call is being handed over or let go: its lease is not renewed."""
+        return self.ledger.handing_over or bool(self._let_go)
+
     def run(self) -> None:
         """Hold the call until it ends or another worker holds it; never raises (a failure
         is logged and ends it)."""
@@ -421,9 +426,13 @@ class Switchboard:
         self.start(call_id)
 
     def held(self) -> list[str]:
-        """The calls this worker holds now."""
+        """The calls this worker holds now (not those it is handing over)."""
         with self._lock:
-            return [cid for cid, t in self._threads.items() if t.is_alive() or not t.ident]
+            return [
+                cid
+                for cid, t in self._threads.items()
+                if (t.is_alive() or not t.ident) and not self._calls[cid].leaving
+            ]
 
     def live_calls(self) -> list[Call]:
         with self._lock:

@@ -69,12 +69,14 @@ class FleetMember:
             try:
                 handed = self.store.next_handed_over(self.interval)
                 for call_id in [handed] if handed else self.store.unowned():
-                    self._take(call_id)
+                    self._take(call_id, handed_over=bool(handed))
             except StoreUnavailable:
                 self._stopping.wait(self.interval)
 
-    def _take(self, call_id: str) -> None:
+    def _take(self, call_id: str, handed_over: bool) -> None:
         if self._stopping.is_set():
+            if handed_over:  # for another worker, maybe one of this worker's own calls
+                self.store.announce(call_id)
             return
         if self.store.take(call_id, self.owner, self.lease):
             self.switchboard.adopt(call_id)

@@ -147,6 +147,9 @@ class RedisStore:
         keys = [_lease(call_id), HANDED_OVER]
         return bool(_ask(lambda: self._hand_over(keys=keys, args=[owner, call_id])))
 
+    def announce(self, call_id: str) -> None:
+        _ask(lambda: self._redis.rpush(HANDED_OVER, call_id))
+
     def renew(self, call_ids: Iterable[str], owner: str, lease: float) -> set[str]:
         ids = list(call_ids)
         if not ids:

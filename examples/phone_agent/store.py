@@ -92,6 +92,9 @@ class CallStore(Protocol):
         """``owner`` gives the call up now (it is stopping): its lease ends and the call is
         announced to the other workers; ``False`` if ``owner`` did not hold it."""
 
+    def announce(self, call_id: str) -> None:
+        """Tell the other workers again that ``call_id`` waits for an owner."""
+
     def renew(self, call_ids: Iterable[str], owner: str, lease: float) -> set[str]:
         """Extend ``owner``'s leases; the ids among ``call_ids`` it no longer owns."""
 
@@ -246,6 +249,11 @@ class MemoryStore:
             self._handed_over.append(call_id)
             self._lock.notify_all()
             return True
+
+    def announce(self, call_id: str) -> None:
+        with self._lock:
+            self._handed_over.append(call_id)
+            self._lock.notify_all()
 
     def renew(self, call_ids: Iterable[str], owner: str, lease: float) -> set[str]:
         lost = set()

@@ -1,0 +1,316 @@
+"""The phone agent as a fleet: worker processes of ``agent.py`` sharing calls through a real
+``redis-server``, one mock (in this process) playing OpenAI, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openapiopenai import ApiClient, Configuration, RealtimeApi
+from openapiopenai.mock import MockServer
+
+AGENT_DIR = Path(__file__).resolve().parents[1] / "examples" / "phone_agent"
+if str(AGENT_DIR) not in sys.path:
+    sys.path.insert(0, str(AGENT_DIR))
+
+
+def _missing() -> str | None:
+    if shutil.which("redis-server") is None:
+        return "redis-server is not installed (apt-get install redis-server)"
+    for module in ("redis", "prometheus_client"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed (the examples extra)"
+    return None
+
+
+if _missing():
+    if os.environ.get("OPENAPIOPENAI_REQUIRE_REDIS") == "1":
+        raise RuntimeError(f"the fleet tests are required, but: {_missing()}")
+    pytest.skip(str(_missing()), allow_module_level=True)
+
+import bakery  # noqa: E402
+from fleet_lab import RedisServer, Worker, deliver, signed_delivery, wait_until  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from redis_store import RedisStore  # noqa: E402
+from store import ToolRun  # noqa: E402
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#: Short leases keep the tests quick: renewed every 0.5 s, expired after 1.5 s.
+LEASE = "1.5"
+StartWorker = Callable[..., Worker]
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def store(redis_server: RedisServer) -> Iterator[RedisStore]:
+    shared = RedisStore(redis_server.url)
+    yield shared
+    shared.close()
+
+
+@pytest.fixture
+def mock() -> Iterator[MockServer]:
+    server = MockServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api(mock: MockServer) -> Iterator[RealtimeApi]:
+    configuration = Configuration(host=mock.url, access_token="sk-test", ignore_environment=True)
+    with ApiClient(configuration) as client:
+        yield RealtimeApi(client)
+
+
+@pytest.fixture
+def start_worker(
+    redis_server: RedisServer, mock: MockServer, tmp_path: Path
+) -> Iterator[StartWorker]:
+    """Start workers of one fleet; every one still running is killed afterwards."""
+    workers: list[Worker] = []
+
+    def start(*arguments: str, environment: dict[str, str] | None = None) -> Worker:
+        log = tmp_path / f"worker-{len(workers)}.log"
+        arguments = ("--lease-seconds", LEASE, *arguments)
+        worker = Worker(redis_server.url, mock.url, SECRET, log, arguments, environment)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.kill()
+
+
+def sidebands(mock: MockServer, call_id: str) -> int:
+    """How many connections the call's session has now."""
+    for session in mock.realtime.sessions:
+        if getattr(session, "call_id", None) == call_id:
+            return len(session.connections)
+    return 0
+
+
+def accepts(mock: MockServer, call_id: str) -> int:
+    return sum(1 for action, _ in mock.calls[call_id].actions if action == "accept")
+
+
+def greeted(mock: MockServer, count: int) -> bool:
+    """Wait until ``count`` greetings were asked for and the mock's replies are done."""
+    asked = wait_until(
+        lambda: sum(e["type"] == "response.create" for e in mock.realtime.received) >= count, 10
+    )
+    time.sleep(0.3)  # the default replies take milliseconds
+    return asked
+
+
+def ask_tool(api: RealtimeApi, mock: MockServer, call_id: str) -> str:
+    """As the caller: the model calls ``order_status`` on ``call_id``; the output the call's
+    owner sent (and the model's answer after it is done, so nothing scripted is left)."""
+    output = None
+    with api.connect(call_id=call_id, receive_timeout=10) as conn:
+        tool_call = mock.realtime.script_tool_call("order_status", {"order_number": 42})
+        conn.response.create()
+        for event in conn:
+            item = event.to_dict().get("item") or {}
+            if item.get("type") == "function_call_output" and item.get("call_id") == tool_call:
+                output = str(item.get("output"))
+            elif event.type == "response.done" and output is not None:
+                break
+    assert output is not None
+    return output
+
+
+def outputs(mock: MockServer, tool_call_id: str) -> list[str]:
+    return [
+        str(event["item"].get("output"))
+        for event in mock.realtime.received
+        if event["type"] == "conversation.item.create"
+        and event["item"].get("call_id") == tool_call_id
+    ]
+
+
+def metric_samples(worker: Worker) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The worker's metrics, read by prometheus_client's own parser."""
+    samples = {}
+    for family in text_string_to_metric_families(worker.metrics()):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def test_redelivered_webhooks_are_accepted_once_across_the_fleet(
+    mock: MockServer, store: RedisStore, start_worker: StartWorker
+) -> None:
+    workers = [start_worker("--max-calls", "6") for _ in range(3)]
+    calls = [mock.incoming_call() for _ in range(6)]
+    for index, call_id in enumerate(calls):
+        delivery = signed_delivery(call_id, SECRET)
+        assert deliver(workers[index % 3].url, delivery) == 200
+        assert deliver(workers[(index + 1) % 3].url, delivery) == 200  # the same webhook-id
+
+    for call_id in calls:
+        assert accepts(mock, call_id) == 1
+        assert wait_until(lambda call_id=call_id: sidebands(mock, call_id) == 1, 10)
+    time.sleep(1.0)  # leases renewed twice: nobody joins a second time
+    assert [sidebands(mock, call_id) for call_id in calls] == [1] * 6
+    assert store.live_calls() == 6  # capacity counted once per call: the line is full
+    seventh = mock.incoming_call()
+    assert deliver(workers[0].url, signed_delivery(seventh, SECRET)) == 200
+    assert mock.calls[seventh].actions == [("reject", 486)]
+
+
+def test_capacity_is_shared_the_fifth_call_is_rejected_wherever_it_lands(
+    mock: MockServer, store: RedisStore, start_worker: StartWorker
+) -> None:
+    workers = [start_worker("--max-calls", "4") for _ in range(3)]
+    held = [mock.incoming_call() for _ in range(4)]
+    for index, call_id in enumerate(held):
+        assert deliver(workers[index % 3].url, signed_delivery(call_id, SECRET)) == 200
+        assert accepts(mock, call_id) == 1
+    for worker in workers:
+        fifth = mock.incoming_call()
+        assert deliver(worker.url, signed_delivery(fifth, SECRET)) == 200
+        assert mock.calls[fifth].actions == [("reject", 486)]
+    assert store.live_calls() == 4
+
+
+def test_a_killed_workers_calls_are_taken_over_and_its_tool_calls_answered(
+    mock: MockServer, api: RealtimeApi, store: RedisStore, start_worker: StartWorker
+) -> None:
+    slow_orders = {"BAKERY_ORDER_SECONDS": "3"}
+    doomed = start_worker(environment=slow_orders)
+    survivors = [start_worker(environment=slow_orders) for _ in range(2)]
+    calls = [mock.incoming_call() for _ in range(3)]
+    for call_id in calls:
+        assert deliver(doomed.url, signed_delivery(call_id, SECRET)) == 200
+    assert greeted(mock, 3)
+    dead = store.owner(calls[0])
+    assert dead is not None and all(store.owner(call_id) == dead for call_id in calls)
+
+    # On the first call the model asks for an order: the slow order system is still
+    # answering when the worker dies. On the second, a transfer was under way (recorded).
+    running = mock.realtime.script_tool_call("order_status", {"order_number": 42})
+    with api.connect(call_id=calls[0], receive_timeout=10) as conn:
+        conn.response.create()
+        assert wait_until(lambda: running in store.tool_runs(calls[0]), 10)
+    store.swap_tool(calls[1], "call_transfer", None, ToolRun("transfer_to_person", "{}", dead))
+    doomed.kill()
+    killed_at = time.monotonic()
+
+    for call_id in calls:
+        assert wait_until(lambda call_id=call_id: sidebands(mock, call_id) == 1, 10)
+        assert store.owner(call_id) not in (None, dead)
+    assert time.monotonic() - killed_at < 10
+    assert wait_until(lambda: outputs(mock, running) and outputs(mock, "call_transfer"), 10)
+    assert outputs(mock, running) == [f"{bakery.ORDERS[42]}"]  # run again: it only reads
+    assert "interrupted" in outputs(mock, "call_transfer")[0]  # not safe to repeat: ask again
+    time.sleep(0.5)  # the model's answers to those outputs are done
+    for call_id in calls:
+        assert bakery.ORDERS[42] in ask_tool(api, mock, call_id)
+    assert all(store.owner(call_id) not in (None, dead) for call_id in calls)
+
+
+def test_a_restarted_worker_ignores_a_webhook_the_fleet_handled(
+    mock: MockServer, store: RedisStore, start_worker: StartWorker
+) -> None:
+    first = start_worker()
+    call_id = mock.incoming_call()
+    delivery = signed_delivery(call_id, SECRET)
+    assert deliver(first.url, delivery) == 200
+    assert wait_until(lambda: sidebands(mock, call_id) == 1, 10)
+    first.kill()
+
+    restarted = start_worker()
+    assert deliver(restarted.url, delivery) == 200
+    assert accepts(mock, call_id) == 1
+    assert wait_until(lambda: sidebands(mock, call_id) == 1, 10)  # taken over, not accepted
+    assert store.live_calls() == 1
+
+
+def test_sigterm_hands_calls_over_without_a_gap(
+    mock: MockServer, api: RealtimeApi, store: RedisStore, start_worker: StartWorker
+) -> None:
+    # Leases of 6 s: waiting for one to run out would leave the calls alone for seconds.
+    stopping = start_worker("--lease-seconds", "6")
+    staying = start_worker("--lease-seconds", "6")
+    calls = [mock.incoming_call() for _ in range(2)]
+    for call_id in calls:
+        assert deliver(stopping.url, signed_delivery(call_id, SECRET)) == 200
+        assert wait_until(lambda call_id=call_id: sidebands(mock, call_id) == 1, 10)
+    assert greeted(mock, 2)
+    owner = store.owner(calls[0])
+
+    alone_since: dict[str, float] = {}
+    longest_alone = {call_id: 0.0 for call_id in calls}
+    watching = threading.Event()
+
+    def watch() -> None:
+        while not watching.is_set():
+            now = time.monotonic()
+            for call_id in calls:
+                if sidebands(mock, call_id) == 0:
+                    alone_since.setdefault(call_id, now)
+                    longest_alone[call_id] = max(longest_alone[call_id], now - alone_since[call_id])
+                else:
+                    alone_since.pop(call_id, None)
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        assert stopping.terminate() == 0
+        assert all(store.owner(call_id) not in (None, owner) for call_id in calls)
+        time.sleep(0.3)
+    finally:
+        watching.set()
+        watcher.join(5)
+    assert max(longest_alone.values()) < 0.5, longest_alone
+    assert [sidebands(mock, call_id) for call_id in calls] == [1, 1]
+    for call_id in calls:
+        assert bakery.ORDERS[42] in ask_tool(api, mock, call_id)
+    assert staying.process.poll() is None
+
+
+def test_metrics_parse_and_count_what_happened(
+    mock: MockServer, api: RealtimeApi, store: RedisStore, start_worker: StartWorker
+) -> None:
+    workers = [start_worker("--max-calls", "2") for _ in range(2)]
+    calls = [mock.incoming_call() for _ in range(3)]
+    for index, call_id in enumerate(calls):
+        assert deliver(workers[min(index, 1)].url, signed_delivery(call_id, SECRET)) == 200
+    assert greeted(mock, 2)
+    assert bakery.ORDERS[42] in ask_tool(api, mock, calls[0])
+    workers[0].kill()
+    assert wait_until(lambda: store.owner(calls[0]) not in (None,), 10)
+    assert wait_until(lambda: sidebands(mock, calls[0]) == 1, 10)
+
+    samples = metric_samples(workers[1])
+    assert samples[("phone_agent_calls_accepted_total", ())] == 1.0
+    assert samples[("phone_agent_calls_rejected_total", (("reason", "busy"),))] == 1.0
+    assert samples[("phone_agent_calls_taken_over_total", ())] == 1.0
+    assert samples[("phone_agent_calls_active", ())] == 2.0
+    assert ("phone_agent_tool_call_seconds_count", (("tool", "order_status"),)) not in samples
+    assert bakery.ORDERS[42] in ask_tool(api, mock, calls[0])
+    samples = metric_samples(workers[1])
+    assert samples[("phone_agent_tool_call_seconds_count", (("tool", "order_status"),))] == 1.0
+    assert samples[("phone_agent_first_tool_answer_seconds_count", ())] == 0.0
+    assert bakery.ORDERS[42] in ask_tool(api, mock, calls[1])
+    samples = metric_samples(workers[1])
+    assert samples[("phone_agent_first_tool_answer_seconds_count", ())] == 1.0
+    assert samples[("phone_agent_tool_call_seconds_count", (("tool", "order_status"),))] == 2.0
+
+
