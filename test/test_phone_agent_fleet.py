@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -38,7 +39,14 @@ if _missing():
     pytest.skip(str(_missing()), allow_module_level=True)
 
 import bakery  # noqa: E402
-from fleet_lab import RedisServer, Worker, deliver, signed_delivery, wait_until  # noqa: E402
+from fleet_lab import (  # noqa: E402
+    RedisServer,
+    Worker,
+    deliver,
+    free_port,
+    signed_delivery,
+    wait_until,
+)
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 from redis_store import RedisStore  # noqa: E402
 from store import ToolRun  # noqa: E402
@@ -314,3 +322,53 @@ def test_metrics_parse_and_count_what_happened(
     assert samples[("phone_agent_tool_call_seconds_count", (("tool", "order_status"),))] == 2.0
 
 
+
+
+def test_a_lost_store_refuses_new_calls_with_503_while_live_calls_go_on(
+    mock: MockServer, api: RealtimeApi, redis_server: RedisServer, start_worker: StartWorker
+) -> None:
+    worker = start_worker()
+    live = mock.incoming_call()
+    assert deliver(worker.url, signed_delivery(live, SECRET)) == 200
+    assert greeted(mock, 1)
+    redis_server.stop()
+
+    refused = mock.incoming_call()
+    assert deliver(worker.url, signed_delivery(refused, SECRET)) == 503
+    assert mock.calls[refused].actions == []  # the sender retries, maybe elsewhere
+    assert bakery.ORDERS[42] in ask_tool(api, mock, live)
+    assert sidebands(mock, live) == 1
+    samples = metric_samples(worker)
+    assert samples[("phone_agent_calls_rejected_total", (("reason", "store_unavailable"),))] == 1
+
+
+def run_agent(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """``agent.py`` with these arguments, as an operator starts it (bounded)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    environment["OPENAI_API_KEY"] = "sk-fleet-test"
+    return subprocess.run(
+        [sys.executable, str(AGENT_DIR / "agent.py"), "--port", "0", *arguments],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:notaport/0", "postgres://db/0", "redis://127.0.0.1:6379/db"]
+)
+def test_a_malformed_store_is_a_usage_error(url: str) -> None:
+    finished = run_agent("--store", url)
+    assert finished.returncode == 2
+    assert "usage:" in finished.stderr and "--store" in finished.stderr
+
+
+def test_an_unreachable_store_at_start_is_one_line_and_status_1() -> None:
+    url = f"redis://:hunter2-password@127.0.0.1:{free_port()}/0"
+    finished = run_agent("--store", url)
+    assert finished.returncode == 1
+    lines = finished.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot be reached" in lines[0], finished.stderr
+    assert "hunter2" not in finished.stderr + finished.stdout
