@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -201,7 +200,8 @@ def test_a_killed_workers_calls_are_taken_over_and_its_tool_calls_answered(
 ) -> None:
     slow_orders = {"BAKERY_ORDER_SECONDS": "3"}
     doomed = start_worker(environment=slow_orders)
-    survivors = [start_worker(environment=slow_orders) for _ in range(2)]
+    for _ in range(2):
+        start_worker(environment=slow_orders)  # the survivors
     calls = [mock.incoming_call() for _ in range(3)]
     for call_id in calls:
         assert deliver(doomed.url, signed_delivery(call_id, SECRET)) == 200
@@ -320,8 +320,6 @@ def test_metrics_parse_and_count_what_happened(
     samples = metric_samples(workers[1])
     assert samples[("phone_agent_first_tool_answer_seconds_count", ())] == 1.0
     assert samples[("phone_agent_tool_call_seconds_count", (("tool", "order_status"),))] == 2.0
-
-
 
 
 def test_a_lost_store_refuses_new_calls_with_503_while_live_calls_go_on(

@@ -137,7 +137,9 @@ class PhoneAgent:
             return 200
         headers = [(h.name, h.value) for h in event.data.sip_headers]
         try:
-            return self.deliver(_headers(environ).get("webhook-id", ""), event.data.call_id, headers)
+            return self.deliver(
+                _headers(environ).get("webhook-id", ""), event.data.call_id, headers
+            )
         except StoreUnavailable:
             LOG.warning("call %s: refused, the store is unavailable", short_id(event.data.call_id))
             self.metrics.rejected("store_unavailable")
@@ -378,7 +380,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _safe(url: str) -> str:
     """A store URL without its password, for messages."""
-    head, at, tail = url.rpartition("@")
+    _, at, tail = url.rpartition("@")
     return f"{url.split('://')[0]}://...@{tail}" if at else url
 
 

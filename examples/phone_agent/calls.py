@@ -178,9 +178,12 @@ class Call:
         for event in conn:
             if self._let_go:
                 return
-            if isinstance(event, CallDone) and event.name in tools:
-                if not self.ledger.claim(event.call_id, event.name, event.arguments):
-                    continue  # another worker answers it
+            if (
+                isinstance(event, CallDone)
+                and event.name in tools
+                and not self.ledger.claim(event.call_id, event.name, event.arguments)
+            ):
+                continue  # another worker answers it
             tools.handle(conn, event)
             if not isinstance(event, Reconnected):
                 self._watch(conn, event)
@@ -326,7 +329,9 @@ class Call:
         """Stop holding the call (another worker holds it): close the sideband, nothing
         more; the call goes on."""
         self._let_go = why
-        LOG.info("call %s: let go by worker %s (%s)", short_id(self.call_id), self.settings.owner, why)
+        LOG.info(
+            "call %s: let go by worker %s (%s)", short_id(self.call_id), self.settings.owner, why
+        )
         if self._conn is not None:
             self._conn.close()
 
@@ -344,7 +349,6 @@ class Call:
         except StoreUnavailable:
             LOG.warning("call %s: the store is unavailable to hand over", short_id(self.call_id))
         self.let_go("handed over")
-
 
 
 class Switchboard:

@@ -7,13 +7,21 @@ runs as before and ``/metrics`` is not served.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
-try:
-    import prometheus_client
-except ImportError:  # only the examples extra brings it
-    prometheus_client = None
+
+def _prometheus() -> ModuleType | None:
+    """``prometheus_client``, if installed (the examples extra brings it)."""
+    try:
+        return importlib.import_module("prometheus_client")
+    except ImportError:
+        return None
+
+
+prometheus_client = _prometheus()
 
 #: Tool calls take milliseconds to seconds; a call's first answer, tenths to seconds.
 TOOL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)

@@ -106,21 +106,21 @@ class RedisStore:
         _ask(self._redis.ping)
 
     def first_delivery(self, webhook_id: str) -> bool:
-        key = PREFIX + "webhook:" + webhook_id
-        return bool(_ask(lambda: self._redis.set(key, "working", nx=True, ex=WEBHOOK_WORKING_SECONDS)))
+        key, ttl = _webhook(webhook_id), WEBHOOK_WORKING_SECONDS
+        return bool(_ask(lambda: self._redis.set(key, "working", nx=True, ex=ttl)))
 
     def delivered(self, webhook_id: str) -> None:
-        _ask(lambda: self._redis.set(PREFIX + "webhook:" + webhook_id, "done", ex=WEBHOOK_TTL_SECONDS))
+        _ask(lambda: self._redis.set(_webhook(webhook_id), "done", ex=WEBHOOK_TTL_SECONDS))
 
     def undelivered(self, webhook_id: str) -> None:
-        _ask(lambda: self._redis.delete(PREFIX + "webhook:" + webhook_id))
+        _ask(lambda: self._redis.delete(_webhook(webhook_id)))
 
     def reserve(
         self, call_id: str, owner: str, max_calls: int, lease: float, state: Mapping[str, str]
     ) -> Reservation:
         fields = [part for pair in state.items() for part in pair]
         keys = [CALLS, _record(call_id), _lease(call_id)]
-        args = [call_id, owner, max_calls, _ms(lease), *fields]
+        args: list[str | int] = [call_id, owner, max_calls, _ms(lease), *fields]
         return Reservation(_ask(lambda: self._reserve(keys=keys, args=args)))
 
     def end(self, call_id: str, outcome: str) -> None:
@@ -163,12 +163,12 @@ class RedisStore:
 
     def unowned(self) -> list[str]:
         def looking() -> list[str]:
-            calls = sorted(self._redis.smembers(CALLS))
+            calls = sorted(str(call_id) for call_id in self._redis.smembers(CALLS))
             with self._redis.pipeline(transaction=False) as pipe:
                 for call_id in calls:
                     pipe.exists(_lease(call_id))
                 held = pipe.execute()
-            return [call_id for call_id, owned in zip(calls, held) if not owned]
+            return [call_id for call_id, owned in zip(calls, held, strict=True) if not owned]
 
         return _ask(looking)
 
@@ -177,19 +177,21 @@ class RedisStore:
         return str(found[1]) if found else None
 
     def owner(self, call_id: str) -> str | None:
-        return _ask(lambda: self._redis.get(_lease(call_id)))
+        found = _ask(lambda: self._redis.get(_lease(call_id)))
+        return None if found is None else str(found)
 
     def state(self, call_id: str) -> dict[str, str]:
-        return dict(_ask(lambda: self._redis.hgetall(_record(call_id))))
+        return _strings(_ask(lambda: self._redis.hgetall(_record(call_id))))
 
     def update(self, call_id: str, fields: Mapping[str, str]) -> None:
-        _ask(lambda: self._redis.hset(_record(call_id), mapping=dict(fields)))
+        mapping: dict[Any, Any] = dict(fields)
+        _ask(lambda: self._redis.hset(_record(call_id), mapping=mapping))
 
     def live_calls(self) -> int:
         return int(_ask(lambda: self._redis.scard(CALLS)))
 
     def tool_runs(self, call_id: str) -> dict[str, ToolRun]:
-        runs = _ask(lambda: self._redis.hgetall(_tools(call_id)))
+        runs = _strings(_ask(lambda: self._redis.hgetall(_tools(call_id))))
         return {tool_call: ToolRun.decode(text) for tool_call, text in runs.items()}
 
     def swap_tool(self, call_id: str, tool_call_id: str, old: ToolRun | None, new: ToolRun) -> bool:
@@ -211,6 +213,15 @@ def _ask(request: Callable[[], T]) -> T:
         return request()
     except RedisError as failure:
         raise StoreUnavailable(f"the store failed: {type(failure).__name__}") from None
+
+
+def _strings(found: Mapping[Any, Any]) -> dict[str, str]:
+    """A hash as read (the client decodes responses: text already)."""
+    return {str(key): str(value) for key, value in found.items()}
+
+
+def _webhook(webhook_id: str) -> str:
+    return PREFIX + "webhook:" + webhook_id
 
 
 def _record(call_id: str) -> str:
