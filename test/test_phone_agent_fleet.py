@@ -41,6 +41,7 @@ import bakery  # noqa: E402
 from fleet_lab import (  # noqa: E402
     RedisServer,
     Worker,
+    ask_tool,
     deliver,
     free_port,
     signed_delivery,
@@ -122,23 +123,6 @@ def greeted(mock: MockServer, count: int) -> bool:
     )
     time.sleep(0.3)  # the default replies take milliseconds
     return asked
-
-
-def ask_tool(api: RealtimeApi, mock: MockServer, call_id: str) -> str:
-    """As the caller: the model calls ``order_status`` on ``call_id``; the output the call's
-    owner sent (and the model's answer after it is done, so nothing scripted is left)."""
-    output = None
-    with api.connect(call_id=call_id, receive_timeout=10) as conn:
-        tool_call = mock.realtime.script_tool_call("order_status", {"order_number": 42})
-        conn.response.create()
-        for event in conn:
-            item = event.to_dict().get("item") or {}
-            if item.get("type") == "function_call_output" and item.get("call_id") == tool_call:
-                output = str(item.get("output"))
-            elif event.type == "response.done" and output is not None:
-                break
-    assert output is not None
-    return output
 
 
 def outputs(mock: MockServer, tool_call_id: str) -> list[str]:

@@ -292,7 +292,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--lease-seconds", type=_lease_seconds, default=6.0, help="a call's lease in a fleet"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.mock and args.store != "memory:":
+        parser.error("--mock plays one call in one process; try a fleet with fleet_lab.py")
+    return args
 
 
 def _store_url(url: str) -> str:
@@ -325,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         call_time_limit_seconds=args.time_limit,
         transfer_to=args.transfer_to,
     )
-    if args.mock and not fleet:
+    if args.mock:
         import mock_demo
 
         return mock_demo.run(settings, args.host, args.port)

@@ -1,10 +1,14 @@
 """A fleet on one machine, for trying it, measuring it and testing it: a ``redis-server`` on a
 free loopback port (no persistence, in a temporary directory), workers of ``agent.py`` as
-processes, and signed webhook deliveries, all on 127.0.0.1."""
+processes, the SDK's mock playing OpenAI, and signed webhook deliveries, all on 127.0.0.1.
+
+    python examples/phone_agent/fleet_lab.py     # two workers, one call, one worker killed
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -19,6 +23,8 @@ from types import TracebackType
 
 import urllib3
 
+from openapiopenai import ApiClient, Configuration, RealtimeApi
+from openapiopenai.mock import MockServer
 from openapiopenai.mock.webhook_sender import call_incoming_event
 from openapiopenai.webhooks import sign
 
@@ -165,3 +171,69 @@ def deliver(url: str, delivery: tuple[bytes, Mapping[str, str]]) -> int:
         "POST", url, body=body, headers=dict(headers), retries=False, timeout=10
     )
     return int(answer.status)
+
+
+def ask_tool(api: RealtimeApi, mock: MockServer, call_id: str) -> str:
+    """As the caller: the model calls ``order_status`` on ``call_id``; the output the call's
+    owner sent (and the model's answer after it is done, so nothing scripted is left)."""
+    output = None
+    with api.connect(call_id=call_id, receive_timeout=10) as conn:
+        tool_call = mock.realtime.script_tool_call("order_status", {"order_number": 42})
+        conn.response.create()
+        for event in conn:
+            item = event.to_dict().get("item") or {}
+            if item.get("type") == "function_call_output" and item.get("call_id") == tool_call:
+                output = str(item.get("output"))
+            elif event.type == "response.done" and output is not None:
+                break
+    assert output is not None
+    return output
+
+
+def demo(workers: int = 2) -> None:
+    """Two workers and a Redis: a call is accepted and answers a tool; its worker is killed
+    (SIGKILL) and another takes the call over and answers the next tool call."""
+    secret = "whsec_" + "A" * 32
+    mock = MockServer()
+    mock.start()
+    configuration = Configuration(host=mock.url, access_token="sk-mock", ignore_environment=True)  # noqa: S106
+    with (
+        RedisServer() as redis,
+        tempfile.TemporaryDirectory() as logs,
+        ApiClient(configuration) as client,
+    ):
+        api = RealtimeApi(client)
+        fleet = [
+            Worker(redis.url, mock.url, secret, Path(logs) / f"worker-{n}.log")
+            for n in range(workers)
+        ]
+        try:
+            print(f"redis-server at {redis.url}; workers at", *(w.url for w in fleet))
+            call_id = mock.incoming_call()
+            print(
+                "webhook to the first worker:",
+                deliver(fleet[0].url, signed_delivery(call_id, secret)),
+            )
+            print("again, to the second:", deliver(fleet[-1].url, signed_delivery(call_id, secret)))
+            print("accepted", sum(a == "accept" for a, _ in mock.calls[call_id].actions), "time(s)")
+            time.sleep(0.5)  # the greeting
+            print("the tool answered:", ask_tool(api, mock, call_id))
+            fleet[0].kill()
+            killed = time.monotonic()
+            print("the first worker is killed; waiting for a takeover...")
+            wait_until(lambda: "taken over" in "".join(w.log.read_text() for w in fleet[1:]), 30)
+            print(f"taken over after {time.monotonic() - killed:.1f} s")
+            time.sleep(0.3)
+            print("the tool answered:", ask_tool(api, mock, call_id))
+            for worker in fleet:
+                print(f"-- {worker.log.name}")
+                print(worker.log.read_text().strip())
+        finally:
+            for worker in fleet:
+                worker.kill()
+            mock.stop()
+
+
+if __name__ == "__main__":
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    demo()
