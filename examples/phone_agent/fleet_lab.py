@@ -210,11 +210,9 @@ def demo(workers: int = 2) -> None:
         try:
             print(f"redis-server at {redis.url}; workers at", *(w.url for w in fleet))
             call_id = mock.incoming_call()
-            print(
-                "webhook to the first worker:",
-                deliver(fleet[0].url, signed_delivery(call_id, secret)),
-            )
-            print("again, to the second:", deliver(fleet[-1].url, signed_delivery(call_id, secret)))
+            delivery = signed_delivery(call_id, secret)
+            print("webhook to the first worker:", deliver(fleet[0].url, delivery))
+            print("the same webhook to the second:", deliver(fleet[-1].url, delivery))
             print("accepted", sum(a == "accept" for a, _ in mock.calls[call_id].actions), "time(s)")
             time.sleep(0.5)  # the greeting
             print("the tool answered:", ask_tool(api, mock, call_id))
