@@ -216,6 +216,24 @@ def test_a_killed_workers_calls_are_taken_over_and_its_tool_calls_answered(
     assert all(store.owner(call_id) not in (None, dead) for call_id in calls)
 
 
+def test_a_dead_workers_line_is_freed_when_its_call_ended_meanwhile(
+    mock: MockServer, api: RealtimeApi, store: RedisStore, start_worker: StartWorker
+) -> None:
+    doomed, survivor = start_worker("--max-calls", "1"), start_worker("--max-calls", "1")
+    ended = mock.incoming_call()
+    assert deliver(doomed.url, signed_delivery(ended, SECRET)) == 200
+    assert wait_until(lambda: sidebands(mock, ended) == 1, 10)
+    doomed.kill()
+    api.hangup_realtime_call(ended)  # the caller hangs up while nobody holds the call
+    assert store.live_calls() == 1
+
+    assert wait_until(lambda: store.live_calls() == 0, 10)  # the taker found it ended
+    assert store.state(ended)["outcome"] == "hung up"
+    later = mock.incoming_call()
+    assert deliver(survivor.url, signed_delivery(later, SECRET)) == 200
+    assert accepts(mock, later) == 1
+
+
 def test_a_restarted_worker_ignores_a_webhook_the_fleet_handled(
     mock: MockServer, store: RedisStore, start_worker: StartWorker
 ) -> None:
