@@ -135,12 +135,11 @@ class Call:
         except RealtimeConnectionClosedError as closed:
             LOG.warning("call %s: connection closed %s", short_id(self.call_id), closed.code)
             self._finish(self._ending or "failed")
-        except NotFoundException:  # taken over: the call ended while no worker held it
-            LOG.info("call %s: ended before the sideband joined", short_id(self.call_id))
-            self._finish("hung up")
         except (ApiException, ApiTransportError) as failed:
             LOG.warning("call %s: %s", short_id(self.call_id), type(failed).__name__)
-            self._finish("failed")
+            # taken over, a call that ended while nobody held it refuses its sideband
+            gone = self.taken_over and isinstance(failed, NotFoundException)
+            self._finish("hung up" if gone else "failed")
         except Exception:
             LOG.exception("call %s: unexpected failure", short_id(self.call_id))
             self._finish("failed")
