@@ -216,6 +216,48 @@ def test_a_killed_workers_calls_are_taken_over_and_its_tool_calls_answered(
     assert all(store.owner(call_id) not in (None, dead) for call_id in calls)
 
 
+def test_a_transfer_asked_for_survives_a_takeover(
+    mock: MockServer, api: RealtimeApi, store: RedisStore, start_worker: StartWorker
+) -> None:
+    doomed = start_worker("--transfer-to", "tel:+15550100077")
+    call_id = mock.incoming_call()
+    assert deliver(doomed.url, signed_delivery(call_id, SECRET)) == 200
+    assert greeted(mock, 1)
+    dead = store.owner(call_id)
+    # The caller asked for a person; the worker dies before the goodbye is spoken.
+    store.update(call_id, {"transfer_asked": "1"})
+    start_worker("--transfer-to", "tel:+15550100077")
+    doomed.kill()
+
+    assert wait_until(lambda: store.owner(call_id) not in (None, dead), 10)
+    assert wait_until(lambda: sidebands(mock, call_id) == 1, 10)
+    with api.connect(call_id=call_id, receive_timeout=10) as conn:
+        conn.response.create()  # the model says goodbye: the new owner transfers
+        assert wait_until(lambda: mock.calls[call_id].referred_to is not None, 10)
+    assert mock.calls[call_id].referred_to == "tel:+15550100077"
+    assert wait_until(lambda: store.state(call_id).get("outcome") == "transferred", 10)
+    assert store.live_calls() == 0
+
+
+def test_the_time_limit_survives_a_takeover(
+    mock: MockServer, store: RedisStore, start_worker: StartWorker
+) -> None:
+    doomed = start_worker("--time-limit", "5")
+    call_id = mock.incoming_call()
+    assert deliver(doomed.url, signed_delivery(call_id, SECRET)) == 200
+    assert greeted(mock, 1)
+    deadline = float(store.state(call_id)["deadline"])
+    dead = store.owner(call_id)
+    start_worker("--time-limit", "5")
+    time.sleep(2)  # a fresh time limit from the takeover would end 4 s after the deadline
+    doomed.kill()
+
+    assert wait_until(lambda: store.owner(call_id) not in (None, dead), 10)
+    assert wait_until(lambda: mock.calls[call_id].hung_up, 15)
+    assert time.time() < deadline + 2  # the call's own deadline, not a new one
+    assert wait_until(lambda: store.state(call_id).get("outcome") == "time limit", 10)
+
+
 def test_a_dead_workers_line_is_freed_when_its_call_ended_meanwhile(
     mock: MockServer, api: RealtimeApi, store: RedisStore, start_worker: StartWorker
 ) -> None:
