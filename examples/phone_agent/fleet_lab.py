@@ -31,6 +31,7 @@ from openapiopenai.webhooks import sign
 HERE = Path(__file__).resolve().parent
 REPOSITORY = HERE.parents[1]
 STARTUP_SECONDS = 30.0
+ORDER_42 = {"order_number": 42}
 
 
 def free_port() -> int:
@@ -173,12 +174,18 @@ def deliver(url: str, delivery: tuple[bytes, Mapping[str, str]]) -> int:
     return int(answer.status)
 
 
-def ask_tool(api: RealtimeApi, mock: MockServer, call_id: str) -> str:
-    """As the caller: the model calls ``order_status`` on ``call_id``; the output the call's
-    owner sent (and the model's answer after it is done, so nothing scripted is left)."""
+def ask_tool(
+    api: RealtimeApi,
+    mock: MockServer,
+    call_id: str,
+    tool: str = "order_status",
+    arguments: Mapping[str, object] = ORDER_42,
+) -> str:
+    """As the caller: the model calls ``tool`` on ``call_id``; the output the call's owner
+    sent (and the model's answer after it is done, so nothing scripted is left)."""
     output = None
     with api.connect(call_id=call_id, receive_timeout=10) as conn:
-        tool_call = mock.realtime.script_tool_call("order_status", {"order_number": 42})
+        tool_call = mock.realtime.script_tool_call(tool, arguments)
         conn.response.create()
         for event in conn:
             item = event.to_dict().get("item") or {}
