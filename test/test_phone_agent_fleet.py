@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,7 +50,7 @@ from fleet_lab import (  # noqa: E402
 )
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 from redis_store import RedisStore  # noqa: E402
-from store import ToolRun  # noqa: E402
+from store import MemoryStore, Reservation, ToolRun  # noqa: E402
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #: Short leases keep the tests quick: renewed every 0.5 s, expired after 1.5 s.
@@ -159,6 +160,8 @@ def test_redelivered_webhooks_are_accepted_once_across_the_fleet(
     time.sleep(1.0)  # leases renewed twice: nobody joins a second time
     assert [sidebands(mock, call_id) for call_id in calls] == [1] * 6
     assert store.live_calls() == 6  # capacity counted once per call: the line is full
+    duplicates = [metric_samples(w)[("phone_agent_webhooks_duplicate_total", ())] for w in workers]
+    assert sum(duplicates) == 6  # each redelivery known by its webhook-id
     seventh = mock.incoming_call()
     assert deliver(workers[0].url, signed_delivery(seventh, SECRET)) == 200
     assert mock.calls[seventh].actions == [("reject", 486)]
@@ -289,6 +292,7 @@ def test_a_restarted_worker_ignores_a_webhook_the_fleet_handled(
     restarted = start_worker()
     assert deliver(restarted.url, delivery) == 200
     assert accepts(mock, call_id) == 1
+    assert metric_samples(restarted)[("phone_agent_webhooks_duplicate_total", ())] == 1
     assert wait_until(lambda: sidebands(mock, call_id) == 1, 10)  # taken over, not accepted
     assert store.live_calls() == 1
 
@@ -414,3 +418,52 @@ def test_an_unreachable_store_at_start_is_one_line_and_status_1() -> None:
     lines = finished.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot be reached" in lines[0], finished.stderr
     assert "hunter2" not in finished.stderr + finished.stdout
+
+
+@pytest.fixture(params=["memory", "redis"])
+def any_store(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Each store, to hold both to one contract."""
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    with RedisServer() as server:
+        shared = RedisStore(server.url)
+        yield shared
+        shared.close()
+
+
+def test_both_stores_keep_one_contract(any_store: Any) -> None:
+    store = any_store
+    assert store.first_delivery("wh_1") and not store.first_delivery("wh_1")
+    store.undelivered("wh_1")  # handling failed: the retry is handled
+    assert store.first_delivery("wh_1")
+    store.delivered("wh_1")
+    assert not store.first_delivery("wh_1")
+
+    assert store.reserve("c1", "w1", 2, 0.5, {"webhook_at": "1"}) is Reservation.RESERVED
+    assert store.reserve("c1", "w2", 2, 0.5, {}) is Reservation.HELD
+    assert store.reserve("c2", "w1", 2, 0.5, {}) is Reservation.RESERVED
+    assert store.reserve("c3", "w1", 2, 0.5, {}) is Reservation.BUSY
+    store.unreserve("c2")
+    assert store.live_calls() == 1 and store.state("c2") == {}
+
+    assert store.renew(["c1"], "w1", 0.5) == set() and store.renew(["c1"], "w2", 0.5) == {"c1"}
+    assert not store.take("c1", "w2", 0.5)  # owned
+    assert wait_until(lambda: store.unowned() == ["c1"], 5)  # the lease ran out
+    assert store.take("c1", "w2", 5) and not store.take("c1", "w3", 5)
+    assert store.owner("c1") == "w2" and store.renew(["c1"], "w1", 5) == {"c1"}
+    assert store.hand_over("c1", "w2") and not store.hand_over("c1", "w2")
+    assert store.next_handed_over(1) == "c1" and store.next_handed_over(0.05) is None
+
+    seen, running = ToolRun("order_status", "{}"), ToolRun("order_status", "{}", "w2")
+    assert store.swap_tool("c1", "t1", None, seen) and not store.swap_tool("c1", "t1", None, seen)
+    assert store.swap_tool("c1", "t1", seen, running)
+    assert store.tool_runs("c1") == {"t1": running}
+    store.tool_answered("c1", "t1")
+    assert store.tool_runs("c1") == {}
+
+    store.update("c1", {"transfer_asked": "1"})
+    assert store.state("c1") == {"accepted_by": "w1", "webhook_at": "1", "transfer_asked": "1"}
+    store.end("c1", "hung up")
+    assert store.live_calls() == 0 and store.unowned() == []
+    assert store.reserve("c1", "w1", 2, 0.5, {}) is Reservation.HELD  # ended: a late webhook

@@ -379,7 +379,7 @@ class Switchboard:
     def reserve(self, call_id: str) -> Reservation:
         """Take a line for ``call_id``, unless it has one already or every line is busy;
         one atomic step in the store, so two deliveries of one webhook take one line."""
-        state = {"webhook_at": repr(time.time()), "accepted_by": self.settings.owner}
+        state = {"webhook_at": repr(time.time())}
         with self._lock:
             self._forget_ended()
             reservation = self.store.reserve(

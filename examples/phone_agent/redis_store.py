@@ -43,7 +43,7 @@ if redis.call('EXISTS', KEYS[2]) == 1 then return 'held' end
 if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 'busy' end
 redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[4])
-redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+redis.call('HSET', KEYS[2], 'accepted_by', ARGV[2], unpack(ARGV, 5))
 return 'reserved'
 """
 # KEYS: calls. ARGV: owner, lease ms, key prefix, call ids. Returns the ids not owned.

@@ -79,7 +79,8 @@ class CallStore(Protocol):
         self, call_id: str, owner: str, max_calls: int, lease: float, state: Mapping[str, str]
     ) -> Reservation:
         """Take a line for ``call_id`` (owned by ``owner`` under a lease of ``lease`` seconds,
-        its record ``state``) unless it has one or ``max_calls`` calls are in progress."""
+        its record ``state`` and ``accepted_by``) unless it has one or ``max_calls`` calls are
+        in progress."""
 
     def end(self, call_id: str, outcome: str) -> None:
         """The call ended: free its line, drop its lease and tool calls, keep its record a
@@ -224,7 +225,7 @@ class MemoryStore:
                 return Reservation.HELD
             if len(self._states) >= max_calls:
                 return Reservation.BUSY
-            self._states[call_id] = dict(state)
+            self._states[call_id] = {"accepted_by": owner, **state}
             self._leases.set(call_id, owner, lease)
             return Reservation.RESERVED
 
