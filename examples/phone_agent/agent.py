@@ -371,6 +371,9 @@ def serve_in_fleet(server: AgentServer, store: CallStore, lease_seconds: float) 
         server.run()
     agent.stopping = True
     member.stop()
+    from waitress import wasyncore
+
+    wasyncore.close_all(server._map)  # new webhooks now go to other workers
     agent.switchboard.hand_over_all(patience=lease_seconds * 2)
     store.close()
     return 0
