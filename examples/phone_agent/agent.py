@@ -5,6 +5,7 @@ caller to a person on request. A plain WSGI application served by waitress; see 
 
     python examples/phone_agent/agent.py --mock                 # offline: plays one demo call
     OPENAI_API_KEY=sk-... OPENAI_WEBHOOK_SECRET=whsec_... python examples/phone_agent/agent.py
+    ... agent.py --store redis://127.0.0.1:6379/0               # one worker of a fleet
 """
 
 from __future__ import annotations
@@ -13,15 +14,20 @@ import argparse
 import contextlib
 import logging
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
+from types import FrameType
 from typing import Any
 
 import bakery
 import waitress
-from calls import Reservation, Switchboard, short_id
+from calls import CallSettings, Switchboard, short_id
+from fleet import FleetMember, worker_id
+from metrics import Metrics
+from store import CallStore, MemoryStore, Reservation, StoreUnavailable, check_store_url, open_store
 
 from openapiopenai import ApiClient, ApiException, ApiTransportError, Configuration, RealtimeApi
 from openapiopenai.exceptions import WebhookVerificationError
@@ -31,10 +37,15 @@ from openapiopenai.webhooks import unwrap
 
 LOG = logging.getLogger("phone_agent")
 WEBHOOK_PATH = "/webhook"
+METRICS_PATH = "/metrics"
 #: Webhook bodies are a few hundred bytes; anything far larger is not OpenAI's.
 MAX_BODY_BYTES = 64 * 1024
 #: SIP statuses of the calls the agent turns down.
 NOT_OUR_NUMBER, BUSY_HERE = 404, 486
+REJECTED_REASONS = {NOT_OUR_NUMBER: "not_our_number", BUSY_HERE: "busy"}
+#: The webhook's answer while the store is unavailable or the worker stops: the sender
+#: retries, and another worker takes the call.
+UNAVAILABLE = 503
 _NUMBER = re.compile(r"sip:(\+?[0-9]+)@")
 WSGIEnviron = Mapping[str, Any]
 StartResponse = Callable[..., Any]
@@ -58,19 +69,45 @@ class AgentSettings:
 class PhoneAgent:
     """The WSGI application: ``POST /webhook`` takes ``realtime.call.incoming``."""
 
-    def __init__(self, api: RealtimeApi, settings: AgentSettings) -> None:
+    def __init__(
+        self,
+        api: RealtimeApi,
+        settings: AgentSettings,
+        *,
+        store: CallStore | None = None,
+        owner: str = "local",
+        lease_seconds: float = 6.0,
+    ) -> None:
         self.api = api
         self.settings = settings
+        self.store = store or MemoryStore()
+        self.metrics = Metrics()
+        #: Set once the worker stops: new calls are refused (503), for another worker.
+        self.stopping = False
+        call_settings = CallSettings(
+            transfer_to=settings.transfer_to,
+            time_limit=settings.call_time_limit_seconds,
+            store=self.store,
+            owner=owner,
+            lease_seconds=lease_seconds,
+            metrics=self.metrics,
+        )
         self.switchboard = Switchboard(
             api,
             max_calls=settings.max_calls,
             transfer_to=settings.transfer_to,
             time_limit=settings.call_time_limit_seconds,
+            settings=call_settings,
         )
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> list[bytes]:
+        metrics = self.metrics.render() if environ.get("PATH_INFO") == METRICS_PATH else None
+        if metrics is not None and environ.get("REQUEST_METHOD") == "GET":
+            body, content_type = metrics
+            start_response("200 OK", [("Content-Type", content_type), _length(body)])
+            return [body]
         status = self.route(environ)
-        start_response(f"{status} {HTTPStatus(status).phrase}", [("Content-Length", "0")])
+        start_response(f"{status} {HTTPStatus(status).phrase}", [_length(b"")])
         return [b""]
 
     def route(self, environ: WSGIEnviron) -> int:
@@ -99,7 +136,33 @@ class PhoneAgent:
             LOG.info("ignored a webhook of type %s", str(event.type)[:60])
             return 200
         headers = [(h.name, h.value) for h in event.data.sip_headers]
-        self.answer(event.data.call_id, headers)
+        try:
+            return self.deliver(
+                _headers(environ).get("webhook-id", ""), event.data.call_id, headers
+            )
+        except StoreUnavailable:
+            LOG.warning("call %s: refused, the store is unavailable", short_id(event.data.call_id))
+            self.metrics.rejected("store_unavailable")
+            return UNAVAILABLE
+
+    def deliver(self, webhook_id: str, call_id: str, sip_headers: list[tuple[str, str]]) -> int:
+        """Handle a delivery once in the whole fleet: a redelivery of a webhook handled (or
+        being handled) anywhere gets 200 and changes nothing; a failed one is forgotten so
+        the sender's retry is handled."""
+        if self.stopping:
+            return UNAVAILABLE
+        if not self.store.first_delivery(webhook_id):
+            LOG.info("call %s: webhook delivered again, handled already", short_id(call_id))
+            self.metrics.duplicate()
+            return 200
+        try:
+            self.answer(call_id, sip_headers)
+        except BaseException:
+            with contextlib.suppress(StoreUnavailable):
+                self.store.undelivered(webhook_id)
+            raise
+        with contextlib.suppress(StoreUnavailable):  # at worst a redelivery finds the call held
+            self.store.delivered(webhook_id)
         return 200
 
     def answer(self, call_id: str, sip_headers: Iterable[tuple[str, str]]) -> None:
@@ -120,10 +183,12 @@ class PhoneAgent:
                 self.switchboard.release(call_id)
                 raise
             LOG.info("call %s: accepted", short_id(call_id))
+            self.metrics.accepted()
             self.switchboard.start(call_id)
 
     def reject(self, call_id: str, sip_status: int, why: str) -> None:
         LOG.info("call %s: rejected with %d (%s)", short_id(call_id), sip_status, why)
+        self.metrics.rejected(REJECTED_REASONS.get(sip_status, str(sip_status)))
         self.api.reject_realtime_call(call_id, {"status_code": sip_status})
 
     def session(self) -> dict[str, Any]:
@@ -156,6 +221,10 @@ def _headers(environ: WSGIEnviron) -> dict[str, str]:
         for key, value in environ.items()
         if key.startswith("HTTP_")
     }
+
+
+def _length(body: bytes) -> tuple[str, str]:
+    return ("Content-Length", str(len(body)))
 
 
 def _dialled_number(sip_headers: Iterable[tuple[str, str]]) -> str | None:
@@ -224,13 +293,45 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, default=600.0, help="seconds per call")
     parser.add_argument("--transfer-to", default="tel:+15550100099", help="the person's URI")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ...")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--store",
+        default="memory:",
+        type=_store_url,
+        help="memory: (one process, the default) or redis://host:port/db (a fleet)",
+    )
+    parser.add_argument(
+        "--lease-seconds", type=_lease_seconds, default=6.0, help="a call's lease in a fleet"
+    )
+    args = parser.parse_args(argv)
+    if args.mock and args.store != "memory:":
+        parser.error("--mock plays one call in one process; try a fleet with fleet_lab.py")
+    return args
+
+
+def _store_url(url: str) -> str:
+    try:
+        check_store_url(url)
+    except ValueError as wrong:
+        raise argparse.ArgumentTypeError(str(wrong)) from None
+    return url
+
+
+def _lease_seconds(text: str) -> float:
+    seconds = float(text)
+    if not 0.3 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError("a lease lasts 0.3 to 3600 seconds")
+    return seconds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the webhook until interrupted; with ``--mock``, play one demo call first."""
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    fleet = args.store != "memory:"
+    owner = worker_id() if fleet else "local"
+    prefix = f"[{owner}] " if fleet else ""
+    logging.basicConfig(
+        level=args.log_level.upper(), format=f"%(asctime)s %(name)s {prefix}%(message)s"
+    )
     settings = AgentSettings(
         numbers=tuple(args.number or ()),
         max_calls=args.max_calls,
@@ -245,18 +346,63 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not configuration.access_token:
         LOG.error("set OPENAI_API_KEY and OPENAI_WEBHOOK_SECRET (or use --mock to try it offline)")
         return 2
+    store = open_store(args.store)
     try:
-        server = AgentServer(
-            PhoneAgent(RealtimeApi(ApiClient(configuration)), settings), args.host, args.port
-        )
+        store.ping()
+    except StoreUnavailable:
+        print(f"phone agent: the store at {_safe(args.store)} cannot be reached", file=sys.stderr)
+        return 1
+    agent = PhoneAgent(
+        RealtimeApi(ApiClient(configuration)),
+        settings,
+        store=store,
+        owner=owner,
+        lease_seconds=args.lease_seconds,
+    )
+    try:
+        server = AgentServer(agent, args.host, args.port)
     except CannotListenError as refused:
         print(f"phone agent: {refused}", file=sys.stderr)
+        store.close()
         return 1
     print(f"Phone agent: webhook at {server.url}", flush=True)
+    if not fleet:
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+        server.app.switchboard.end_all(timeout=10)
+        return 0
+    return serve_in_fleet(server, store, args.lease_seconds)
+
+
+def serve_in_fleet(server: AgentServer, store: CallStore, lease_seconds: float) -> int:
+    """Serve as one worker of a fleet until SIGTERM or Ctrl-C, then hand every call held
+    over to the other workers at once (the calls go on)."""
+    agent = server.app
+    member = FleetMember(agent.switchboard, store, lease_seconds)
+    member.start()
+    signal.signal(signal.SIGTERM, _interrupt)
+    LOG.info("worker %s serving, sharing calls through the store", agent.switchboard.settings.owner)
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
-    server.app.switchboard.end_all(timeout=10)
+    agent.stopping = True
+    member.stop()
+    from waitress import wasyncore
+
+    wasyncore.close_all(server._map)  # new webhooks now go to other workers
+    agent.switchboard.hand_over_all(patience=lease_seconds * 2)
+    store.close()
     return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM stops the worker as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def _safe(url: str) -> str:
+    """A store URL without its password, for messages."""
+    _, at, tail = url.rpartition("@")
+    return f"{url.split('://')[0]}://...@{tail}" if at else url
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ may call. Replace this module with your own business; nothing else needs to chan
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from typing import Literal
 
@@ -25,6 +27,12 @@ HOURS: dict[str, str] = {
     "sunday": "8:00 to 12:00",
 }
 
+#: Seconds the order system takes to answer (``BAKERY_ORDER_SECONDS``; 0 by default): set it
+#: to watch a tool call survive its worker's death.
+ORDER_SYSTEM_SECONDS = float(os.environ.get("BAKERY_ORDER_SECONDS") or 0)
+#: The tools safe to run twice (they only read): a worker taking a call over runs such a call
+#: again when the worker running it died; any other call is answered "ask again".
+IDEMPOTENT_TOOLS = frozenset({"opening_hours", "order_status"})
 #: Orders by number; a real bakery would ask its order system.
 ORDERS: dict[int, str] = {
     42: "Order 42, two sourdough loaves and a lemon tart, is ready for pick-up at the counter.",
@@ -40,6 +48,7 @@ def opening_hours(day: Day) -> str:
 
 def order_status(order_number: int) -> str:
     """Where a customer's order stands, by its order number."""
+    time.sleep(ORDER_SYSTEM_SECONDS)
     return ORDERS.get(order_number, f"There is no order {order_number}; please check the number.")
 
 

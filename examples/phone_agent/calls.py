@@ -1,22 +1,28 @@
 """The calls the phone agent holds: each one a sideband connection on its own thread, its tool
 calls answered by Python functions, its transcript logged, ended by the caller, a transfer or
-the time limit."""
+the time limit. With a shared store a call may change hands: the worker holding it renews a
+lease, and another takes it over (its deadline, transfer and unanswered tool calls included)
+when that worker dies or stops."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 import bakery
+from ledger import ToolLedger, interrupted_output, output_item
+from metrics import Metrics
+from store import CallStore, MemoryStore, Reservation, StoreUnavailable, ToolRun
 
 from openapiopenai import ApiException, ApiTransportError, RealtimeApi
 from openapiopenai.exceptions import NotFoundException, RealtimeConnectionClosedError
-from openapiopenai.realtime import AnyRealtimeConnection, ServerEvent
-from openapiopenai.realtime.tools import FunctionTools
+from openapiopenai.models import RealtimeServerEventResponseFunctionCallArgumentsDone as CallDone
+from openapiopenai.realtime import AnyRealtimeConnection, Reconnected, ServerEvent
+from openapiopenai.realtime.tools import FunctionTools, run_tool
 
 LOG = logging.getLogger("phone_agent")
 #: How many ended calls' records are kept for inspection.
@@ -46,60 +52,182 @@ class CallRecord:
     tool_calls: list[str] = field(default_factory=list)
     #: Responses the model finished (the first is the greeting).
     responses: int = 0
-    #: ``"hung up"``, ``"transferred"``, ``"time limit"`` or ``"failed"`` once it ended.
+    #: ``"hung up"``, ``"transferred"``, ``"time limit"`` or ``"failed"`` once it ended;
+    #: ``"handed over"`` or ``"lease lost"`` once another worker holds it.
     outcome: str | None = None
     ended: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    """How every call is held: transfer target, time limit, and (in a fleet) this worker's
+    id, its store and its lease."""
+
+    transfer_to: str
+    time_limit: float
+    store: CallStore = field(default_factory=MemoryStore)
+    owner: str = "local"
+    lease_seconds: float = 6.0
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 class Call:
     """One accepted call: its sideband connection, tools and transcript."""
 
-    def __init__(self, api: RealtimeApi, call_id: str, *, transfer_to: str, time_limit: float):
+    def __init__(
+        self, api: RealtimeApi, call_id: str, settings: CallSettings, *, taken_over: bool = False
+    ) -> None:
         self.api = api
         self.record = CallRecord(call_id)
-        self.transfer_to = transfer_to
-        self.time_limit = time_limit
+        self.settings = settings
+        self.transfer_to = settings.transfer_to
+        self.time_limit = settings.time_limit
+        #: Taken over from another worker: no greeting, and its deadline, transfer and
+        #: unanswered tool calls come from the store.
+        self.taken_over = taken_over
+        self.ledger = ToolLedger(
+            settings.store, call_id, settings.owner, settings.metrics.tool_seconds
+        )
         self._transfer_asked = threading.Event()
         self._ending: str | None = None
         self._hanging_up = threading.Lock()
+        #: Set once another worker holds the call: this one closes its sideband, nothing more.
+        self._let_go: str | None = None
+        self._conn: AnyRealtimeConnection | None = None
+        self._tools: FunctionTools | None = None
+        self._first_answer_pending = not taken_over
 
     @property
     def call_id(self) -> str:
         return self.record.call_id
 
+    @property
+    def leaving(self) -> bool:
+        """Whether the call is being handed over or let go: its lease is not renewed."""
+        return self.ledger.handing_over or bool(self._let_go)
+
     def run(self) -> None:
-        """Hold the call until it ends; never raises (a failure is logged and ends it)."""
-        timer = threading.Timer(self.time_limit, self._time_up)
-        timer.daemon = True
+        """Hold the call until it ends or another worker holds it; never raises (a failure
+        is logged and ends it)."""
+        timer: threading.Timer | None = None
         try:
             # A dropped sideband re-joins its call (the call's session is kept on the service).
-            with self.api.connect(call_id=self.call_id, reconnect=True) as conn:
-                LOG.info("call %s: sideband connected", short_id(self.call_id))
+            with (
+                self.api.connect(call_id=self.call_id, reconnect=True) as conn,
+                FunctionTools(self.tools()) as tools,
+            ):
+                self._conn, self._tools = conn, tools
+                LOG.info(
+                    "call %s: sideband connected, owned by worker %s%s",
+                    short_id(self.call_id),
+                    self.settings.owner,
+                    " (taken over)" if self.taken_over else "",
+                )
+                timer = threading.Timer(max(0.0, self._begin() - time.time()), self._time_up)
+                timer.daemon = True
                 timer.start()
-                conn.response.create()  # the agent speaks first: a greeting
-                self._serve(conn)
+                if self.taken_over:
+                    self.answer_orphans()
+                else:
+                    conn.response.create()  # the agent speaks first: a greeting
+                self._serve(conn, tools)
             self._finish(self._ending or "hung up")
         except RealtimeConnectionClosedError as closed:
             LOG.warning("call %s: connection closed %s", short_id(self.call_id), closed.code)
             self._finish(self._ending or "failed")
         except (ApiException, ApiTransportError) as failed:
             LOG.warning("call %s: %s", short_id(self.call_id), type(failed).__name__)
-            self._finish("failed")
+            # taken over, a call that ended while nobody held it refuses its sideband
+            gone = self.taken_over and isinstance(failed, NotFoundException)
+            self._finish("hung up" if gone else "failed")
         except Exception:
             LOG.exception("call %s: unexpected failure", short_id(self.call_id))
             self._finish("failed")
         finally:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
+
+    def _begin(self) -> float:
+        """The call's deadline (Unix time): set now on a new call, read on one taken over,
+        with the transfer it may have asked for. Tells a worker handing over it is joined."""
+        store, deadline = self.settings.store, time.time() + self.time_limit
+        try:
+            if self.taken_over:
+                state = store.state(self.call_id)
+                deadline = float(state.get("deadline") or deadline)
+                if state.get("transfer_asked"):
+                    self._transfer_asked.set()
+                store.update(self.call_id, {"joined": self.settings.owner})
+            else:
+                store.update(self.call_id, {"deadline": repr(deadline)})
+        except StoreUnavailable:
+            LOG.warning("call %s: the store is unavailable", short_id(self.call_id))
+        return deadline
 
     def tools(self) -> list[Callable[..., Any]]:
         """The functions the model may call on this call."""
-        return bakery.tools(self._transfer_asked.set)
+        return bakery.tools(self._ask_transfer)
 
-    def _serve(self, conn: AnyRealtimeConnection) -> None:
-        with FunctionTools(self.tools()) as tools:
-            tools.serve(conn, until=lambda event: self._watch(conn, event))
+    def _ask_transfer(self) -> None:
+        self._transfer_asked.set()
+        try:  # a worker taking the call over transfers it after the goodbye
+            self.settings.store.update(self.call_id, {"transfer_asked": "1"})
+        except StoreUnavailable:
+            LOG.warning("call %s: the store missed the transfer", short_id(self.call_id))
 
-    def _watch(self, conn: AnyRealtimeConnection, event: ServerEvent) -> bool:
+    def _serve(self, conn: AnyRealtimeConnection, tools: FunctionTools) -> None:
+        """Answer the tool calls this worker claims, until the call ends or is let go."""
+        for event in conn:
+            if self._let_go:
+                return
+            if (
+                isinstance(event, CallDone)
+                and event.name in tools
+                and not self.ledger.claim(event.call_id, event.name, event.arguments)
+            ):
+                continue  # another worker answers it
+            tools.handle(conn, event)
+            if not isinstance(event, Reconnected):
+                self._watch(conn, event)
+
+    def answer_orphans(self) -> None:
+        """Answer the tool calls other workers left unanswered on this call."""
+        conn, tools = self._conn, self._tools
+        if conn is None or tools is None or self._let_go:
+            return
+        for tool_call_id, run, repeat in self.ledger.orphans(bakery.IDEMPOTENT_TOOLS):
+            LOG.info(
+                "call %s: answering tool %s left by %s (%s)",
+                short_id(self.call_id),
+                run.name,
+                run.by or "a worker handing over",
+                "running it" if repeat else "asking again",
+            )
+            threading.Thread(
+                target=self._answer_orphan,
+                args=(conn, tools, tool_call_id, run, repeat),
+                daemon=True,
+            ).start()
+
+    def _answer_orphan(
+        self,
+        conn: AnyRealtimeConnection,
+        tools: FunctionTools,
+        tool_call_id: str,
+        run: ToolRun,
+        repeat: bool,
+    ) -> None:
+        if repeat and run.name in tools:
+            output = run_tool(tools.tool(run.name), run.arguments, tool_call_id)
+        else:
+            output = interrupted_output(run.name)
+        try:
+            conn.conversation.item.create(output_item(tool_call_id, output))
+            conn.response.create()
+        except RealtimeConnectionClosedError:
+            LOG.warning("call %s: closed before a tool's answer", short_id(self.call_id))
+
+    def _watch(self, conn: AnyRealtimeConnection, event: ServerEvent) -> None:
         """Log what is said and done; transfer once the goodbye has been spoken."""
         kind = event.type
         if kind in SPOKEN:
@@ -111,11 +239,25 @@ class Call:
             name = str(event.to_dict().get("name"))
             self.record.tool_calls.append(name)
             LOG.info("call %s: tool %s", short_id(self.call_id), name)
+        elif kind == "conversation.item.added":
+            self._output_seen(event.to_dict().get("item") or {})
         elif kind == "response.done":
             self.record.responses += 1
             if self._transfer_asked.is_set() and not self._ending and _spoken(event):
                 self._transfer()
-        return False
+
+    def _output_seen(self, item: dict[str, Any]) -> None:
+        """A tool's output reached the service: the ledger forgets it; the first one on a
+        new call is the webhook-to-first-answer time."""
+        if item.get("type") != "function_call_output":
+            return
+        if self.ledger.answered(str(item.get("call_id"))) and self._first_answer_pending:
+            self._first_answer_pending = False
+            try:
+                webhook_at = float(self.settings.store.state(self.call_id)["webhook_at"])
+            except (StoreUnavailable, KeyError, ValueError):
+                return
+            self.settings.metrics.first_tool_answer(time.time() - webhook_at)
 
     def _transfer(self) -> None:
         """Hand the call to a person (SIP REFER); the service then ends the session."""
@@ -173,54 +315,94 @@ class Call:
         return False
 
     def _finish(self, outcome: str) -> None:
+        """The call ended, or (let go) is held by another worker now."""
+        if self._let_go:
+            outcome = self._let_go
+        else:
+            try:
+                self.settings.store.end(self.call_id, outcome)
+            except StoreUnavailable:  # its line is freed by whoever takes the call over
+                LOG.warning("call %s: the store missed the end", short_id(self.call_id))
         self.record.outcome = outcome
         LOG.info("call %s: ended (%s)", short_id(self.call_id), outcome)
         self.record.ended.set()
 
+    def let_go(self, why: str) -> None:
+        """Stop holding the call (another worker holds it): close the sideband, nothing
+        more; the call goes on."""
+        self._let_go = why
+        LOG.info(
+            "call %s: let go by worker %s (%s)", short_id(self.call_id), self.settings.owner, why
+        )
+        if self._conn is not None:
+            self._conn.close()
 
-class Reservation(Enum):
-    """What :meth:`Switchboard.reserve` did for a call."""
-
-    RESERVED = "reserved"  #: a line is taken for it: accept it, then start it
-    HELD = "held"  #: it has a line already (a repeated webhook): leave it be
-    BUSY = "busy"  #: every line is taken: turn it down
+    def hand_over(self, patience: float) -> None:
+        """Give the call to another worker at once (this one is stopping): wait for the
+        tools running here, give up the lease, and close the sideband once the next owner
+        has joined (or after ``patience`` seconds), so the call is never left alone."""
+        self.ledger.handing_over = True
+        store = self.settings.store
+        _wait_for(lambda: self.ledger.running() == 0, patience)
+        try:
+            store.update(self.call_id, {"joined": ""})
+            if store.hand_over(self.call_id, self.settings.owner):
+                _wait_for(lambda: bool(store.state(self.call_id).get("joined")), patience)
+        except StoreUnavailable:
+            LOG.warning("call %s: the store is unavailable to hand over", short_id(self.call_id))
+        self.let_go("handed over")
 
 
 class Switchboard:
-    """The calls in progress, at most ``max_calls``, each held on its own thread."""
+    """The calls this worker holds, each on its own thread; the lines (``max_calls``, for
+    the whole fleet with a shared store) are counted by the store."""
 
-    def __init__(self, api: RealtimeApi, *, max_calls: int, transfer_to: str, time_limit: float):
+    def __init__(
+        self,
+        api: RealtimeApi,
+        *,
+        max_calls: int,
+        transfer_to: str,
+        time_limit: float,
+        settings: CallSettings | None = None,
+    ):
         self.api = api
         self.max_calls = max_calls
-        self.transfer_to = transfer_to
-        self.time_limit = time_limit
+        self.settings = settings or CallSettings(transfer_to=transfer_to, time_limit=time_limit)
+        self.store = self.settings.store
         self.records: dict[str, CallRecord] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._calls: dict[str, Call] = {}
         self._lock = threading.Lock()
+        self.settings.metrics.watch_active(lambda: len(self.held()))
 
     def reserve(self, call_id: str) -> Reservation:
         """Take a line for ``call_id``, unless it has one already or every line is busy;
-        one look under the lock, so two deliveries of one webhook take one line."""
+        one atomic step in the store, so two deliveries of one webhook take one line."""
+        state = {"webhook_at": repr(time.time())}
         with self._lock:
-            live = {cid: t for cid, t in self._threads.items() if t.is_alive() or not t.ident}
-            self._threads = live
-            self._calls = {cid: c for cid, c in self._calls.items() if cid in live}
-            self._forget_old_records()
-            if call_id in self.records:
-                return Reservation.HELD
-            if len(live) >= self.max_calls:
-                return Reservation.BUSY
-            call = Call(self.api, call_id, transfer_to=self.transfer_to, time_limit=self.time_limit)
-            self.records[call_id] = call.record
-            self._calls[call_id] = call
-            self._threads[call_id] = threading.Thread(
-                target=call.run, name=f"call-{short_id(call_id)}", daemon=True
+            self._forget_ended()
+            reservation = self.store.reserve(
+                call_id, self.settings.owner, self.max_calls, self.settings.lease_seconds, state
             )
-            return Reservation.RESERVED
+            if reservation is Reservation.RESERVED:
+                self._add(Call(self.api, call_id, self.settings))
+            return reservation
 
-    def _forget_old_records(self) -> None:
-        """Keep the records of at most ``KEPT_RECORDS`` ended calls, the newest."""
+    def _add(self, call: Call) -> None:
+        """Hold ``call`` from now on (its thread started by :meth:`start`); the lock is held."""
+        self.records[call.call_id] = call.record
+        self._calls[call.call_id] = call
+        self._threads[call.call_id] = threading.Thread(
+            target=call.run, name=f"call-{short_id(call.call_id)}", daemon=True
+        )
+
+    def _forget_ended(self) -> None:
+        """Drop the threads of ended calls; keep the records of at most ``KEPT_RECORDS``
+        ended calls, the newest. The lock is held."""
+        live = {cid: t for cid, t in self._threads.items() if t.is_alive() or not t.ident}
+        self._threads = live
+        self._calls = {cid: c for cid, c in self._calls.items() if cid in live}
         ended = [cid for cid, record in self.records.items() if record.ended.is_set()]
         for call_id in ended[: max(0, len(ended) - KEPT_RECORDS)]:
             del self.records[call_id]
@@ -231,6 +413,7 @@ class Switchboard:
             self._threads.pop(call_id, None)
             self._calls.pop(call_id, None)
             self.records.pop(call_id, None)
+        self.store.unreserve(call_id)
 
     def start(self, call_id: str) -> None:
         """Hold the reserved, accepted call ``call_id``."""
@@ -238,16 +421,71 @@ class Switchboard:
             thread = self._threads[call_id]
         thread.start()
 
+    def adopt(self, call_id: str) -> None:
+        """Hold a call taken over from another worker (its lease is this worker's now)."""
+        LOG.info("call %s: taken over by worker %s", short_id(call_id), self.settings.owner)
+        self.settings.metrics.taken_over()
+        call = Call(self.api, call_id, self.settings, taken_over=True)
+        with self._lock:
+            self._forget_ended()
+            self._add(call)
+        self.start(call_id)
+
+    def held(self) -> list[str]:
+        """The calls this worker holds now (not those it is handing over)."""
+        with self._lock:
+            return [
+                cid
+                for cid, t in self._threads.items()
+                if (t.is_alive() or not t.ident) and not self._calls[cid].leaving
+            ]
+
+    def live_calls(self) -> list[Call]:
+        with self._lock:
+            return [c for cid, c in self._calls.items() if self._threads[cid].is_alive()]
+
+    def lost(self, call_id: str) -> None:
+        """Another worker holds ``call_id`` now (this one's lease ran out): let it go."""
+        with self._lock:
+            call = self._calls.get(call_id)
+        if call is not None:
+            call.let_go("lease lost")
+
+    def answer_orphans(self) -> None:
+        """Answer, on each call held, the tool calls another worker left unanswered."""
+        for call in self.live_calls():
+            call.answer_orphans()
+
+    def hand_over_all(self, patience: float) -> None:
+        """Give every call to other workers at once and wait (bounded) until they have:
+        stopping a worker of a fleet."""
+        handing = [
+            threading.Thread(target=call.hand_over, args=(patience,), daemon=True)
+            for call in self.live_calls()
+        ]
+        for thread in handing:
+            thread.start()
+        for thread in handing:
+            thread.join(patience * 2 + 5)
+
     def end_all(self, timeout: float) -> None:
         """Hang up every call in progress and wait (bounded) for them to end: shutting down."""
+        calls = self.live_calls()
         with self._lock:
-            calls = [c for cid, c in self._calls.items() if self._threads[cid].is_alive()]
             threads = list(self._threads.values())
         for call in calls:
             call.hang_up("shutting down")
         for thread in threads:
             if thread.ident:
                 thread.join(timeout)
+
+
+def _wait_for(check: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``check()`` every 20 ms for at most ``timeout`` seconds; its last answer."""
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return check()
 
 
 def _worth_retrying(failed: ApiException | ApiTransportError) -> bool:
