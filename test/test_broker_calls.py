@@ -56,9 +56,10 @@ def test_a_call_id_without_its_token_ends_nothing(
 ) -> None:
     call_id, token = _opened(broker)
     requests_before = len(openai_mock.requests)
+    forged = ("y" if token[0] == "x" else "x") + token[1:]  # one character off, never the same
 
     answers = [
-        _hangup(broker, {"call_id": call_id, "call_token": "x" + token[1:]}),
+        _hangup(broker, {"call_id": call_id, "call_token": forged}),
         _hangup(broker, {"call_id": call_id, "call_token": token[:-1]}),
         _hangup(broker, {"call_id": call_id, "call_token": ""}),
         _hangup(broker, {"call_id": call_id}, headers={"Origin": "https://shop.example"}),
