@@ -302,3 +302,20 @@ def test_a_call_every_hangup_failed_for_is_hung_up_at_shutdown(
     assert record.ended.is_set() and record.outcome == "shutting down"
     assert mock.calls[call_id].hung_up
     assert hangups_asked(mock, call_id) == 4
+
+
+def test_stop_returns_when_the_server_lost_its_trigger(api: RealtimeApi) -> None:
+    """A file descriptor closed twice elsewhere in the process can take the server loop's
+    wake-up pipe with it: the loop then closes that trigger itself, and stop() must still
+    end the server instead of writing to the closed pipe (EBADF, or another file)."""
+    agent = phone.PhoneAgent(api, phone.AgentSettings(webhook_secret=SECRET))
+    server = phone.AgentServer(agent, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    trigger = server._server.trigger
+    os.close(trigger.socket.fd)  # what a stray double close elsewhere does to it
+
+    assert wait_for(lambda: trigger._closed, timeout=5)
+    server.stop()
+    thread.join(5)
+    assert not thread.is_alive()

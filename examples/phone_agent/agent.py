@@ -280,7 +280,14 @@ class AgentServer:
         """Close the listener and every connection; :meth:`run` then returns."""
         from waitress import wasyncore
 
-        self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        trigger = self._server.trigger
+        if trigger._closed:
+            # The loop closed its own trigger (its file descriptor went bad under it): it
+            # cannot be woken, so the map is closed from here and the loop ends on its next
+            # turn. Writing to the closed trigger would fail, or reach another file.
+            wasyncore.close_all(self._map)
+            return
+        trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
