@@ -318,3 +318,21 @@ def test_a_dropped_sideband_re_joins_its_call_and_tools_keep_being_answered(
     assert "The days_until tool returned" in reply
     assert "realtime: reconnected after 1 attempts" in broker.log.text
     assert "sideband of call_id" not in broker.log.text  # it never ended
+
+
+def test_a_sideband_refused_when_re_joining_ends_in_one_line(
+    broker: RunningBroker, openai_mock: MockServer, api: RealtimeApi
+) -> None:
+    answer = post_offer(broker, "")
+    call_id = answer.headers["X-Call-Id"]
+    with api.connect(call_id=call_id, receive_timeout=10) as page:
+        assert page.recv().type == "session.created"
+        openai_mock.realtime.drop(after="session.updated")  # the broker's sideband drops...
+        openai_mock.fail_next(5, 404, message="call not found")  # ...and may not come back
+        page.session.update({"type": "realtime", "instructions": "Be brief."})
+        assert page.recv().type == "session.updated"
+        assert eventually(lambda: "could not re-join: HTTP 404" in broker.log.text)
+    assert "Traceback" not in broker.log.text
+    assert "sideband of call_id" in broker.log.text and "failed" not in broker_lines(
+        broker.log.text
+    )

@@ -16,7 +16,7 @@ from typing import Any
 
 from call_registry import short_call_id
 
-from openapiopenai import RealtimeApi
+from openapiopenai import ApiException, RealtimeApi
 from openapiopenai.exceptions import RealtimeConnectionClosedError
 from openapiopenai.realtime import AnyRealtimeConnection
 from openapiopenai.realtime.tools import FunctionTools
@@ -113,6 +113,12 @@ class Sidebands:
             self.tools.serve(conn, until=lambda event: _log_tool_call(call_id, event))
         except RealtimeConnectionClosedError as closed:
             LOG.warning("sideband of call_id=%s closed %s", short_call_id(call_id), closed.code)
+        except ApiException as refused:  # re-joining after a drop was refused (404: call ended)
+            LOG.warning(
+                "sideband of call_id=%s could not re-join: HTTP %s",
+                short_call_id(call_id),
+                refused.status,
+            )
         except Exception:
             LOG.exception("sideband of call_id=%s failed", short_call_id(call_id))
         finally:
