@@ -139,6 +139,24 @@ def test_a_dropped_sideband_re_joins_the_call_and_tools_keep_being_answered(
     assert not record.ended.is_set()  # the call goes on
 
 
+def test_a_call_that_ends_while_its_sideband_re_joins_is_recorded_hung_up(
+    mock: MockServer, api: RealtimeApi, start_agent: Start
+) -> None:
+    agent, url = start_agent()
+    _, call_id = mock.send_incoming_call(url, secret=SECRET)
+    assert greeted(agent, call_id)
+    with api.connect(call_id=call_id, receive_timeout=10) as conn:
+        assert conn.recv().type == "session.created"
+        mock.realtime.drop(after="session.updated")  # the agent's sideband drops...
+        mock.fail_next(5, 404, message="call not found")  # ...and its call is gone meanwhile
+        conn.session.update({"type": "realtime"})
+        assert conn.recv().type == "session.updated"
+        record = agent.switchboard.records[call_id]
+        assert record.ended.wait(10)
+
+    assert record.outcome == "hung up"
+
+
 def test_a_webhook_with_a_bad_signature_gets_400_and_no_call_is_touched(
     mock: MockServer, start_agent: Start
 ) -> None:

@@ -137,8 +137,9 @@ class Call:
             self._finish(self._ending or "failed")
         except (ApiException, ApiTransportError) as failed:
             LOG.warning("call %s: %s", short_id(self.call_id), type(failed).__name__)
-            # taken over, a call that ended while nobody held it refuses its sideband
-            gone = self.taken_over and isinstance(failed, NotFoundException)
+            # a call that ended while its sideband was away (a re-join after a drop, or a
+            # takeover) refuses it: the call is over, not broken
+            gone = isinstance(failed, NotFoundException)
             self._finish("hung up" if gone else "failed")
         except Exception:
             LOG.exception("call %s: unexpected failure", short_id(self.call_id))
