@@ -33,7 +33,7 @@ from aiortc import (  # noqa: E402
 )
 from aiortc.mediastreams import MediaStreamError  # noqa: E402
 
-from openapiopenai.mock import webrtc  # noqa: E402
+from openapiopenai.mock import _webrtc_ice  # noqa: E402
 from openapiopenai.mock.webrtc import InvalidOfferError, WebRtcAnswerer, loopback_ice  # noqa: E402
 
 SESSION: dict[str, Any] = {
@@ -358,11 +358,13 @@ def test_answers_offer_only_loopback_candidates_and_are_complete(
 
 
 def test_an_answer_with_candidates_off_loopback_is_never_returned() -> None:
-    webrtc._require_loopback_candidates("a=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host")
+    _webrtc_ice.require_loopback_candidates(
+        "a=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host"
+    )
     for addresses in (["127.0.0.1", "192.0.2.2"], []):
         sdp = "".join(f"a=candidate:1 1 udp 1 {a} 5000 typ host\r\n" for a in addresses)
         with pytest.raises(RuntimeError, match=re.escape("not only 127.0.0.1")):
-            webrtc._require_loopback_candidates(sdp)
+            _webrtc_ice.require_loopback_candidates(sdp)
 
 
 def test_offers_remote_candidates_off_loopback_are_dropped() -> None:
@@ -374,7 +376,7 @@ def test_offers_remote_candidates_off_loopback_are_dropped() -> None:
         "a=candidate:5 1 udp 1677729535 203.0.113.9 61000 typ srflx raddr 0.0.0.0 rport 0",
         "a=candidate:6 1 udp 2130706431 ::1 5001 typ host",
     ]
-    kept = webrtc._loopback_only_offer("v=0\r\n" + "\r\n".join(lines) + "\r\na=mid:0\r\n")
+    kept = _webrtc_ice.loopback_only_offer("v=0\r\n" + "\r\n".join(lines) + "\r\na=mid:0\r\n")
     assert candidate_addresses(kept) == ["127.0.0.1", "::1"]
     assert kept.endswith("a=mid:0\r\n")
 

@@ -40,31 +40,62 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import secrets
-import socket
-import struct
-import sys
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import unquote
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from openapiopenai.exceptions import ApiValidationError, ApiValueError, FieldError, install_hint
+from openapiopenai.exceptions import ApiValueError, install_hint
 from openapiopenai.mock import _shapes
+from openapiopenai.mock._answers import (
+    Answer,
+    Refused,
+    bearer_token,
+    empty_ok,
+    error_answer,
+    error_body,
+    header_number,
+    json_answer,
+)
+from openapiopenai.mock._http_server import MAX_BODY_BYTES as MAX_BODY_BYTES
+from openapiopenai.mock._http_server import MockHttpServer, MockRequestHandler
+from openapiopenai.mock._records import (
+    CallUpdate,
+    MintedKey,
+    MockCall,
+    RecordedRequest,
+    Scripted,
+    bounded_put,
+)
+from openapiopenai.mock._request_checks import (
+    DEFAULT_KEY_LIFETIME,
+    SESSION_DEFAULTS,
+    call_offer,
+    key_lifetime,
+    legacy_session,
+    parse_request,
+    required_body,
+)
+from openapiopenai.mock._routes import (
+    CALL_ACTIONS,
+    CALLS_PATH,
+    CLIENT_SECRETS_PATH,
+    CORS_PREFLIGHT,
+    SESSIONS_PATH,
+    TRANSCRIPTION_SESSIONS_PATH,
+    TRANSLATION_CLIENT_SECRETS_PATH,
+    Incoming,
+    cors_headers,
+    route,
+)
 from openapiopenai.mock._shapes import (
     REALTIME_SESSION_DEFAULTS,
     TRANSCRIPTION_SESSION_DEFAULTS,
     canned_answer,
 )
 from openapiopenai.mock.realtime_ws import RealtimeMock
-from openapiopenai.models.openapi_model import OpenApiModel, RequestModel
 from openapiopenai.models.realtime_call_refer_request import RealtimeCallReferRequest
 from openapiopenai.models.realtime_call_reject_request import RealtimeCallRejectRequest
 from openapiopenai.models.realtime_create_client_secret_request import (
@@ -84,21 +115,9 @@ from openapiopenai.models.realtime_translation_client_secret_create_request impo
 if TYPE_CHECKING:
     from openapiopenai.mock.webrtc import WebRtcAnswerer
 
-SESSIONS_PATH = "/v1/realtime/sessions"
-CLIENT_SECRETS_PATH = "/v1/realtime/client_secrets"
-CALLS_PATH = "/v1/realtime/calls"
-TRANSCRIPTION_SESSIONS_PATH = "/v1/realtime/transcription_sessions"
-TRANSLATION_CLIENT_SECRETS_PATH = "/v1/realtime/translations/client_secrets"
-#: What can be done to a call: ``POST /v1/realtime/calls/{call_id}/<action>``.
-CALL_ACTIONS = ("accept", "hangup", "refer", "reject")
 #: The incoming SIP call that ``python -m openapiopenai.mock`` (and the CLI's ``--mock``) has
 #: waiting from the start, so the documented accept/refer/reject/hangup examples find a call.
 DEMO_CALL_ID = "rtc_mock_sip_call"
-#: Largest request body the mock reads; a longer one gets 413.
-MAX_BODY_BYTES = 1024 * 1024
-
-#: Lifetime of a key from ``/realtime/sessions`` and ``/realtime/transcription_sessions``.
-DEFAULT_KEY_LIFETIME = 60
 #: Lifetime of a client secret when ``expires_after`` is not given.
 DEFAULT_CLIENT_SECRET_LIFETIME = 600
 #: The SIP status a rejected call gets when the request names none (603 Decline).
@@ -106,105 +125,9 @@ DEFAULT_REJECT_STATUS = 603
 #: How many requests, keys and calls the mock remembers by default (the oldest go first).
 DEFAULT_HISTORY = 10_000
 
-#: What the service fills in when a ``/realtime/sessions`` request leaves a field out.
-SESSION_DEFAULTS: dict[str, Any] = {
-    "model": "gpt-realtime",
-    "modalities": ["audio", "text"],
-    "instructions": "You are a helpful, friendly assistant.",
-    "voice": "alloy",
-    "input_audio_format": "pcm16",
-    "output_audio_format": "pcm16",
-    "input_audio_transcription": None,
-    "turn_detection": {
-        "type": "server_vad",
-        "threshold": 0.5,
-        "prefix_padding_ms": 300,
-        "silence_duration_ms": 500,
-        "create_response": True,
-        "interrupt_response": True,
-    },
-    "input_audio_noise_reduction": None,
-    "speed": 1.0,
-    "tracing": None,
-    "tools": [],
-    "tool_choice": "auto",
-    "temperature": 0.8,
-    "max_response_output_tokens": "inf",
-}
-
 #: Makes the SDP answer of ``POST /realtime/calls``: ``(offer_sdp, session, call_id) -> answer``.
 #: ``session`` is the effective session (the service's defaults filled in).
 Answerer = Callable[[str, Mapping[str, Any], str], str]
-
-Answer = tuple[int, dict[str, str], bytes]
-_Model = TypeVar("_Model", bound=RequestModel)
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request the mock received, for assertions in tests."""
-
-    method: str
-    path: str
-    headers: Mapping[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        """The body parsed as JSON."""
-        return json.loads(self.body)
-
-
-@dataclass(frozen=True)
-class MintedKey:
-    """An ephemeral key the mock issued, and the session it is bound to."""
-
-    value: str = field(repr=False)  # a credential: kept out of repr
-    expires_at: int
-    session: Mapping[str, Any]
-    #: The path that minted it, e.g. ``/v1/realtime/client_secrets``.
-    path: str
-
-
-@dataclass
-class MockCall:
-    """A call the mock knows (created over WebRTC or arrived over SIP) and what was done to it.
-
-    ``actions`` lists every control request in order, as ``(action, detail)``: ``("accept",
-    session as sent)``, ``("refer", target_uri)``, ``("reject", sip_status)``, ``("hangup",
-    None)``; the other fields hold the latest of each.
-    """
-
-    call_id: str
-    #: ``"webrtc"`` (``POST /realtime/calls``) or ``"sip"`` (:meth:`MockServer.incoming_call`).
-    origin: str
-    #: The effective session of a WebRTC call; ``None`` for a SIP call until it is accepted.
-    session: Mapping[str, Any] | None = None
-    offer: str | None = None
-    answer: str | None = None
-    sip_headers: list[dict[str, str]] = field(default_factory=list)
-    accepted_with: Mapping[str, Any] | None = None
-    referred_to: str | None = None
-    rejected_with: int | None = None
-    hung_up: bool = False
-    actions: list[tuple[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class Scripted:
-    """A canned behaviour for one upcoming request, instead of the normal answer.
-
-    ``action`` is ``"respond"`` (send ``status``/``headers``/``body``), ``"hang"`` (say nothing
-    until the client gives up or the server stops), ``"reset"`` (drop the connection with a TCP
-    reset), ``"close"`` (close it cleanly without answering) or ``"truncate"`` (declare a longer
-    Content-Length than the body sent, then close). ``delay`` seconds pass first.
-    """
-
-    action: str = "respond"
-    status: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes | None = None
-    delay: float = 0.0
-
 
 #: What the mock's 404 for a call adds to the service's words: how a test makes one.
 UNKNOWN_CALL_HINT = (
@@ -212,32 +135,6 @@ UNKNOWN_CALL_HINT = (
     " with mock.incoming_call(call_id); `python -m openapiopenai.mock` starts with one waiting,"
     f" {DEMO_CALL_ID}, a MockServer() in your own process with none."
 )
-
-
-class _Refused(Exception):
-    """A request the service turns down: becomes an OpenAI error body with this status."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        param: str | None = None,
-        code: str | None = None,
-        kind: str = "invalid_request_error",
-    ) -> None:
-        super().__init__(message)
-        self.answer = _error(status, message, kind, param=param, code=code)
-
-
-@dataclass(frozen=True)
-class _Incoming:
-    """A request on its way through :meth:`MockServer.answer`."""
-
-    headers: Mapping[str, str]  # names lower-cased
-    body: bytes
-    token: str
-    call_id: str | None = None
 
 
 class MockServer:
@@ -290,7 +187,7 @@ class MockServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.realtime = RealtimeMock(self)
-        self._httpd = _Server((host, port), _Handler)
+        self._httpd = MockHttpServer((host, port), MockRequestHandler)
         self._httpd.mock = self
         self._thread: threading.Thread | None = None
 
@@ -360,8 +257,8 @@ class MockServer:
         """Answer the next ``count`` requests with ``status`` and an OpenAI error body."""
         extra = dict(headers or {})
         if retry_after is not None:
-            extra["Retry-After"] = _number(retry_after)
-        body = _error_body(status, message)
+            extra["Retry-After"] = header_number(retry_after)
+        body = error_body(status, message)
         self.enqueue(*(Scripted(status=status, headers=extra, body=body) for _ in range(count)))
 
     def delay_next(self, seconds: float, count: int = 1) -> None:
@@ -439,11 +336,11 @@ class MockServer:
 
     def _remember_key(self, key: MintedKey) -> None:
         with self._lock:
-            _bounded_put(self._keys, key.value, key, self.history)
+            bounded_put(self._keys, key.value, key, self.history)
 
     def _remember_call(self, call: MockCall) -> None:
         with self._lock:
-            _bounded_put(self._calls, call.call_id, call, self.history)
+            bounded_put(self._calls, call.call_id, call, self.history)
 
     def _mint(self, path: str, session: Mapping[str, Any], lifetime: int) -> MintedKey:
         key = MintedKey(_shapes.new_key(), int(self.clock()) + lifetime, session, path)
@@ -466,16 +363,16 @@ class MockServer:
         self, method: str, path: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         """The service's answer to a request: status, headers, body."""
-        route = _route(path.split("?")[0])
-        if route is None:
-            return _error(404, f"Invalid URL ({method} {path!s})", "invalid_request_error")
-        handler_name, call_id = route
+        found = route(path.split("?")[0])
+        if found is None:
+            return error_answer(404, f"Invalid URL ({method} {path!s})", "invalid_request_error")
+        handler_name, call_id = found
         lowered = {name.lower(): value for name, value in headers.items()}
-        cors = _cors(lowered) if handler_name == "_create_call" else {}
+        cors = cors_headers(lowered) if handler_name == "_create_call" else {}
         if cors and method == "OPTIONS" and "access-control-request-method" in lowered:
             return 204, {**cors, **CORS_PREFLIGHT}, b""
         if method != "POST":
-            status, extra, payload = _error(
+            status, extra, payload = error_answer(
                 405, f"Method {method} not allowed", "invalid_request_error"
             )
             return status, {**extra, "Allow": "POST"}, payload
@@ -486,21 +383,21 @@ class MockServer:
         self, handler_name: str, lowered: Mapping[str, str], body: bytes, call_id: str | None
     ) -> Answer:
         """Authenticate, then run the operation's handler; any failure becomes an error body."""
-        token = _bearer_token(lowered.get("authorization", ""))
+        token = bearer_token(lowered.get("authorization", ""))
         try:
             self._check_auth(token, ephemeral_ok=handler_name == "_create_call")
-            handler: Callable[[_Incoming], Answer] = getattr(self, handler_name)
-            return handler(_Incoming(lowered, body, token, call_id))
-        except _Refused as refused:
+            handler: Callable[[Incoming], Answer] = getattr(self, handler_name)
+            return handler(Incoming(lowered, body, token, call_id))
+        except Refused as refused:
             return refused.answer
         except Exception:  # a bug here must still answer, as the service does: 500
-            return _error(
+            return error_answer(
                 500, "The server had an error while processing your request.", "server_error"
             )
 
     def _check_auth(self, token: str, *, ephemeral_ok: bool) -> None:
         if not token:
-            raise _Refused(
+            raise Refused(
                 401,
                 "You didn't provide an API key. You need to provide your API key in an "
                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
@@ -508,49 +405,55 @@ class MockServer:
         if ephemeral_ok and token.startswith("ek_"):
             key = self.minted(token)
             if key is None or key.expires_at <= self.clock():
-                raise _Refused(
+                raise Refused(
                     401, "Invalid or expired ephemeral key provided.", code="invalid_api_key"
                 )
             return
         if self.api_key is not None and token != self.api_key:
-            raise _Refused(401, "Incorrect API key provided.", code="invalid_api_key")
+            raise Refused(401, "Incorrect API key provided.", code="invalid_api_key")
 
     # -- the operations --------------------------------------------------------------------
 
-    def _create_session(self, incoming: _Incoming) -> Answer:
-        request = _parse(RealtimeSessionCreateRequest, _required(incoming.body))
-        session = _session(request, self.clock())
+    def _create_session(self, incoming: Incoming) -> Answer:
+        request = parse_request(RealtimeSessionCreateRequest, required_body(incoming.body))
+        session = legacy_session(request, self.clock())
         secret = session["client_secret"]
         self._remember_key(MintedKey(secret["value"], secret["expires_at"], session, SESSIONS_PATH))
-        return _json(200, session)
+        return json_answer(200, session)
 
-    def _create_client_secret(self, incoming: _Incoming) -> Answer:
-        asked = _parse(RealtimeCreateClientSecretRequest, _required(incoming.body)).to_dict()
+    def _create_client_secret(self, incoming: Incoming) -> Answer:
+        asked = parse_request(
+            RealtimeCreateClientSecretRequest, required_body(incoming.body)
+        ).to_dict()
         session = _shapes.ga_session(asked.get("session") or {"type": "realtime"})
-        lifetime = _lifetime(asked, DEFAULT_CLIENT_SECRET_LIFETIME)
+        lifetime = key_lifetime(asked, DEFAULT_CLIENT_SECRET_LIFETIME)
         key = self._mint(CLIENT_SECRETS_PATH, session, lifetime)
-        return _json(200, {"value": key.value, "expires_at": key.expires_at, "session": session})
+        return json_answer(
+            200, {"value": key.value, "expires_at": key.expires_at, "session": session}
+        )
 
-    def _create_transcription_session(self, incoming: _Incoming) -> Answer:
-        request = _parse(RealtimeTranscriptionSessionCreateRequest, _required(incoming.body))
+    def _create_transcription_session(self, incoming: Incoming) -> Answer:
+        request = parse_request(
+            RealtimeTranscriptionSessionCreateRequest, required_body(incoming.body)
+        )
         session = _shapes.legacy_transcription_session(request.to_dict())
         key = self._mint(TRANSCRIPTION_SESSIONS_PATH, session, DEFAULT_KEY_LIFETIME)
         session["expires_at"] = key.expires_at
         session["client_secret"] = {"value": key.value, "expires_at": key.expires_at}
-        return _json(200, session)
+        return json_answer(200, session)
 
-    def _create_translation_client_secret(self, incoming: _Incoming) -> Answer:
+    def _create_translation_client_secret(self, incoming: Incoming) -> Answer:
         model = RealtimeTranslationClientSecretCreateRequest
-        asked = _parse(model, _required(incoming.body)).to_dict()
-        lifetime = _lifetime(asked, DEFAULT_CLIENT_SECRET_LIFETIME)
+        asked = parse_request(model, required_body(incoming.body)).to_dict()
+        lifetime = key_lifetime(asked, DEFAULT_CLIENT_SECRET_LIFETIME)
         expires_at = int(self.clock()) + lifetime
         session = _shapes.translation_session(asked["session"], expires_at)
         key = MintedKey(_shapes.new_key(), expires_at, session, TRANSLATION_CLIENT_SECRETS_PATH)
         self._remember_key(key)
-        return _json(200, {"value": key.value, "expires_at": expires_at, "session": session})
+        return json_answer(200, {"value": key.value, "expires_at": expires_at, "session": session})
 
-    def _create_call(self, incoming: _Incoming) -> Answer:
-        offer, asked = _call_offer(incoming.headers, incoming.body)
+    def _create_call(self, incoming: Incoming) -> Answer:
+        offer, asked = call_offer(incoming.headers, incoming.body)
         if asked is not None:
             session: Mapping[str, Any] = _shapes.ga_session(asked)
         elif incoming.token.startswith("ek_"):
@@ -560,10 +463,10 @@ class MockServer:
         call_id = _shapes.new_id("rtc_")
         try:
             answer = self._answer_offer(offer, session, call_id, incoming.token)
-        except _Refused:
+        except Refused:
             raise
         except Exception:  # a plugged-in answerer failed: the service's side of the exchange
-            raise _Refused(
+            raise Refused(
                 500, "The server had an error while processing your request.", kind="server_error"
             ) from None
         self._remember_call(MockCall(call_id, "webrtc", session, offer, answer))
@@ -586,7 +489,7 @@ class MockServer:
                 offer, session, call_id=call_id, expires_at=expires_at
             )
         except InvalidOfferError as invalid:
-            raise _Refused(
+            raise Refused(
                 400, f"Invalid SDP offer: {invalid}", param="sdp", code="invalid_offer"
             ) from None
 
@@ -603,15 +506,17 @@ class MockServer:
         key = self.minted(token)
         return key.session if key is not None else _shapes.ga_session({"type": "realtime"})
 
-    def _accept_call(self, incoming: _Incoming) -> Answer:
-        asked = _parse(RealtimeSessionCreateRequestGA, _required(incoming.body)).to_dict()
+    def _accept_call(self, incoming: Incoming) -> Answer:
+        asked = parse_request(
+            RealtimeSessionCreateRequestGA, required_body(incoming.body)
+        ).to_dict()
         with self._known_call(incoming) as call:
             call.accepted_with = asked
             call.session = _shapes.ga_session(asked)
             call.actions.append(("accept", asked))
-        return _empty_ok()
+        return empty_ok()
 
-    def _hangup_call(self, incoming: _Incoming) -> Answer:
+    def _hangup_call(self, incoming: Incoming) -> Answer:
         with self._known_call(incoming) as call:
             call.hung_up = True
             call.actions.append(("hangup", None))
@@ -620,448 +525,32 @@ class MockServer:
         if rtc is not None:
             rtc.hangup(call.call_id)  # ends the real call, if it is still on
         self.realtime.call_ended(call.call_id)
-        return _empty_ok()
+        return empty_ok()
 
-    def _refer_call(self, incoming: _Incoming) -> Answer:
-        target = _parse(RealtimeCallReferRequest, _required(incoming.body)).target_uri
+    def _refer_call(self, incoming: Incoming) -> Answer:
+        target = parse_request(RealtimeCallReferRequest, required_body(incoming.body)).target_uri
         with self._known_call(incoming) as call:
             call.referred_to = target
             call.actions.append(("refer", target))
         self.realtime.call_ended(call.call_id)  # the caller has been handed elsewhere
-        return _empty_ok()
+        return empty_ok()
 
-    def _reject_call(self, incoming: _Incoming) -> Answer:
-        request = _parse(RealtimeCallRejectRequest, incoming.body or b"{}")
+    def _reject_call(self, incoming: Incoming) -> Answer:
+        request = parse_request(RealtimeCallRejectRequest, incoming.body or b"{}")
         status = request.status_code if request.status_code is not None else DEFAULT_REJECT_STATUS
         with self._known_call(incoming) as call:
             call.rejected_with = status
             call.actions.append(("reject", status))
-        return _empty_ok()
+        return empty_ok()
 
-    def _known_call(self, incoming: _Incoming) -> _CallUpdate:
+    def _known_call(self, incoming: Incoming) -> CallUpdate:
         """The call the path names, locked for an update; 404 if the mock does not know it."""
         call_id = incoming.call_id or ""
         with self._lock:
             call = self._calls.get(call_id)
         if call is None:
-            raise _Refused(404, f"No call found with id '{call_id}'. {UNKNOWN_CALL_HINT}")
-        return _CallUpdate(self._lock, call)
-
-
-class _CallUpdate:
-    """``with``: holds the mock's lock while a call's record changes."""
-
-    def __init__(self, lock: threading.Lock, call: MockCall) -> None:
-        self._lock = lock
-        self._call = call
-
-    def __enter__(self) -> MockCall:
-        self._lock.acquire()
-        return self._call
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._lock.release()
-
-
-def _route(path: str) -> tuple[str, str | None] | None:
-    """The handler for ``path`` and, for call control, the call id (percent-decoded once)."""
-    exact = {
-        SESSIONS_PATH: "_create_session",
-        CLIENT_SECRETS_PATH: "_create_client_secret",
-        CALLS_PATH: "_create_call",
-        TRANSCRIPTION_SESSIONS_PATH: "_create_transcription_session",
-        TRANSLATION_CLIENT_SECRETS_PATH: "_create_translation_client_secret",
-    }
-    if path in exact:
-        return exact[path], None
-    prefix = CALLS_PATH + "/"
-    if path.startswith(prefix):
-        segments = path[len(prefix) :].split("/")
-        if len(segments) == 2 and segments[1] in CALL_ACTIONS:
-            return f"_{segments[1]}_call", unquote(segments[0])
-    return None
-
-
-def _parse(model: type[_Model], body: bytes, prefix: str = "") -> _Model:
-    """``body`` read as JSON into the strict request ``model``, or a 400 naming the field."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
-        raise _Refused(
-            400, "We could not parse the JSON body of your request.", param=prefix or None
-        ) from None
-    if isinstance(data, dict):
-        _check_tags(model, data, prefix)
-        _fill_default_types(data)
-    try:
-        request = model.model_validate_json(json.dumps(data), strict=True)
-    except ValidationError as invalid:
-        problem = ApiValidationError.from_pydantic("request", invalid, show_input=False)
-        raise _invalid(problem.errors[0], prefix) from None
-    null = _null_where_not_nullable(request)
-    if null is not None:
-        field_path = f"{prefix}.{null}" if prefix else null
-        raise _Refused(
-            400,
-            f"Invalid value for '{field_path}': null is not allowed here; leave the field out.",
-            param=field_path,
-            code="invalid_type",
-        )
-    return request
-
-
-def _check_tags(model: type[RequestModel], data: Mapping[str, Any], prefix: str) -> None:
-    """The service needs the ``type`` of a session (the SDK's model fills it in when unset)."""
-    for name in model.__constants__:
-        if name not in data:
-            field_path = f"{prefix}.{name}" if prefix else name
-            raise _Refused(
-                400,
-                f"Missing required parameter: '{field_path}'.",
-                param=field_path,
-                code="missing_required_parameter",
-            )
-
-
-def _null_where_not_nullable(model: OpenApiModel, path: str = "") -> str | None:
-    """The dotted path of the first field sent as ``null`` that the spec does not let be null.
-
-    The SDK's models read such a ``null`` as "not set"; the service refuses it.
-    """
-    fields = type(model).model_fields
-    for name in model.model_fields_set:
-        info = fields.get(name)
-        if info is None:
-            continue
-        where = f"{path}{info.alias or name}"
-        value = getattr(model, name)
-        if value is None and info.exclude_if is not None:
-            return where
-        items = value if isinstance(value, list) else [value]
-        for index, item in enumerate(items):
-            if isinstance(item, OpenApiModel):
-                inner = f"{where}.{index}." if isinstance(value, list) else f"{where}."
-                found = _null_where_not_nullable(item, inner)
-                if found is not None:
-                    return found
-    return None
-
-
-def _fill_default_types(node: Any) -> None:
-    """Add the default ``type`` where the spec makes it optional but the SDK's union needs it.
-
-    Every member of the audio format union has an optional ``type`` and PCM is the default, so
-    ``{}`` or ``{"rate": 24000}`` is PCM; a tool without ``type`` is a function tool.
-    """
-    if not isinstance(node, dict):
-        return
-    _fill_default_types(node.get("session"))
-    audio = node.get("audio")
-    for side in ("input", "output"):
-        direction = audio.get(side) if isinstance(audio, dict) else None
-        audio_format = direction.get("format") if isinstance(direction, dict) else None
-        if isinstance(audio_format, dict):
-            audio_format.setdefault("type", "audio/pcm")
-    tools = node.get("tools")
-    for tool in tools if isinstance(tools, list) else ():
-        if isinstance(tool, dict):
-            tool.setdefault("type", "function")
-
-
-def _invalid(first: FieldError, prefix: str) -> _Refused:
-    """The service's 400 for the first problem found; ``param`` is the dotted field path."""
-    if first.field == "(root)":
-        message = "We could not parse the JSON body of your request."
-        return _Refused(400, message, param=prefix or None)
-    field_path = f"{prefix}.{first.field}" if prefix else first.field
-    if first.message.startswith("unknown field"):
-        return _Refused(
-            400, f"Unknown parameter: '{field_path}'.", param=field_path, code="unknown_parameter"
-        )
-    if first.message.startswith("Field required"):
-        if first.message.startswith("Field required: type"):
-            field_path += ".type"
-        return _Refused(
-            400,
-            f"Missing required parameter: '{field_path}'.",
-            param=field_path,
-            code="missing_required_parameter",
-        )
-    return _Refused(
-        400,
-        f"Invalid value for '{field_path}': {first.message}",
-        param=field_path,
-        code="invalid_value",
-    )
-
-
-def _required(body: bytes) -> bytes:
-    if not body:
-        raise _Refused(400, "This endpoint requires a JSON request body.")
-    return body
-
-
-def _lifetime(asked: Mapping[str, Any], default: int) -> int:
-    seconds = (asked.get("expires_after") or {}).get("seconds")
-    return default if seconds is None else int(seconds)
-
-
-def _call_offer(headers: Mapping[str, str], body: bytes) -> tuple[str, dict[str, Any] | None]:
-    """The SDP offer and the requested session (if any) of ``POST /realtime/calls``."""
-    content_type = headers.get("content-type", "")
-    media_type = content_type.partition(";")[0].strip().lower()
-    if media_type == "application/sdp":
-        return _offer_text(body), None
-    if media_type == "multipart/form-data":
-        parts = _shapes.parse_multipart(content_type, body)
-        if parts is None:
-            raise _Refused(400, "We could not parse the multipart/form-data body.")
-        unknown = sorted(set(parts) - {"sdp", "session"})
-        if unknown:
-            raise _Refused(
-                400,
-                f"Unknown parameter: '{unknown[0]}'.",
-                param=unknown[0],
-                code="unknown_parameter",
-            )
-        if "sdp" not in parts:
-            raise _Refused(
-                400,
-                "Missing required parameter: 'sdp'.",
-                param="sdp",
-                code="missing_required_parameter",
-            )
-        session = None
-        if "session" in parts:
-            session = _parse(RealtimeSessionCreateRequestGA, parts["session"][1], "session")
-        return _offer_text(parts["sdp"][1]), None if session is None else session.to_dict()
-    raise _Refused(
-        400,
-        f"Unsupported content type '{media_type or '(none)'}': send the SDP offer as "
-        "application/sdp, or multipart/form-data with an 'sdp' part and an optional "
-        "'session' part.",
-    )
-
-
-def _offer_text(raw: bytes) -> str:
-    try:
-        offer = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        offer = ""
-    if not _shapes.looks_like_sdp_offer(offer):
-        raise _Refused(
-            400,
-            "Invalid SDP offer: it must be a session description starting with 'v=0'.",
-            param="sdp",
-            code="invalid_offer",
-        )
-    return offer
-
-
-def _session(request: RealtimeSessionCreateRequest, now: float) -> dict[str, Any]:
-    """The session the service would create for ``request``: echo plus defaults plus a key."""
-    session: dict[str, Any] = {"id": _shapes.new_id("sess_"), "object": "realtime.session"}
-    session.update(SESSION_DEFAULTS)
-    asked = request.to_dict()
-    expires_after = (asked.pop("client_secret", None) or {}).get("expires_after") or {}
-    session.update(asked)
-    lifetime = int(expires_after.get("seconds", DEFAULT_KEY_LIFETIME))
-    session["client_secret"] = {"value": _shapes.new_key(), "expires_at": int(now) + lifetime}
-    return session
-
-
-def _bounded_put(store: OrderedDict[str, Any], key: str, value: Any, limit: int) -> None:
-    store[key] = value
-    while len(store) > limit:
-        store.popitem(last=False)
-
-
-#: What a CORS preflight for ``POST /realtime/calls`` is told: a page may send its offer.
-CORS_PREFLIGHT = {
-    "Access-Control-Allow-Methods": "POST",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type",
-    "Access-Control-Max-Age": "600",
-}
-
-
-def _cors(lowered: Mapping[str, str]) -> dict[str, str]:
-    """CORS headers for a browser's request (one with an ``Origin``); none for others."""
-    if "origin" not in lowered:
-        return {}
-    return {
-        "Access-Control-Allow-Origin": "*",
-        "Access-Control-Expose-Headers": "Location, x-request-id",
-    }
-
-
-def _json(status: int, body: Any) -> Answer:
-    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
-
-
-def _empty_ok() -> Answer:
-    return 200, {}, b""
-
-
-def _bearer_token(authorization: str) -> str:
-    scheme, _, token = authorization.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
-def _error_body(status: int, message: str | None = None) -> bytes:
-    kinds = {
-        400: ("invalid_request_error", "Invalid request."),
-        401: ("invalid_request_error", "Incorrect API key provided."),
-        403: ("invalid_request_error", "You are not allowed to do this."),
-        404: ("invalid_request_error", "Not found."),
-        408: ("timeout", "The request timed out."),
-        409: ("conflict", "The request conflicts with another one."),
-        429: ("requests", "Rate limit reached for requests. Please try again shortly."),
-    }
-    kind, default = kinds.get(status, ("server_error", "The server had an error."))
-    code = "rate_limit_exceeded" if status == 429 else None
-    error = {"message": message or default, "type": kind, "code": code, "param": None}
-    return json.dumps({"error": error}).encode()
-
-
-def _error(
-    status: int, message: str, kind: str, *, param: str | None = None, code: str | None = None
-) -> tuple[int, dict[str, str], bytes]:
-    error = {"message": message, "type": kind, "code": code, "param": param}
-    return status, {"Content-Type": "application/json"}, json.dumps({"error": error}).encode()
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    # socketserver's default backlog (5) overflows when a pool opens many connections at
-    # once; the kernel then falls back to SYN cookies and some connects get reset.
-    request_queue_size = 128
-    mock: MockServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet when a client hangs up first (timeouts, resets): that is expected here."""
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    error_content_type = "application/json"
-
-    @property
-    def mock(self) -> MockServer:
-        """The mock this handler answers for."""
-        server = self.server
-        assert isinstance(server, _Server)
-        return server.mock
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Quiet: tests and benchmarks do not want a line per request."""
-
-    def _handle(self) -> None:
-        mock = self.mock
-        body = self._read_body()
-        if body is None:
-            return
-        mock._record(RecordedRequest(self.command, self.path, dict(self.headers.items()), body))
-        behaviour = mock._next_behaviour()
-        if behaviour is not None and behaviour.delay:
-            mock._stopping.wait(behaviour.delay)
-        if behaviour is not None and behaviour.action not in ("respond", "normal"):
-            self._misbehave(behaviour)
-            return
-        if behaviour is not None and behaviour.action == "respond":
-            status = behaviour.status or 200
-            headers = {"Content-Type": "application/json", **behaviour.headers}
-            payload = behaviour.body or b""
-        elif self.headers.get("Upgrade", "").lower() == "websocket":
-            mock.realtime.serve(self)
-            return
-        else:
-            status, headers, payload = mock.answer(
-                self.command, self.path, dict(self.headers.items()), body
-            )
-        self._send(status, headers, payload)
-
-    def _read_body(self) -> bytes | None:
-        """The request body, by Content-Length or chunked; ``None`` after answering 400 (it
-        cannot be framed) or 413 (it is too large), closing the connection."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            body = self._read_chunked()
-            if body is None:
-                self._refuse(400, "Invalid chunked body.")
-            return body
-        declared = self.headers.get("Content-Length", "0").strip()
-        if not (declared.isascii() and declared.isdigit()):
-            self._refuse(400, "Content-Length must be a non-negative integer.")
-            return None
-        length = int(declared)
-        if length > MAX_BODY_BYTES:
-            self._refuse(413, f"The body may be at most {MAX_BODY_BYTES} bytes.")
-            return None
-        return self.rfile.read(length) if length else b""
-
-    def _refuse(self, status: int, message: str) -> None:
-        self.close_connection = True
-        status, headers, payload = _error(status, message, "invalid_request_error")
-        self._send(status, {**headers, "Connection": "close"}, payload)
-
-    def _read_chunked(self) -> bytes | None:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            size_line = self.rfile.readline(1024).split(b";")[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                return None
-            total += size
-            if size < 0 or total > MAX_BODY_BYTES:
-                return None
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(chunks)
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(1024)
-
-    def _send(self, status: int, headers: Mapping[str, str], payload: bytes) -> None:
-        self.send_response(status)
-        names = {name.lower() for name in headers}
-        if "x-request-id" not in names:
-            self.send_header("x-request-id", "req_" + secrets.token_hex(8))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if "content-length" not in names:
-            self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-
-    def _misbehave(self, behaviour: Scripted) -> None:
-        self.close_connection = True
-        if behaviour.action == "hang":
-            self.mock._stopping.wait(30)
-        elif behaviour.action == "reset":
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        elif behaviour.action == "truncate":
-            payload = behaviour.body or b'{"client_secret": {"value": "ek_'
-            headers = {"Content-Length": str(len(payload) + 100), **behaviour.headers}
-            self._send(behaviour.status or 200, headers, payload)
-            self.wfile.flush()
-
-    do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle  # noqa: N815
-
-    def __getattr__(self, name: str) -> Any:
-        """Any other method (OPTIONS, TRACE, QUERY, ...) is answered too: 405, like the service."""
-        if name.startswith("do_"):
-            return self._handle
-        raise AttributeError(name)
+            raise Refused(404, f"No call found with id '{call_id}'. {UNKNOWN_CALL_HINT}")
+        return CallUpdate(self._lock, call)
 
 
 __all__ = [

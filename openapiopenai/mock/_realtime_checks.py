@@ -11,6 +11,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from openapiopenai.mock._answers import Refused
+from openapiopenai.mock._request_checks import parse_request
+
 ITEM_TYPES = ("message", "function_call", "function_call_output", "mcp_approval_response")
 CONTENT_TYPES = {
     "user": ("input_text", "input_audio", "input_image"),
@@ -71,11 +74,9 @@ def audio_bytes(event: Mapping[str, Any]) -> bytes:
 
 def validated(model: Any, data: dict[str, Any], prefix: str) -> dict[str, Any]:
     """``data`` checked by the mock's HTTP request checks; a refusal names the field."""
-    from openapiopenai.mock import _parse, _Refused
-
     try:
-        asked: dict[str, Any] = _parse(model, json.dumps(data).encode(), prefix).to_dict()
-    except _Refused as refused:
+        asked: dict[str, Any] = parse_request(model, json.dumps(data).encode(), prefix).to_dict()
+    except Refused as refused:
         error = json.loads(refused.answer[2])["error"]
         raise EventRefused(
             error["message"], code=error["code"] or "invalid_value", param=error["param"]

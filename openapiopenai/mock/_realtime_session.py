@@ -1,8 +1,7 @@
 """One Realtime session as the service keeps it: configuration, conversation, audio, response.
 
-Each client event gets the service's answer, sent to every connection of the session; an
-``error`` event goes only to the connection whose event caused it, and names that event in
-``error.event_id``. Nothing here touches a socket.
+Each client event gets the service's answer (dispatch and connections:
+:mod:`openapiopenai.mock._session_base`). Nothing here touches a socket.
 """
 
 from __future__ import annotations
@@ -10,8 +9,8 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
 
 from openapiopenai.mock import _realtime_turns as turns
 from openapiopenai.mock import _realtime_vad as vad
@@ -26,149 +25,24 @@ from openapiopenai.mock._realtime_checks import (
     response_params,
     validated,
 )
+from openapiopenai.mock._session_base import Handlers, Hub, SessionBase
 from openapiopenai.models.realtime_session_create_request_ga import (
     RealtimeSessionCreateRequestGA,
 )
 from openapiopenai.models.realtime_transcription_session_create_request_ga import (
     RealtimeTranscriptionSessionCreateRequestGA,
 )
-from openapiopenai.models.realtime_translation_session_create_request_audio import (
-    RealtimeTranslationSessionCreateRequestAudio,
-)
-
-if TYPE_CHECKING:
-    from openapiopenai.mock.realtime_ws import Connection, RealtimeMock
 
 #: The ``previous_item_id`` that puts a new item at the start of the conversation.
 ROOT = "root"
 #: Least audio a commit accepts, as the service requires.
 MIN_COMMIT_MS = 100
-#: Translation answers one word per this much input audio.
-TRANSLATION_CHUNK_MS = 200
-#: Answers one client event (the event as a JSON object) on a session.
-Handlers = Mapping[str, Callable[[Any, dict[str, Any]], None]]
-
-
-def _error_event(
-    refused: EventRefused, client_event_id: object, kind: str = "invalid_request_error"
-) -> dict[str, Any]:
-    return {
-        "type": "error",
-        "event_id": _shapes.new_id("event_"),
-        "error": {
-            "type": kind,
-            "code": refused.code,
-            "message": refused.message,
-            "param": refused.param,
-            "event_id": client_event_id if isinstance(client_event_id, str) else None,
-        },
-    }
-
-
-class SessionBase:
-    """What realtime and translation sessions share: connections and event dispatch."""
-
-    handlers: ClassVar[Handlers] = {}
-
-    def __init__(self, hub: RealtimeMock, session: dict[str, Any]) -> None:
-        self.hub = hub
-        self.session = session
-        self.call_id: str | None = None
-        self._connections: list[Connection] = []
-        self._lock = threading.RLock()
-        self.closed = False
-
-    def attach(self, conn: Connection, *, announce: bool = True) -> None:
-        """Add a connection; it gets ``session.created`` first, as on the service (unless
-        ``announce`` is false: a WebRTC data channel had its own already)."""
-        self.hub.connected(conn, self)
-        with self._lock:
-            self._connections.append(conn)
-            if announce:
-                conn.send_event(self._event("session.created", {"session": self.session}))
-
-    @property
-    def connections(self) -> list[Connection]:
-        """The connections attached now."""
-        with self._lock:
-            return list(self._connections)
-
-    def detach(self, conn: Connection) -> None:
-        """Forget a connection that has gone."""
-        with self._lock:
-            if conn in self._connections:
-                self._connections.remove(conn)
-        self.hub.disconnected(conn)
-
-    def receive(self, text: str, origin: Connection) -> None:
-        """Answer one client event (JSON text) from ``origin``."""
-        try:
-            event = json.loads(text)
-        except ValueError as exc:
-            refused = EventRefused(
-                f"Invalid JSON in the event: {exc}.", code="invalid_json", param=None
-            )
-            origin.send_event(_error_event(refused, None))
-            return
-        if isinstance(event, dict):
-            self.hub.record(event)
-        client_event_id = event.get("event_id") if isinstance(event, dict) else None
-        try:
-            handler = self.handlers[self._event_type(event)]
-            with self._lock:
-                handler(self, event)
-        except EventRefused as refused:
-            origin.send_event(_error_event(refused, client_event_id))
-        except Exception:  # a bug here must still answer, as the service does
-            failed = EventRefused(
-                "The server had an error while processing your request.", code="server_error"
-            )
-            origin.send_event(_error_event(failed, client_event_id, kind="server_error"))
-
-    def _event_type(self, event: object) -> str:
-        if not isinstance(event, dict):
-            raise EventRefused("Invalid type for 'event': expected an object.", code="invalid_type")
-        kind = event.get("type")
-        if kind is None:
-            raise EventRefused(
-                "Missing required parameter: 'type'.",
-                code="missing_required_parameter",
-                param="type",
-            )
-        if kind not in self.handlers:
-            supported = ", ".join(f"'{name}'" for name in self.handlers)
-            raise EventRefused(
-                f"Invalid value: '{kind}'. Supported values are: {supported}.",
-                code="invalid_value",
-                param="type",
-            )
-        return str(kind)
-
-    def _event(self, kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        return {"type": kind, "event_id": _shapes.new_id("event_"), **fields}
-
-    def emit(self, kind: str, **fields: Any) -> None:
-        """Send a server event to every connection of this session."""
-        event = self._event(kind, fields)
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            conn.send_event(event)
-
-    def close_connections(self, code: int, reason: str) -> None:
-        """Close every connection of this session."""
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            conn.close(code, reason)
 
 
 class RealtimeSession(SessionBase):
     """A realtime or transcription session: conversation, input audio buffer, responses."""
 
-    def __init__(
-        self, hub: RealtimeMock, session: dict[str, Any], *, call_id: str | None = None
-    ) -> None:
+    def __init__(self, hub: Hub, session: dict[str, Any], *, call_id: str | None = None) -> None:
         super().__init__(hub, session)
         self.call_id = call_id
         self.conversation_id = _shapes.new_id("conv_")
@@ -590,62 +464,3 @@ class _Response:
         self.session.emit(kind, **fields)
         if self.session.hub.pace:
             self.cancelled.wait(self.session.hub.pace)
-
-
-class TranslationSession(SessionBase):
-    """A translation session: audio in, transcripts and translated audio out."""
-
-    def __init__(self, hub: RealtimeMock, session: dict[str, Any], script: tuple[str, str]) -> None:
-        super().__init__(hub, session)
-        heard, said = script
-        self._heard = turns.words(heard)
-        self._said = turns.words(said)
-        self._pending_ms = 0.0
-        self._elapsed_ms = 0
-
-    def _session_update(self, event: dict[str, Any]) -> None:
-        update = object_field(event, "session")
-        for name in update:
-            if name != "audio":
-                raise EventRefused(
-                    f"Unknown parameter: 'session.{name}'.",
-                    code="unknown_parameter",
-                    param=f"session.{name}",
-                )
-        audio = validated(
-            RealtimeTranslationSessionCreateRequestAudio,
-            object_field(update, "audio"),
-            "session.audio",
-        )
-        self.session = _shapes.merged(self.session, {"audio": audio})
-        self.emit("session.updated", session=self.session)
-
-    def _append(self, event: dict[str, Any]) -> None:
-        self._pending_ms += len(audio_bytes(event)) / turns.INPUT_BYTES_PER_MS["audio/pcm"]
-        while self._pending_ms >= TRANSLATION_CHUNK_MS and (self._heard or self._said):
-            self._pending_ms -= TRANSLATION_CHUNK_MS
-            self._elapsed_ms += TRANSLATION_CHUNK_MS
-            at = {"elapsed_ms": self._elapsed_ms}
-            if self._heard:
-                self.emit("session.input_transcript.delta", delta=self._heard.pop(0), **at)
-            if self._said:
-                self.emit("session.output_transcript.delta", delta=self._said.pop(0), **at)
-                self.emit(
-                    "session.output_audio.delta",
-                    delta=turns.TONE_CHUNK_B64,
-                    sample_rate=turns.SAMPLE_RATE,
-                    channels=1,
-                    format="pcm16",
-                    **at,
-                )
-
-    def _close(self, event: dict[str, Any]) -> None:
-        self.emit("session.closed")
-        self.closed = True
-        self.close_connections(1000, "")
-
-    handlers: ClassVar[Handlers] = {
-        "session.update": _session_update,
-        "session.input_audio_buffer.append": _append,
-        "session.close": _close,
-    }

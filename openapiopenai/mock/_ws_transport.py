@@ -14,8 +14,8 @@ import json
 import secrets
 import socket
 import threading
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from websockets.datastructures import Headers
@@ -24,12 +24,12 @@ from websockets.http11 import Request
 from websockets.protocol import CLOSED, OPEN
 from websockets.server import ServerProtocol
 
-from openapiopenai.mock import _bearer_token, _Refused
+from openapiopenai.mock._answers import Refused, bearer_token
+from openapiopenai.mock._session_base import SessionBase
+from openapiopenai.mock._ws_faults import Fault
 
 if TYPE_CHECKING:
-    from openapiopenai.mock import MockServer, _Handler
-    from openapiopenai.mock._realtime_session import SessionBase
-    from openapiopenai.mock.realtime_ws import Fault, RealtimeMock
+    from openapiopenai.mock._http_server import MockRequestHandler
 
 #: The largest client message accepted: a 15 MiB audio append with room to spare.
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
@@ -43,18 +43,43 @@ BETA_MESSAGE = (
 )
 
 
-def serve(mock: MockServer, handler: _Handler) -> None:
-    """Answer one upgrade request: refuse it as the service would, or run the session."""
+class Hub(Protocol):
+    """What the socket side asks of ``mock.realtime``: the session to join, and the faults."""
+
+    def open_session(self, path: str, query: Mapping[str, str], token: str) -> SessionBase:
+        """The session a handshake joins or creates, or ``Refused``."""
+        ...
+
+    def has_faults_on(self) -> bool:
+        """Whether a fault waits for a client event."""
+        ...
+
+    def take_fault(self, *, after: str | None = None, on: str | None = None) -> Fault | None:
+        """The first pending fault for this moment, if any."""
+        ...
+
+
+def serve(
+    hub: Hub,
+    handler: MockRequestHandler,
+    *,
+    check_auth: Callable[[str], None],
+    stopping: threading.Event,
+) -> None:
+    """Answer one upgrade request: refuse it as the service would, or run the session.
+
+    ``check_auth`` refuses a key the mock does not accept; ``stopping`` is set when it stops.
+    """
     handler.close_connection = True
     target = urlsplit(handler.path)
     headers = {name.lower(): value for name, value in handler.headers.items()}
     try:
         if target.path not in REALTIME_PATHS:
-            raise _Refused(404, f"Invalid URL (GET {target.path})")
-        token = _bearer_token(headers.get("authorization", ""))
-        mock._check_auth(token, ephemeral_ok=True)
-        session = mock.realtime.open_session(target.path, dict(parse_qsl(target.query)), token)
-    except _Refused as refused:
+            raise Refused(404, f"Invalid URL (GET {target.path})")
+        token = bearer_token(headers.get("authorization", ""))
+        check_auth(token)
+        session = hub.open_session(target.path, dict(parse_qsl(target.query)), token)
+    except Refused as refused:
         handler._send(*refused.answer)
         return
     protocol = ServerProtocol(max_size=MAX_MESSAGE_BYTES)
@@ -71,7 +96,7 @@ def serve(mock: MockServer, handler: _Handler) -> None:
     response = protocol.accept(request)
     response.headers["x-request-id"] = "req_" + secrets.token_hex(8)
     protocol.send_response(response)
-    peer = WebSocketPeer(mock.realtime, handler.connection, protocol, mock._stopping)
+    peer = WebSocketPeer(hub, handler.connection, protocol, stopping)
     with peer._lock:
         peer._flush()
     if response.status_code != 101:
@@ -87,7 +112,7 @@ class WebSocketPeer:
 
     def __init__(
         self,
-        hub: RealtimeMock,
+        hub: Hub,
         sock: socket.socket,
         protocol: ServerProtocol,
         stopping: threading.Event,

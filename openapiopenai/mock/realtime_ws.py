@@ -9,26 +9,34 @@ attached to one session; a sideband connection joins the session of its call.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from openapiopenai.exceptions import ApiValueError, install_hint
 from openapiopenai.mock import _shapes
-from openapiopenai.mock._realtime_session import RealtimeSession, SessionBase, TranslationSession
+from openapiopenai.mock._answers import Refused, error_answer
+from openapiopenai.mock._realtime_session import RealtimeSession
 from openapiopenai.mock._realtime_turns import (
     DEFAULT_TRANSCRIPT,
     Reply,
     ToolCall,
 )
+from openapiopenai.mock._records import MintedKey, MockCall
+from openapiopenai.mock._routes import TRANSLATION_CLIENT_SECRETS_PATH
+from openapiopenai.mock._session_base import Connection, SessionBase
+from openapiopenai.mock._translation_session import TranslationSession
+from openapiopenai.mock._ws_faults import FAULT_ACTIONS as FAULT_ACTIONS
+from openapiopenai.mock._ws_faults import GARBAGE_FRAME, Fault
 
 if TYPE_CHECKING:
-    from openapiopenai.mock import MockServer, _Handler
+    from openapiopenai.mock._http_server import MockRequestHandler
+    from openapiopenai.mock.webrtc import WebRtcAnswerer
 
 #: What a WebSocket session lasts at most, as the service caps it (seconds).
 SESSION_LIFETIME = 3600
@@ -37,46 +45,30 @@ DEFAULT_TRANSLATION_MODEL = "gpt-realtime-translate"
 #: The translation the mock plays when nothing was scripted: what it hears, what it says.
 DEFAULT_TRANSLATION = ("Hello from the caller.", "Bonjour de la part de l'appelant.")
 
-FAULT_ACTIONS = ("drop", "close", "delay", "garbage", "hang")
-#: A frame no WebSocket peer may accept: reserved bits set on an unknown opcode.
-GARBAGE_FRAME = b"\xf3\x04junk"
 
+class MockState(Protocol):
+    """What the WebSocket side asks of its ``MockServer``: its keys, calls, auth and WebRTC."""
 
-class Connection(Protocol):
-    """One client's connection to a session: a WebSocket, or a WebRTC data channel."""
+    history: int
+    _rtc: WebRtcAnswerer | None
+    _stopping: threading.Event
 
-    def send_event(self, event: Mapping[str, Any]) -> None:
-        """Send one server event to this client."""
+    @property
+    def calls(self) -> dict[str, MockCall]:
+        """The calls the mock knows, by call id."""
+        ...
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
-        """End the connection with a close frame."""
+    def minted(self, value: str) -> MintedKey | None:
+        """The ephemeral key ``value`` if the mock issued it."""
+        ...
 
-    def abort(self) -> None:
-        """Drop the connection at once: the mock is stopping."""
-
-
-@dataclass(frozen=True)
-class Fault:
-    """A misbehaviour the mock plays once, on the first connection that reaches its moment.
-
-    ``after`` is a server event type (right after the mock sends it); ``on`` is a client event
-    type (when it arrives: a delay holds its answer back, any other fault replaces it).
-    ``action`` is one of :data:`FAULT_ACTIONS`.
-    """
-
-    action: str
-    after: str | None = None
-    on: str | None = None
-    code: int = 1011
-    reason: str = ""
-    seconds: float = 0.0
-    data: bytes = GARBAGE_FRAME
+    def _check_auth(self, token: str, *, ephemeral_ok: bool) -> None: ...
 
 
 class RealtimeMock:
     """The WebSocket side of a :class:`~openapiopenai.mock.MockServer`: ``mock.realtime``."""
 
-    def __init__(self, mock: MockServer) -> None:
+    def __init__(self, mock: MockState) -> None:
         self._mock = mock
         self._lock = threading.Lock()
         self._replies: deque[Reply] = deque()
@@ -287,7 +279,7 @@ class RealtimeMock:
     def open_session(self, path: str, query: Mapping[str, str], token: str) -> SessionBase:
         """The session a handshake to ``path`` with ``query`` joins or creates.
 
-        Raises the mock's ``_Refused`` (an HTTP error answer) when the service would refuse.
+        Raises the mock's ``Refused`` (an HTTP error answer) when the service would refuse.
         """
         if path.endswith("/translations"):
             return self._translation_session(query, token)
@@ -309,10 +301,8 @@ class RealtimeMock:
         return RealtimeSession(self, session)
 
     def _call_session(self, call_id: str, query: Mapping[str, str]) -> RealtimeSession:
-        from openapiopenai.mock import _Refused
-
         if "model" in query:
-            raise _Refused(
+            raise Refused(
                 400,
                 "A sideband connection joins the session of its call: leave 'model' out.",
                 param="model",
@@ -320,9 +310,9 @@ class RealtimeMock:
             )
         call = self._mock.calls.get(call_id)
         if call is None or call.hung_up or call.rejected_with is not None:
-            raise _Refused(404, f"No active call found with id '{call_id}'.", param="call_id")
+            raise Refused(404, f"No active call found with id '{call_id}'.", param="call_id")
         if call.session is None:
-            raise _Refused(400, f"The call '{call_id}' has not been accepted yet.", param="call_id")
+            raise Refused(400, f"The call '{call_id}' has not been accepted yet.", param="call_id")
         with self._lock:
             session = self._call_sessions.get(call_id)
         if session is None:
@@ -362,8 +352,6 @@ class RealtimeMock:
                     session.detach(conn)
 
     def _translation_session(self, query: Mapping[str, str], token: str) -> TranslationSession:
-        from openapiopenai.mock import TRANSLATION_CLIENT_SECRETS_PATH
-
         key = self._mock.minted(token) if token.startswith("ek_") else None
         if key is not None and key.path == TRANSLATION_CLIENT_SECRETS_PATH:
             session = dict(key.session)
@@ -373,14 +361,12 @@ class RealtimeMock:
             session = _shapes.translation_session({"model": model}, expires_at)
         return TranslationSession(self, session, self.next_translation())
 
-    def serve(self, handler: _Handler) -> None:
+    def serve(self, handler: MockRequestHandler) -> None:
         """Take over an HTTP request that asks for a WebSocket upgrade."""
         try:
             from openapiopenai.mock import _ws_transport
         except ImportError:
-            from openapiopenai.mock import _error
-
-            status, headers, body = _error(
+            status, headers, body = error_answer(
                 501,
                 "The mock's WebSocket side needs websockets, which is not installed: "
                 + install_hint("websockets", "realtime"),
@@ -389,7 +375,9 @@ class RealtimeMock:
             handler.close_connection = True
             handler._send(status, headers, body)
             return
-        _ws_transport.serve(self._mock, handler)
+        mock = self._mock
+        check_auth = functools.partial(mock._check_auth, ephemeral_ok=True)
+        _ws_transport.serve(self, handler, check_auth=check_auth, stopping=mock._stopping)
 
 
 class _DataChannel:
