@@ -243,36 +243,46 @@ def _text(data: bytes) -> str:
 
 class SentEvents:
     """The last events sent, by ``event_id``, within :data:`SENT_EVENTS_REMEMBERED` events
-    and :data:`SENT_BYTES_REMEMBERED` bytes: a model, the JSON of a dict event, or an audio
-    append by its type alone."""
+    and :data:`SENT_BYTES_REMEMBERED` bytes: a model or the JSON of a dict event; and, apart,
+    the last :data:`SENT_EVENTS_REMEMBERED` audio appends by their type alone."""
 
-    __slots__ = ("_bytes", "_events", "_lock")
+    __slots__ = ("_appends", "_bytes", "_events", "_lock")
 
     def __init__(self) -> None:
-        # (event_id, the event or an audio append's type, its size); other threads may send
-        # (and so add) while one looks.
-        self._events: deque[tuple[str, RequestModel | str | bytes, int]] = deque()
+        # (event_id, the event, its size); other threads may send (and so add) while one looks.
+        self._events: deque[tuple[str, RequestModel | bytes, int]] = deque()
         self._bytes = 0
         self._lock = threading.Lock()
+        # (event_id, type): appends go out fifty times a second; a bounded deque's append is
+        # atomic, so they need no lock (nor a place in the byte count: no audio is kept).
+        self._appends: deque[tuple[str, str]] = deque(maxlen=SENT_EVENTS_REMEMBERED)
 
-    def add(self, event_id: str, event: RequestModel | str | bytes, size: int) -> None:
+    def add(self, event_id: str, event: RequestModel | bytes, size: int) -> None:
         with self._lock:
             self._events.append((event_id, event, size))
             self._bytes += size
             while len(self._events) > SENT_EVENTS_REMEMBERED or self._bytes > SENT_BYTES_REMEMBERED:
                 self._bytes -= self._events.popleft()[2]
 
+    def add_append(self, event_id: str, kind: str) -> None:
+        self._appends.append((event_id, kind))
+
     def find(self, event_id: str | None) -> RequestModel | str | bytes | None:
+        """The event sent with ``event_id``; an audio append as its type."""
         with self._lock:
             for sent_id, event, _size in reversed(self._events):
                 if sent_id == event_id:
                     return event
+        for sent_id, kind in reversed(self._appends.copy()):
+            if sent_id == event_id:
+                return kind
         return None
 
     def clear(self) -> None:
         with self._lock:
             self._events.clear()
             self._bytes = 0
+        self._appends.clear()
 
 
 class ClientEvents:
@@ -329,7 +339,7 @@ class ClientEvents:
             quoted = json.dumps(_checked_event_id(event_id)).encode()
             data = b'{"type":"%s","event_id":%s,"audio":"%s"}' % (kind.encode(), quoted, audio)
         # Remembered by type and id: keeping the audio would keep megabytes alive.
-        self._sent.add(event_id, kind, 0)
+        self._sent.add_append(event_id, kind)
         return event_id, data
 
     def _template(self, kind: str) -> bytes:
