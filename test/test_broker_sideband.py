@@ -295,17 +295,26 @@ def test_a_sideband_no_thread_can_be_started_for_is_closed_and_its_line_given_ba
     assert first.close_code is not None, "the joined sideband without a thread was left open"
 
 
+def drop_the_brokers_sideband(
+    openai_mock: MockServer, page: RealtimeConnection, *, call_gone: bool = False
+) -> None:
+    """Drop the broker's sideband: session.updated reaches it first (it joined first); with
+    ``call_gone``, its re-join is refused as for a call that ended meanwhile."""
+    assert page.recv().type == "session.created"
+    openai_mock.realtime.drop(after="session.updated")
+    if call_gone:
+        openai_mock.fail_next(5, 404, message="call not found")
+    page.session.update({"type": "realtime", "instructions": "Be brief."})
+    assert page.recv().type == "session.updated"
+
+
 def test_a_dropped_sideband_re_joins_its_call_and_tools_keep_being_answered(
     broker: RunningBroker, openai_mock: MockServer, api: RealtimeApi
 ) -> None:
     answer = post_offer(broker, "")
     call_id = answer.headers["X-Call-Id"]
     with api.connect(call_id=call_id, receive_timeout=10) as page:
-        assert page.recv().type == "session.created"
-        # session.updated goes to the broker's sideband first (it joined first): it drops.
-        openai_mock.realtime.drop(after="session.updated")
-        page.session.update({"type": "realtime", "instructions": "Be brief."})
-        assert page.recv().type == "session.updated"
+        drop_the_brokers_sideband(openai_mock, page)
         (session,) = [s for s in openai_mock.realtime.sessions if s.call_id == call_id]
         assert eventually(lambda: len(session.connections) == 1)  # the broker's dropped...
         assert eventually(lambda: len(session.connections) == 2)  # ...and came back
@@ -326,11 +335,7 @@ def test_a_sideband_refused_when_re_joining_ends_in_one_line(
     answer = post_offer(broker, "")
     call_id = answer.headers["X-Call-Id"]
     with api.connect(call_id=call_id, receive_timeout=10) as page:
-        assert page.recv().type == "session.created"
-        openai_mock.realtime.drop(after="session.updated")  # the broker's sideband drops...
-        openai_mock.fail_next(5, 404, message="call not found")  # ...and may not come back
-        page.session.update({"type": "realtime", "instructions": "Be brief."})
-        assert page.recv().type == "session.updated"
+        drop_the_brokers_sideband(openai_mock, page, call_gone=True)
         assert eventually(lambda: "could not re-join: HTTP 404" in broker.log.text)
     assert "Traceback" not in broker.log.text
     assert "sideband of call_id" in broker.log.text and "failed" not in broker_lines(
