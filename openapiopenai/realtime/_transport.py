@@ -9,7 +9,7 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 #: websockets 17.1 warns when ``connect()`` is not used with ``with`` unless asked for the
 #: connection itself; older releases return it anyway and know no such argument.
 _DIRECT = {"legacy": True} if "legacy" in inspect.signature(connect).parameters else {}
+#: ``connect`` as type checkers see it whatever the installed release: its overloads and
+#: keywords differ between websockets 15, 16 and 17, and what it returns is cast below.
+_connect: Callable[..., Any] = connect
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def open_websocket(
             sock = _open_socket(link.url, proxy, configuration, timeout)
             # The upgrade gets what the connection (and tunnel) left of the deadline.
             timeout = _remaining(link.connect_timeout, deadline, started)
-            opened = connect(link.url, sock=sock, open_timeout=timeout, **options, **_DIRECT)  # type: ignore[call-overload]
+            opened = _connect(link.url, sock=sock, open_timeout=timeout, **options, **_DIRECT)
             return cast("RealtimeSocket", opened)
         except (OSError, InvalidHandshake, InvalidURI, ValueError) as raised:
             failure = _refused_redirect(raised)
