@@ -13,6 +13,7 @@ import re
 import reprlib
 import secrets
 import threading
+from binascii import b2a_base64
 from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, cast, get_args
@@ -25,6 +26,7 @@ from openapiopenai.exceptions import ApiTypeError, ApiValueError, _field_problem
 from openapiopenai.models import _fast
 from openapiopenai.models._fast import request_json
 from openapiopenai.models.openapi_model import RESPONSE_CONTEXT, ResponseModel
+from openapiopenai.realtime._helpers import Audio, encode_audio
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -328,16 +330,18 @@ class ClientEvents:
         data = request_json(model.__name__, event)
         return None if data is None else (event_id, data)
 
-    def encode_audio(self, kind: str, audio: bytes, event_id: str | None) -> tuple[str, bytes]:
-        """An audio append (``audio`` is checked base64) as ``(event_id, JSON)``, written
-        directly: it goes out fifty times a second, and base64 needs no escaping."""
+    def encode_audio(self, kind: str, audio: Audio, event_id: str | None) -> tuple[str, bytes]:
+        """An audio append as ``(event_id, JSON)``: raw audio is base64-encoded here, base64
+        text is checked. Written directly, with no model: it goes out fifty times a second,
+        and base64 needs no escaping."""
+        encoded = b2a_base64(audio, newline=False) if type(audio) is bytes else encode_audio(audio)
         if event_id is None:
             number = next(self._counter)
             event_id = f"{self._prefix}{number}"
-            data = (self._templates.get(kind) or self._template(kind)) % (number, audio)
+            data = (self._templates.get(kind) or self._template(kind)) % (number, encoded)
         else:
             quoted = json.dumps(_checked_event_id(event_id)).encode()
-            data = b'{"type":"%s","event_id":%s,"audio":"%s"}' % (kind.encode(), quoted, audio)
+            data = b'{"type":"%s","event_id":%s,"audio":"%s"}' % (kind.encode(), quoted, encoded)
         # Remembered by type and id: keeping the audio would keep megabytes alive.
         self._sent.add_append(event_id, kind)
         return event_id, data
