@@ -161,34 +161,63 @@ with urllib3.PoolManager() as pool:
 assert secret["value"]
 """
 
+#: The raw way with one pydantic model reading the answer: what any SDK built on pydantic
+#: pays at least on its first call (pydantic loads ``fields``, ``types`` and
+#: ``annotated_types`` for its first model class, and builds one validator).
+MODEL_FLOOR_COLD_START_CLIENT_SECRET = """
+import json, urllib3
+from pydantic import BaseModel
+class Secret(BaseModel):
+    value: str
+    expires_at: int
+with urllib3.PoolManager() as pool:
+    answer = pool.request(
+        "POST", {base!r} + "/realtime/client_secrets",
+        body=json.dumps({payload!r}).encode(),
+        headers={{"Authorization": "Bearer " + {key!r}, "Content-Type": "application/json"}},
+    )
+    secret = Secret.model_validate_json(answer.data)
+assert secret.value
+"""
+
 
 def bench_cold_start(
     base_url: str, key: str, payload: dict[str, Any], rounds: int
 ) -> dict[str, Any]:
     """A fresh interpreter from its first import to its first key, SDK against raw urllib3,
-    for the beta sessions endpoint and for client secrets."""
+    for the beta sessions endpoint and for client secrets; for client secrets also raw urllib3
+    with one pydantic model reading the answer, the floor of any SDK built on pydantic."""
     results: dict[str, Any] = {}
-    pairs = {
+    variants = {
         "": (SDK_COLD_START, RAW_COLD_START),
-        "client_secret_": (SDK_COLD_START_CLIENT_SECRET, RAW_COLD_START_CLIENT_SECRET),
+        "client_secret_": (
+            SDK_COLD_START_CLIENT_SECRET,
+            RAW_COLD_START_CLIENT_SECRET,
+            MODEL_FLOOR_COLD_START_CLIENT_SECRET,
+        ),
     }
     with tempfile.TemporaryDirectory(prefix="bench-pycache-") as cache:
         env = _bytecode_environment(cache)
-        for prefix, (sdk_code, raw_code) in pairs.items():
-            sdk = sdk_code.format(base=base_url, key=key, payload=payload)
-            raw = raw_code.format(base=base_url, key=key, payload=payload)
-            for statement in (sdk, raw):
-                _timed_block(statement, env)  # writes the bytecode
-            samples: tuple[list[tuple[float, float]], list[tuple[float, float]]] = ([], [])
+        for prefix, codes in variants.items():
+            blocks = [code.format(base=base_url, key=key, payload=payload) for code in codes]
+            for block in blocks:
+                _timed_block(block, env)  # writes the bytecode
+            samples: list[list[tuple[float, float]]] = [[] for _ in blocks]
             for index in range(rounds):
-                for which in (0, 1) if index % 2 == 0 else (1, 0):
-                    samples[which].append(_timed_block((sdk, raw)[which], env))
-            sdk_s, raw_s = (statistics.median(wall for wall, _ in side) for side in samples)
-            sdk_cpu, raw_cpu = (statistics.median(cpu for _, cpu in side) for side in samples)
-            results[f"{prefix}sdk_ms"] = sdk_s * 1e3
-            results[f"{prefix}raw_ms"] = raw_s * 1e3
-            results[f"{prefix}ratio"] = sdk_s / raw_s
-            results[f"{prefix}sdk_cpu_ms"] = sdk_cpu * 1e3
-            results[f"{prefix}raw_cpu_ms"] = raw_cpu * 1e3
-            results[f"{prefix}cpu_ratio"] = sdk_cpu / raw_cpu
+                order = range(len(blocks)) if index % 2 == 0 else reversed(range(len(blocks)))
+                for which in order:
+                    samples[which].append(_timed_block(blocks[which], env))
+            walls = [statistics.median(wall for wall, _ in side) for side in samples]
+            cpus = [statistics.median(cpu for _, cpu in side) for side in samples]
+            results[f"{prefix}sdk_ms"] = walls[0] * 1e3
+            results[f"{prefix}raw_ms"] = walls[1] * 1e3
+            results[f"{prefix}ratio"] = walls[0] / walls[1]
+            results[f"{prefix}sdk_cpu_ms"] = cpus[0] * 1e3
+            results[f"{prefix}raw_cpu_ms"] = cpus[1] * 1e3
+            results[f"{prefix}cpu_ratio"] = cpus[0] / cpus[1]
+            if len(blocks) == 3:
+                results[f"{prefix}model_floor_ms"] = walls[2] * 1e3
+                results[f"{prefix}model_floor_ratio"] = walls[2] / walls[1]
+                results[f"{prefix}model_floor_cpu_ratio"] = cpus[2] / cpus[1]
+                results[f"{prefix}sdk_over_model_floor"] = walls[0] / walls[2]
     return results

@@ -503,6 +503,12 @@ def table(results: dict[str, Any]) -> str:
         f"{'':<9} {'same, CPU time of each process only':<44} "
         f"{k['client_secret_sdk_cpu_ms']:>8.1f} / {k['client_secret_raw_cpu_ms']:.1f} ms = "
         f"{k['client_secret_cpu_ratio']:.3f}x",
+        f"{'':<9} {'raw + one pydantic model (the floor) / raw':<44} "
+        f"{k['client_secret_model_floor_ms']:>8.1f} / {k['client_secret_raw_ms']:.1f} ms = "
+        f"{k['client_secret_model_floor_ratio']:.3f}x",
+        f"{'':<9} {'SDK / that floor':<44} "
+        f"{k['client_secret_sdk_ms']:>8.1f} / {k['client_secret_model_floor_ms']:.1f} ms = "
+        f"{k['client_secret_sdk_over_model_floor']:.3f}x",
         f"{'':<9} {'same with create_realtime_session (beta)':<44} "
         f"{k['sdk_ms']:>8.1f} / {k['raw_ms']:.1f} ms = {k['ratio']:.3f}x",
         f"{'threads':<9} {str(t['threads']) + ' threads, ApiClient / PoolManager':<44} "

@@ -74,7 +74,7 @@ def openai_python_parser() -> Any:
     if importlib.util.find_spec("openai") is None:
         return None
     try:
-        from openai.resources.realtime.realtime import RealtimeConnection
+        from openai.resources.realtime.realtime import RealtimeConnection  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         return None
     connection = object.__new__(RealtimeConnection)

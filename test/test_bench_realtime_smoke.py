@@ -31,3 +31,5 @@ def test_smoke_run_reports_parse_turn_and_append(tmp_path: Path) -> None:
         assert results[section]["sdk_us"] > 0 and results[section]["raw_us"] > 0
         assert section in completed.stdout
     assert set(results["targets_met"]) == {"parse", "turn", "append"}
+    assert results["append"]["raw_base64_us"] > 0
+    assert "base64 into a fixed JSON frame" in completed.stdout

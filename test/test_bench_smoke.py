@@ -35,5 +35,6 @@ def test_smoke_run_reports_every_section(tmp_path: Path) -> None:
     assert all(rate > 0 for rate in results["models"].values())
     assert results["memory"]["calls"] > 0
     assert results["cold_start"]["sdk_ms"] > 0 and results["cold_start"]["raw_ms"] > 0
+    assert results["cold_start"]["client_secret_model_floor_ms"] > 0
     assert set(results["targets_met"]) == {"call", "import", "cold_start", "threads", "memory"}
     assert "create_realtime_session / raw urllib3" in completed.stdout
