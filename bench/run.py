@@ -408,6 +408,9 @@ def bench_threads(base_url: str, sizes: Sizes, threads: int = 8) -> dict[str, An
         "raw_with_timeout_ratio": statistics.median(
             a / b for a, b in zip(timed_rates, raw_rates, strict=True)
         ),
+        "sdk_over_raw_with_timeout_ratio": statistics.median(
+            a / b for a, b in zip(sdk_rates, timed_rates, strict=True)
+        ),
     }
 
 
@@ -516,6 +519,8 @@ def table(results: dict[str, Any]) -> str:
         f"(>= 0.90: {mark[met['threads']]})",
         f"{'':<9} {'raw urllib3 with the SDK timeouts / raw':<44} "
         f"{t['raw_with_timeout_ratio']:>23.3f}x",
+        f"{'':<9} {'ApiClient / raw with the SDK timeouts':<44} "
+        f"{t['sdk_over_raw_with_timeout_ratio']:>23.3f}x",
         f"{'memory':<9} {'RSS growth over ' + format(r['calls'], ',') + ' calls':<44} "
         f"{r['rss_growth_mb']:>23.2f} MB  (< 2: {mark[met['memory']]})",
     ]

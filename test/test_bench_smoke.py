@@ -31,6 +31,7 @@ def test_smoke_run_reports_every_section(tmp_path: Path) -> None:
     assert results["call"]["sdk_us"] > 0 and results["call"]["raw_us"] > 0
     assert results["call"]["ratio"] > 0 and results["threads"]["ratio"] > 0
     assert results["threads"]["raw_with_timeout_ratio"] > 0
+    assert results["threads"]["sdk_over_raw_with_timeout_ratio"] > 0
     assert results["import"]["sdk_ms"] > 0 and results["import"]["floor_ms"] > 0
     assert all(rate > 0 for rate in results["models"].values())
     assert results["memory"]["calls"] > 0
