@@ -8,6 +8,7 @@ holds for each one a connection ever opens.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from contextlib import suppress
@@ -17,6 +18,7 @@ from websockets.exceptions import ConcurrencyError, ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.protocol import Event
 from websockets.sync.client import ClientConnection
+from websockets.version import version as _websockets_version
 
 #: The frames that end a message: a whole text or binary frame, or a message's last fragment.
 _MESSAGE_OPCODES = frozenset({Opcode.TEXT, Opcode.BINARY, Opcode.CONT})
@@ -26,6 +28,13 @@ KEEPALIVE_TIMEOUT = (1011, "keepalive ping timeout")
 QUEUE_BYTES = 16 * 1024 * 1024
 #: The most frames waiting unread, whatever their size (websockets' own default).
 _DEFAULT_QUEUED_FRAMES = 16
+#: Before websockets 17, the reading thread sits in a blocking read; when a close gives the
+#: socket a timeout meanwhile, a TLS record still arriving in pieces fails that read, and a
+#: clean close looks like a drop. A socket given a timeout from the start reads by waiting
+#: for data first, so that change is harmless. The timeout itself is far past any session.
+_TLS_READ_TIMEOUT: float | None = (
+    24 * 3600.0 if int(_websockets_version.split(".")[0]) < 17 else None
+)
 
 
 def queued_frames(max_message_bytes: int | None) -> int:
@@ -42,13 +51,19 @@ class RealtimeSocket(ClientConnection):
     """websockets' client connection, with a keepalive that tells a dead server from a busy
     caller and a :meth:`close` bounded by ``close_timeout`` whatever other threads do."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        if (
+            _TLS_READ_TIMEOUT is not None
+            and isinstance(sock, ssl.SSLSocket)
+            and sock.gettimeout() is None
+        ):
+            sock.settimeout(_TLS_READ_TIMEOUT)
         # Set before websockets starts its reading thread, which updates them.
         self._arrived = 0  # whole messages read off the wire (by the reading thread)
         self._taken = 0  # messages handed to the caller (by the receiving thread)
         self._last_progress = time.monotonic()
         self._closing = False  # set by close(): messages are then dropped unread
-        super().__init__(*args, **kwargs)
+        super().__init__(sock, *args, **kwargs)
 
     def process_event(self, event: Event) -> None:
         """Count each message as it arrives (data arriving proves the server alive); once
