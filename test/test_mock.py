@@ -672,3 +672,22 @@ def test_history_is_bounded() -> None:
     assert MockServer().history == 10_000
     with pytest.raises(ValueError, match="history"):
         MockServer(history=0)
+
+
+def test_unknown_call_sideband_404_says_how_to_make_one(openai_mock: MockServer) -> None:
+    """The WebSocket side's 404 for a call it does not know gives the same hint; a call that
+    ended gets the service's words alone (making one would not help)."""
+    api = sdk(openai_mock.url)
+    with pytest.raises(openapiopenai.NotFoundException) as missing:
+        api.connect(call_id=DEMO_CALL_ID)
+
+    assert "mock.incoming_call(call_id)" in str(missing.value)
+    openai_mock.incoming_call(DEMO_CALL_ID)  # as the message says
+    api.accept_realtime_call(DEMO_CALL_ID, {"type": "realtime", "model": "gpt-realtime"})
+    with api.connect(call_id=DEMO_CALL_ID) as conn:
+        assert conn.recv().type == "session.created"
+    api.hangup_realtime_call(DEMO_CALL_ID)
+    with pytest.raises(openapiopenai.NotFoundException) as ended:
+        api.connect(call_id=DEMO_CALL_ID)
+    assert f"No active call found with id '{DEMO_CALL_ID}'" in str(ended.value)
+    assert "incoming_call" not in str(ended.value)

@@ -62,6 +62,10 @@ from openapiopenai.mock._answers import (
 from openapiopenai.mock._http_server import MAX_BODY_BYTES as MAX_BODY_BYTES
 from openapiopenai.mock._http_server import MockHttpServer, MockRequestHandler
 from openapiopenai.mock._records import (
+    DEMO_CALL_ID as DEMO_CALL_ID,
+)
+from openapiopenai.mock._records import (
+    UNKNOWN_CALL_HINT,
     CallUpdate,
     MintedKey,
     MockCall,
@@ -115,9 +119,6 @@ from openapiopenai.models.realtime_translation_client_secret_create_request impo
 if TYPE_CHECKING:
     from openapiopenai.mock.webrtc import WebRtcAnswerer
 
-#: The incoming SIP call that ``python -m openapiopenai.mock`` (and the CLI's ``--mock``) has
-#: waiting from the start, so the documented accept/refer/reject/hangup examples find a call.
-DEMO_CALL_ID = "rtc_mock_sip_call"
 #: Lifetime of a client secret when ``expires_after`` is not given.
 DEFAULT_CLIENT_SECRET_LIFETIME = 600
 #: The SIP status a rejected call gets when the request names none (603 Decline).
@@ -128,13 +129,6 @@ DEFAULT_HISTORY = 10_000
 #: Makes the SDP answer of ``POST /realtime/calls``: ``(offer_sdp, session, call_id) -> answer``.
 #: ``session`` is the effective session (the service's defaults filled in).
 Answerer = Callable[[str, Mapping[str, Any], str], str]
-
-#: What the mock's 404 for a call adds to the service's words: how a test makes one.
-UNKNOWN_CALL_HINT = (
-    "This mock knows the calls made by POST /realtime/calls and the SIP calls made to arrive"
-    " with mock.incoming_call(call_id); `python -m openapiopenai.mock` starts with one waiting,"
-    f" {DEMO_CALL_ID}, a MockServer() in your own process with none."
-)
 
 
 class MockServer:

@@ -11,6 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+#: The incoming SIP call that ``python -m openapiopenai.mock`` (and the CLI's ``--mock``) has
+#: waiting from the start, so the documented accept/refer/reject/hangup examples find a call.
+DEMO_CALL_ID = "rtc_mock_sip_call"
+#: What the mock's 404 for a call adds to the service's words: how a test makes one.
+UNKNOWN_CALL_HINT = (
+    "This mock knows the calls made by POST /realtime/calls and the SIP calls made to arrive"
+    " with mock.incoming_call(call_id); `python -m openapiopenai.mock` starts with one waiting,"
+    f" {DEMO_CALL_ID}, a MockServer() in your own process with none."
+)
+
 
 @dataclass(frozen=True)
 class RecordedRequest:

@@ -27,7 +27,7 @@ from openapiopenai.mock._realtime_turns import (
     Reply,
     ToolCall,
 )
-from openapiopenai.mock._records import MintedKey, MockCall
+from openapiopenai.mock._records import UNKNOWN_CALL_HINT, MintedKey, MockCall
 from openapiopenai.mock._routes import TRANSLATION_CLIENT_SECRETS_PATH
 from openapiopenai.mock._session_base import Connection, SessionBase
 from openapiopenai.mock._translation_session import TranslationSession
@@ -309,7 +309,10 @@ class RealtimeMock:
                 code="invalid_value",
             )
         call = self._mock.calls.get(call_id)
-        if call is None or call.hung_up or call.rejected_with is not None:
+        if call is None:
+            message = f"No active call found with id '{call_id}'. {UNKNOWN_CALL_HINT}"
+            raise Refused(404, message, param="call_id")
+        if call.hung_up or call.rejected_with is not None:
             raise Refused(404, f"No active call found with id '{call_id}'.", param="call_id")
         if call.session is None:
             raise Refused(400, f"The call '{call_id}' has not been accepted yet.", param="call_id")
