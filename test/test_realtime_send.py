@@ -65,3 +65,29 @@ def test_a_dict_event_goes_out_as_the_models_bytes_with_one_event_id() -> None:
     assert {**first, "event_id": "x"} == {**second, "event_id": "x"}
     assert first == {**ITEM_CREATE, "event_id": from_dict}  # nothing dropped, nothing added
     assert sent is not None and sent.to_dict() == first
+
+
+@pytest.mark.parametrize("explicit_none", [False, True])
+def test_a_model_without_an_id_goes_out_with_one_and_is_remembered_with_it(
+    explicit_none: bool,
+) -> None:
+    texts: list[str] = []
+
+    def record(peer: Peer) -> None:
+        peer.send(session_created())
+        while True:
+            texts.append(peer.connection.recv(5))
+            peer.send({"type": "test.echo", "event_id": "e"})
+
+    extra = {"event_id": None} if explicit_none else {}
+    model = RealtimeClientEventConversationItemCreate.from_dict({**ITEM_CREATE, **extra})
+    with ScriptedServer(record) as server, _api(server.url).connect(model="m") as conn:
+        conn.recv()
+        first, second = conn.send(model), conn.send(model)
+        conn.recv(), conn.recv()
+        remembered = conn.sent_event(first), conn.sent_event(second)
+    assert first != second and model.event_id is None  # the caller's model is left as it was
+    assert [text.count('"event_id"') for text in texts] == [1, 1]
+    sent = [json.loads(text) for text in texts]
+    assert sent == [{**ITEM_CREATE, "event_id": first}, {**ITEM_CREATE, "event_id": second}]
+    assert [event.to_dict() if event else None for event in remembered] == sent

@@ -312,8 +312,13 @@ class ClientEvents:
                 self._sent.add(sent[0], sent[1], len(sent[1]))
                 return sent
         model = self._build(event)
-        event_id: str = model.event_id  # type: ignore[attr-defined]
+        event_id: str | None = model.event_id  # type: ignore[attr-defined]
         data = model.to_json_bytes()
+        if event_id is None:
+            # The id goes into the JSON rather than into a copy of the model, which would be
+            # validated again; the record gives the copy when asked (see sent()).
+            event_id = self.new_event_id()
+            data = b'{"event_id":"%s",%s' % (event_id.encode(), data[1:])
         self._sent.add(event_id, model, len(data))
         return event_id, data
 
@@ -361,8 +366,6 @@ class ClientEvents:
                 f"a client event is a mapping or one of the generated client event classes, "
                 f"not {type(event).__name__}"
             )
-        if event.event_id is None:  # type: ignore[attr-defined]
-            event = event.model_copy(update={"event_id": self.new_event_id()})
         return event
 
     def _from_mapping(self, event: Mapping[str, Any]) -> RequestModel:
@@ -387,6 +390,8 @@ class ClientEvents:
             return self._from_mapping(json.loads(event))
         if isinstance(event, str):
             return self._from_mapping({"type": event, "event_id": event_id, "audio": ""})
+        if event is not None and event.event_id is None:  # type: ignore[attr-defined]
+            return event.model_copy(update={"event_id": event_id})  # the id it was sent with
         return event
 
     def forget(self) -> None:
