@@ -62,9 +62,7 @@ from openapiopenai.mock._answers import (
 from openapiopenai.mock._http_server import MAX_BODY_BYTES as MAX_BODY_BYTES
 from openapiopenai.mock._http_server import MockHttpServer, MockRequestHandler
 from openapiopenai.mock._records import (
-    DEMO_CALL_ID as DEMO_CALL_ID,
-)
-from openapiopenai.mock._records import (
+    DEMO_CALL_ID,
     UNKNOWN_CALL_HINT,
     CallUpdate,
     MintedKey,
@@ -549,6 +547,7 @@ class MockServer:
 
 __all__ = [
     "CALL_ACTIONS",
+    "DEMO_CALL_ID",
     "REALTIME_SESSION_DEFAULTS",
     "SESSION_DEFAULTS",
     "TRANSCRIPTION_SESSION_DEFAULTS",

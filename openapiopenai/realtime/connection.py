@@ -100,13 +100,8 @@ class _Connection(Generic[Received]):
         return self._transmit(event_id, data, session_update=kind == _SESSION_UPDATE)
 
     def _append_audio(self, kind: str, audio: Audio, event_id: str | None) -> str:
-        """The audio helpers' way in: no model is built, and with no relink to go through
-        the message goes straight to the socket (fifty of these a second per call)."""
-        event_id, data = self._client.encode_audio(kind, audio, event_id)
-        if self._relink is None:
-            self._deliver(self._socket, data)
-            return event_id
-        return self._transmit(event_id, data)
+        """The audio helpers' way in: the same transmission, without building a model."""
+        return self._transmit(*self._client.encode_audio(kind, audio, event_id))
 
     def _transmit(self, event_id: str, data: bytes, *, session_update: bool = False) -> str:
         """The one place where events leave: one WebSocket text message each (``data`` is
