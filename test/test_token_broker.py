@@ -295,6 +295,29 @@ def test_get_on_the_session_endpoint_is_not_allowed(broker: RunningBroker) -> No
 # -- rate limit ------------------------------------------------------------------------------
 
 
+def test_stop_returns_when_the_server_lost_its_trigger(openai_mock: MockServer) -> None:
+    """A descriptor closed twice elsewhere in the process can take the server loop's wake-up
+    pipe with it: the loop closes that trigger itself, and stop() must still end the server
+    instead of writing to the closed pipe (EBADF, or another file with its number)."""
+    config = tb.BrokerConfig(**TEST_SETTINGS)
+    configuration = Configuration(host=openai_mock.url, access_token=API_KEY)
+    app, client = tb.create_app(config, configuration)
+    server = tb.create_server(app, "127.0.0.1", 0, None)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    trigger = server._server.trigger
+    os.close(trigger.socket.fd)  # what a stray double close elsewhere does to it
+
+    deadline = time.monotonic() + 5
+    while not trigger._closed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert trigger._closed
+    server.stop()
+    thread.join(5)
+    client.close()
+    assert not thread.is_alive()
+
+
 def test_rate_limit_per_client_address(openai_mock: MockServer) -> None:
     with running_broker(openai_mock.url, rate_limit_burst=2, rate_limit_per_minute=1) as broker:
         statuses = [broker.post().status for _ in range(3)]

@@ -281,13 +281,18 @@ class AgentServer:
         from waitress import wasyncore
 
         trigger = self._server.trigger
-        if trigger._closed:
-            # The loop closed its own trigger (its file descriptor went bad under it): it
-            # cannot be woken, so the map is closed from here and the loop ends on its next
-            # turn. Writing to the closed trigger would fail, or reach another file.
-            wasyncore.close_all(self._map)
-            return
-        trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        if not trigger._closed:
+            # The loop's own thread closes everything, so no socket is closed under its feet.
+            try:
+                trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+                return
+            except OSError:
+                pass
+        # The loop's wake-up pipe is gone (a descriptor closed twice elsewhere in the process
+        # can take it; the loop then closes the trigger itself): it cannot be woken, so the map
+        # is closed from here and the loop ends on its next turn. Writing to a closed trigger
+        # would fail, or reach another file that now has its number.
+        wasyncore.close_all(self._map)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -133,13 +133,19 @@ class BrokerServer:
 
     def stop(self) -> None:
         """Close the listener and every connection; :meth:`run` then returns."""
-        # The loop's own thread closes everything, so no socket is closed under its feet.
-        try:
-            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
-        except OSError:
-            # Its wake-up pipe is already closed (seen, rarely, when many servers start and
-            # stop in one process): close from here; the loop ends once its map is empty.
-            wasyncore.close_all(self._map)
+        trigger = self._server.trigger
+        if not trigger._closed:
+            # The loop's own thread closes everything, so no socket is closed under its feet.
+            try:
+                trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+                return
+            except OSError:
+                pass
+        # The loop's wake-up pipe is gone (a descriptor closed twice elsewhere in the process
+        # can take it; the loop then closes the trigger itself): it cannot be woken, so the map
+        # is closed from here and the loop ends on its next turn. Writing to a closed trigger
+        # would fail, or reach another file that now has its number.
+        wasyncore.close_all(self._map)
 
 
 def create_app(config: BrokerConfig, configuration: Configuration) -> tuple[Broker, ApiClient]:
