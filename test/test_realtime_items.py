@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.exceptions import ApiValidationError, ApiValueError
 from openapiopenai.models import (
     RealtimeClientEventConversationItemCreate,
@@ -36,13 +35,8 @@ from openapiopenai.models import (
 from openapiopenai.models.realtime_server_event import RealtimeServerEvent as _Union
 from openapiopenai.realtime import UnknownServerEvent
 from openapiopenai.realtime._protocol import ServerEvents, event_classes
-from test.conftest import API_KEY
+from test.conftest import quick_api
 from test.realtime_server import Peer, ScriptedServer
-
-
-def _api(host: str) -> RealtimeApi:
-    return RealtimeApi(ApiClient(Configuration(host=host, access_token=API_KEY, retries=0)))
-
 
 #: One item of every type and message role the SDK knows, with the class it must become.
 ITEMS: list[tuple[dict[str, Any], type[Any]]] = [
@@ -276,7 +270,7 @@ def test_items_arrive_as_their_class_over_a_real_connection() -> None:
             peer.send(event)
         peer.close(1000)
 
-    with ScriptedServer(script) as server, _api(server.url).connect(model="m") as conn:
+    with ScriptedServer(script) as server, quick_api(server.url, 0).connect(model="m") as conn:
         received = list(conn)
 
     expected = [cls for _ in CARRIERS for _, cls in ITEMS]
@@ -359,7 +353,7 @@ def test_an_audio_delta_over_a_real_connection_gives_its_bytes_or_the_error() ->
             peer.send_text(_audio_delta(delta).decode())
         peer.close(1000)
 
-    with ScriptedServer(script) as server, _api(server.url).connect(model="m") as conn:
+    with ScriptedServer(script) as server, quick_api(server.url, 0).connect(model="m") as conn:
         first, padding, alphabet = list(conn)
     assert first.delta_bytes == bytes(range(256))  # type: ignore[attr-defined]
     for event in (padding, alphabet):

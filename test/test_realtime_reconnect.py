@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.exceptions import (
     ApiException,
     ApiTimeoutError,
@@ -35,7 +34,7 @@ from openapiopenai.models import (
 from openapiopenai.realtime import Reconnect, Reconnected
 from openapiopenai.realtime._reconnect import SendQueue, reconnect_policy, refusal_wait, triggers
 from openapiopenai.realtime.tools import FunctionTools
-from test.conftest import API_KEY
+from test.conftest import API_KEY, quick_api
 from test.realtime_server import (
     WAIT,
     Peer,
@@ -49,13 +48,6 @@ from test.test_codegen import _plain_mypy
 #: Quick backoff: tests wait hundredths of a second between re-handshakes.
 QUICK = Reconnect(attempts=3, initial_delay=0.01, max_delay=0.05)
 BOUND = 10.0
-
-
-def _api(host: str) -> RealtimeApi:
-    configuration = Configuration(
-        host=host, access_token=API_KEY, retries=0, ignore_environment=True
-    )
-    return RealtimeApi(ApiClient(configuration))
 
 
 class Links:
@@ -176,7 +168,7 @@ def test_the_queue_keeps_order_and_refuses_what_does_not_fit() -> None:
 
 def test_a_bad_reconnect_is_refused_before_any_connection(dropping: ScriptedServer) -> None:
     with pytest.raises(ApiTypeError, match="reconnect"):
-        _api(dropping.url).connect(model="gpt-realtime", reconnect="always")  # type: ignore[call-overload]
+        quick_api(dropping.url, 0).connect(model="gpt-realtime", reconnect="always")  # type: ignore[call-overload]
     assert dropping.requests == []
 
 
@@ -184,7 +176,7 @@ def test_a_bad_reconnect_is_refused_before_any_connection(dropping: ScriptedServ
 
 
 def test_a_drop_reconnects_and_the_marker_comes_first(dropping: ScriptedServer) -> None:
-    with _api(dropping.url).connect(
+    with quick_api(dropping.url, 0).connect(
         model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND
     ) as conn:
         first = conn.recv()
@@ -206,7 +198,7 @@ def test_a_close_asking_to_come_back_reconnects(code: int) -> None:
     links = Links(greet_then(lambda peer: peer.close(code, "come back later")), greet_and_wait)
     with (
         ScriptedServer(links) as server,
-        _api(server.url).connect(
+        quick_api(server.url, 0).connect(
             model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND
         ) as conn,
     ):
@@ -222,7 +214,7 @@ def test_iteration_gives_the_marker_between_the_events_of_both_links(
     dropping: ScriptedServer,
 ) -> None:
     seen: list[object] = []
-    with _api(dropping.url).connect(
+    with quick_api(dropping.url, 0).connect(
         model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND
     ) as conn:
         for event in conn:
@@ -239,7 +231,7 @@ def test_iteration_gives_the_marker_between_the_events_of_both_links(
 def test_a_normal_close_ends_iteration_without_reconnecting() -> None:
     links = Links(greet_then(lambda peer: peer.close(1000, "bye")), greet_and_wait)
     with ScriptedServer(links) as server:
-        with _api(server.url).connect(model="gpt-realtime", reconnect=QUICK) as conn:
+        with quick_api(server.url, 0).connect(model="gpt-realtime", reconnect=QUICK) as conn:
             events = list(conn)
         assert len(events) == 1 and len(server.requests) == 1
 
@@ -247,7 +239,7 @@ def test_a_normal_close_ends_iteration_without_reconnecting() -> None:
 def test_a_close_that_is_not_a_hiccup_raises_without_reconnecting() -> None:
     links = Links(greet_then(lambda peer: peer.close(4001, "no such thing")), greet_and_wait)
     with ScriptedServer(links) as server:
-        with _api(server.url).connect(model="gpt-realtime", reconnect=QUICK) as conn:
+        with quick_api(server.url, 0).connect(model="gpt-realtime", reconnect=QUICK) as conn:
             conn.recv()
             with pytest.raises(RealtimeConnectionClosedError) as closed:
                 conn.recv()
@@ -262,7 +254,7 @@ def test_a_close_that_is_not_a_hiccup_raises_without_reconnecting() -> None:
 def test_a_refused_re_handshake_ends_at_once_with_its_exception(
     dropping: ScriptedServer, status: int, exception: type[ApiException]
 ) -> None:
-    with _api(dropping.url).connect(
+    with quick_api(dropping.url, 0).connect(
         model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND
     ) as conn:
         conn.recv()
@@ -280,7 +272,7 @@ def test_a_refused_re_handshake_ends_at_once_with_its_exception(
 
 
 def test_429_and_5xx_count_as_attempts_honouring_retry_after(dropping: ScriptedServer) -> None:
-    with _api(dropping.url).connect(
+    with quick_api(dropping.url, 0).connect(
         model="gpt-realtime",
         reconnect=Reconnect(attempts=3, initial_delay=0.01, max_delay=2.0),
         receive_timeout=BOUND,
@@ -297,7 +289,7 @@ def test_429_and_5xx_count_as_attempts_honouring_retry_after(dropping: ScriptedS
 def test_running_out_of_attempts_raises_naming_the_original_close(
     dropping: ScriptedServer,
 ) -> None:
-    with _api(dropping.url).connect(
+    with quick_api(dropping.url, 0).connect(
         model="gpt-realtime",
         reconnect=Reconnect(attempts=2, initial_delay=0.01, max_delay=0.02),
         receive_timeout=BOUND,
@@ -347,7 +339,7 @@ def test_the_last_session_update_goes_first_then_the_queue_in_order() -> None:
     policy = Reconnect(attempts=3, initial_delay=0.01, max_delay=2.0)
     with (
         ScriptedServer(links) as server,
-        _api(server.url).connect(
+        quick_api(server.url, 0).connect(
             model="gpt-realtime", reconnect=policy, receive_timeout=BOUND
         ) as conn,
     ):
@@ -389,7 +381,7 @@ def test_a_send_that_does_not_fit_the_queue_raises_and_the_rest_keeps_its_order(
     policy = Reconnect(attempts=3, initial_delay=0.01, max_delay=2.0, queue_bytes=200)
     with (
         ScriptedServer(links) as server,
-        _api(server.url).connect(
+        quick_api(server.url, 0).connect(
             model="gpt-realtime", reconnect=policy, receive_timeout=BOUND
         ) as conn,
     ):
@@ -422,7 +414,7 @@ def test_a_send_that_notices_the_drop_first_reconnects_without_a_reader() -> Non
     links = Links(first, then)
     with (
         ScriptedServer(links) as server,
-        _api(server.url).connect(
+        quick_api(server.url, 0).connect(
             model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND
         ) as conn,
     ):
@@ -444,7 +436,9 @@ def test_close_during_the_backoff_returns_at_once_and_stops_the_attempts(
     dropping: ScriptedServer,
 ) -> None:
     policy = Reconnect(attempts=5, initial_delay=0.01, max_delay=60.0)
-    conn = _api(dropping.url).connect(model="gpt-realtime", reconnect=policy, close_timeout=1.0)
+    conn = quick_api(dropping.url, 0).connect(
+        model="gpt-realtime", reconnect=policy, close_timeout=1.0
+    )
     dropping.refusals.append(Refusal(503, headers={"Retry-After": "60"}))
     conn.recv()
     with pytest.raises(ApiTimeoutError):
@@ -467,7 +461,7 @@ def test_close_during_the_backoff_returns_at_once_and_stops_the_attempts(
 def test_close_while_a_re_handshake_is_answered_late_drops_what_it_opens(
     openai_mock: MockServer,
 ) -> None:
-    api = _api(openai_mock.url)
+    api = quick_api(openai_mock.url, 0)
     with api.connect(model="gpt-realtime", receive_timeout=BOUND) as warm:
         warm.recv()
     threads, sockets = _settled()
@@ -502,7 +496,7 @@ def _is_socket(fd: str) -> bool:
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts sockets in /proc")
 def test_repeated_reconnects_leave_no_thread_or_socket_behind(openai_mock: MockServer) -> None:
-    api = _api(openai_mock.url)
+    api = quick_api(openai_mock.url, 0)
     with api.connect(model="gpt-realtime", receive_timeout=BOUND) as warm:
         warm.recv()  # the mock's own threads and sockets are up before counting
     threads, sockets = _settled()
@@ -539,7 +533,7 @@ def _next_marker(conn: Any) -> object:
 
 
 def test_a_model_session_gets_its_session_update_again(openai_mock: MockServer) -> None:
-    api = _api(openai_mock.url)
+    api = quick_api(openai_mock.url, 0)
     with api.connect(model="gpt-realtime", reconnect=QUICK, receive_timeout=BOUND) as conn:
         conn.recv()
         conn.session.update({"type": "realtime", "instructions": "Speak like a pirate."})
@@ -558,7 +552,7 @@ def test_a_model_session_gets_its_session_update_again(openai_mock: MockServer) 
 
 
 def test_a_sideband_re_joins_its_call(openai_mock: MockServer) -> None:
-    api = _api(openai_mock.url)
+    api = quick_api(openai_mock.url, 0)
     call_id = openai_mock.incoming_call()
     api.accept_realtime_call(call_id, {"type": "realtime", "model": "gpt-realtime"})
     with api.connect(call_id=call_id, reconnect=QUICK, receive_timeout=BOUND) as conn:
@@ -588,7 +582,7 @@ def test_tools_keep_being_answered_on_a_sideband_that_re_joined(openai_mock: Moc
         return f"{day}: 7 to 19"
 
     tools = FunctionTools([opening_hours])
-    api = _api(openai_mock.url)
+    api = quick_api(openai_mock.url, 0)
     call_id = openai_mock.incoming_call()
     session = {"type": "realtime", "model": "gpt-realtime", "output_modalities": ["text"]}
     api.accept_realtime_call(call_id, {**session, "tools": tools.definitions()})
@@ -615,7 +609,7 @@ def test_tools_keep_being_answered_on_a_sideband_that_re_joined(openai_mock: Moc
 
 
 def test_a_translation_reconnects_too(openai_mock: MockServer) -> None:
-    api = _api(openai_mock.url)
+    api = quick_api(openai_mock.url, 0)
     openai_mock.realtime.drop()
     with api.connect_translation(
         model="gpt-realtime-translate", reconnect=QUICK, receive_timeout=BOUND
@@ -661,7 +655,7 @@ def test_an_unanswered_keepalive_reconnects() -> None:
     # with 1011; the one re-handshake allowed is never answered either.
     policy = Reconnect(attempts=1, initial_delay=0.0, max_delay=0.0)
     with SilentServer(session_created()) as server:
-        conn = _api(server.url).connect(
+        conn = quick_api(server.url, 0).connect(
             model="gpt-realtime",
             reconnect=policy,
             ping_interval=0.2,
@@ -679,7 +673,7 @@ def test_an_unanswered_keepalive_reconnects() -> None:
 
 
 def test_a_sideband_ends_quietly_when_its_call_hangs_up(openai_mock: MockServer) -> None:
-    api = _api(openai_mock.url)
+    api = quick_api(openai_mock.url, 0)
     call_id = openai_mock.incoming_call()
     api.accept_realtime_call(call_id, {"type": "realtime", "model": "gpt-realtime"})
     with api.connect(call_id=call_id, reconnect=QUICK, receive_timeout=BOUND) as conn:

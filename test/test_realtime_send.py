@@ -9,15 +9,10 @@ from typing import Any
 
 import pytest
 
-from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.exceptions import ApiValidationError, ApiValueError
 from openapiopenai.models import RealtimeClientEventConversationItemCreate
-from test.conftest import API_KEY
+from test.conftest import quick_api
 from test.realtime_server import Peer, ScriptedServer, session_created
-
-
-def _api(host: str) -> RealtimeApi:
-    return RealtimeApi(ApiClient(Configuration(host=host, access_token=API_KEY, retries=0)))
 
 
 def _echo(peer: Peer) -> None:
@@ -30,7 +25,7 @@ def _echo(peer: Peer) -> None:
 
 @pytest.mark.parametrize("event_id", ["\ud800", "a\udfffb"])
 def test_append_refuses_an_event_id_that_send_refuses(event_id: str) -> None:
-    with ScriptedServer(_echo) as server, _api(server.url).connect(model="m") as conn:
+    with ScriptedServer(_echo) as server, quick_api(server.url, 0).connect(model="m") as conn:
         conn.recv()
         with pytest.raises(ApiValueError, match="event_id") as by_append:
             conn.input_audio_buffer.append(b"\x01\x02", event_id=event_id)
@@ -54,7 +49,7 @@ ITEM_CREATE: dict[str, Any] = {
 
 
 def test_a_dict_event_goes_out_as_the_models_bytes_with_one_event_id() -> None:
-    with ScriptedServer(_echo) as server, _api(server.url).connect(model="m") as conn:
+    with ScriptedServer(_echo) as server, quick_api(server.url, 0).connect(model="m") as conn:
         conn.recv()
         from_dict = conn.send(ITEM_CREATE)
         from_model = conn.send(RealtimeClientEventConversationItemCreate.from_dict(ITEM_CREATE))
@@ -81,7 +76,7 @@ def test_a_model_without_an_id_goes_out_with_one_and_is_remembered_with_it(
 
     extra = {"event_id": None} if explicit_none else {}
     model = RealtimeClientEventConversationItemCreate.from_dict({**ITEM_CREATE, **extra})
-    with ScriptedServer(record) as server, _api(server.url).connect(model="m") as conn:
+    with ScriptedServer(record) as server, quick_api(server.url, 0).connect(model="m") as conn:
         conn.recv()
         first, second = conn.send(model), conn.send(model)
         conn.recv(), conn.recv()

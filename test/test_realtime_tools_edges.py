@@ -7,18 +7,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from openapiopenai import ApiClient, Configuration, RealtimeApi
+from openapiopenai import RealtimeApi
 from openapiopenai.exceptions import ApiValueError
 from openapiopenai.mock import MockServer
 from openapiopenai.models import RealtimeServerEventConversationItemAdded
 from openapiopenai.realtime import ServerEvent
 from openapiopenai.realtime.tools import FunctionTools
-from test.conftest import API_KEY
+from test.conftest import quick_api
 from test.realtime_server import Peer, ScriptedServer, session_created
 from test.test_realtime_tools import (
     BOUND,
@@ -28,17 +27,6 @@ from test.test_realtime_tools import (
     serve_until_answered,
     text_session,
 )
-
-
-@pytest.fixture
-def api(openai_mock: MockServer) -> Iterator[RealtimeApi]:
-    configuration = Configuration(host=openai_mock.url, access_token=API_KEY, retries=0)
-    with ApiClient(configuration) as client:
-        yield RealtimeApi(client)
-
-
-def scripted_api(server: ScriptedServer) -> RealtimeApi:
-    return RealtimeApi(ApiClient(Configuration(host=server.url, access_token=API_KEY, retries=0)))
 
 
 def call_done(call_id: str, name: str, arguments: str = "{}") -> dict[str, Any]:
@@ -90,7 +78,7 @@ def echo_outputs(peer: Peer, count: int) -> None:
 
 
 def test_serve_returns_quietly_when_a_normal_close_follows_response_done(
-    api: RealtimeApi, openai_mock: MockServer
+    no_retry_api: RealtimeApi, openai_mock: MockServer
 ) -> None:
     openai_mock.realtime.script_tool_call("opening_hours", {"day": "sunday"})
     # the output reaches the service, which ends the session: the response.done before the
@@ -106,7 +94,7 @@ def test_serve_returns_quietly_when_a_normal_close_follows_response_done(
 
     with (
         FunctionTools([opening_hours]) as tools,
-        api.connect(model="gpt-realtime", receive_timeout=BOUND) as conn,
+        no_retry_api.connect(model="gpt-realtime", receive_timeout=BOUND) as conn,
     ):
         text_session(conn, tools)
         conn.response.create()
@@ -121,7 +109,7 @@ def test_serve_returns_quietly_when_a_normal_close_follows_response_done(
 
 
 def test_a_result_that_cannot_be_encoded_gets_an_error_output(
-    api: RealtimeApi, openai_mock: MockServer
+    no_retry_api: RealtimeApi, openai_mock: MockServer
 ) -> None:
     def file_name(index: int) -> str:
         """A name as os.listdir gives it for bytes that are not UTF-8."""
@@ -130,7 +118,7 @@ def test_a_result_that_cannot_be_encoded_gets_an_error_output(
     openai_mock.realtime.script_tool_call("file_name", {"index": 1})
     with (
         FunctionTools([file_name]) as tools,
-        api.connect(model="gpt-realtime", receive_timeout=BOUND) as conn,
+        no_retry_api.connect(model="gpt-realtime", receive_timeout=BOUND) as conn,
     ):
         text_session(conn, tools)
         conn.response.create()
@@ -153,7 +141,7 @@ def test_the_answer_waits_for_the_calls_the_caller_answers_itself() -> None:
         echo_outputs(peer, 3)
 
     with ScriptedServer(script) as server, FunctionTools([opening_hours]) as tools:
-        with scripted_api(server).connect(model="gpt-realtime", receive_timeout=BOUND) as conn:
+        with quick_api(server.url, 0).connect(model="gpt-realtime", receive_timeout=BOUND) as conn:
             for event in conn:
                 tools.handle(conn, event)
                 # the caller answers its own call once the tool's output is in
@@ -181,7 +169,7 @@ def test_no_answer_is_asked_for_a_response_with_no_call_of_these_tools() -> None
         echo_outputs(peer, 1)
 
     with ScriptedServer(script) as server, FunctionTools([opening_hours]) as tools:
-        with scripted_api(server).connect(model="gpt-realtime", receive_timeout=BOUND) as conn:
+        with quick_api(server.url, 0).connect(model="gpt-realtime", receive_timeout=BOUND) as conn:
             for event in conn:
                 if not tools.handle(conn, event) and isinstance(event, CallDone):
                     output = {"type": "function_call_output", "call_id": event.call_id}
@@ -226,7 +214,7 @@ def test_calls_beyond_max_workers_wait_for_a_free_worker() -> None:
 
     with ScriptedServer(script) as server:
         tools = FunctionTools([opening_hours], max_workers=2)
-        with scripted_api(server).connect(model="gpt-realtime", receive_timeout=BOUND) as conn:
+        with quick_api(server.url, 0).connect(model="gpt-realtime", receive_timeout=BOUND) as conn:
             tools.serve(conn, until=two_running)
         assert tools.close(BOUND)
         sent = [(e["type"], (e.get("item") or {}).get("output")) for e in server.received]
@@ -262,7 +250,7 @@ def test_a_worker_the_os_refuses_gets_an_error_output_and_close_returns(
 
     with ScriptedServer(script) as server:
         tools = FunctionTools([opening_hours])
-        with scripted_api(server).connect(model="gpt-realtime", receive_timeout=BOUND) as conn:
+        with quick_api(server.url, 0).connect(model="gpt-realtime", receive_timeout=BOUND) as conn:
             monkeypatch.setattr(threading.Thread, "start", refuse_tool_threads)
             tools.serve(conn)
             monkeypatch.undo()
