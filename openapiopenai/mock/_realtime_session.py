@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
+from openapiopenai._overlay import overlay
 from openapiopenai.mock import _realtime_turns as turns
 from openapiopenai.mock import _realtime_vad as vad
 from openapiopenai.mock import _shapes
@@ -79,7 +80,7 @@ class RealtimeSession(SessionBase):
             else RealtimeTranscriptionSessionCreateRequestGA
         )
         asked = validated(model, update, "session")
-        self.session = _shapes.merged(self.session, asked)
+        self.session = overlay(self.session, asked)
         self.emit("session.updated", session=self.session)
 
     # -- conversation ----------------------------------------------------------------------

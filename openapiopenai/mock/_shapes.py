@@ -6,13 +6,14 @@ service's own answers and can be checked on their own.
 
 from __future__ import annotations
 
-import copy
 import secrets
 from collections.abc import Mapping
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
+
+from openapiopenai._overlay import overlay
 
 #: The GA realtime session the service creates when the caller sets nothing.
 REALTIME_SESSION_DEFAULTS: dict[str, Any] = {
@@ -94,37 +95,16 @@ SESSION_DEFAULTS_BY_TYPE: Mapping[str, dict[str, Any]] = {
 }
 
 
-def merged(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
-    """``given`` laid over ``defaults``, object by object.
-
-    A value the caller set wins, ``None`` included (``turn_detection: null`` stays off). Lists
-    are replaced, not joined; an object whose ``type`` differs from the default's (semantic
-    instead of server voice detection, another audio format) replaces the default whole.
-    """
-    result = copy.deepcopy(dict(defaults))
-    for key, value in given.items():
-        default = result.get(key)
-        if isinstance(default, dict) and isinstance(value, Mapping) and _same_type(default, value):
-            result[key] = merged(default, value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
-
-
-def _same_type(default: Mapping[str, Any], value: Mapping[str, Any]) -> bool:
-    return "type" not in value or value.get("type") == default.get("type")
-
-
 def ga_session(given: Mapping[str, Any]) -> dict[str, Any]:
     """The GA session the service reports for a requested one (realtime or transcription)."""
     kind = given.get("type", "realtime")
-    session = merged(SESSION_DEFAULTS_BY_TYPE[kind], given)
+    session = overlay(SESSION_DEFAULTS_BY_TYPE[kind], given)
     return {"id": new_id("sess_"), **session}
 
 
 def translation_session(given: Mapping[str, Any], expires_at: int) -> dict[str, Any]:
     """The translation session the service reports; it expires with its key."""
-    audio = merged(TRANSLATION_AUDIO_DEFAULTS, given.get("audio") or {})
+    audio = overlay(TRANSLATION_AUDIO_DEFAULTS, given.get("audio") or {})
     extra = {key: value for key, value in given.items() if key not in ("model", "audio")}
     return {
         "id": new_id("sess_"),
@@ -138,7 +118,7 @@ def translation_session(given: Mapping[str, Any], expires_at: int) -> dict[str, 
 
 def legacy_transcription_session(given: Mapping[str, Any]) -> dict[str, Any]:
     """The ``/realtime/transcription_sessions`` session, before its ``client_secret``."""
-    return {"id": new_id("sess_"), **merged(LEGACY_TRANSCRIPTION_DEFAULTS, given)}
+    return {"id": new_id("sess_"), **overlay(LEGACY_TRANSCRIPTION_DEFAULTS, given)}
 
 
 def new_id(prefix: str) -> str:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from openapiopenai._overlay import overlay
 from openapiopenai.mock import _realtime_turns as turns
-from openapiopenai.mock import _shapes
 from openapiopenai.mock._realtime_checks import EventRefused, audio_bytes, object_field, validated
 from openapiopenai.mock._session_base import Handlers, Hub, SessionBase
 from openapiopenai.models.realtime_translation_session_create_request_audio import (
@@ -45,7 +45,7 @@ class TranslationSession(SessionBase):
             object_field(update, "audio"),
             "session.audio",
         )
-        self.session = _shapes.merged(self.session, {"audio": audio})
+        self.session = overlay(self.session, {"audio": audio})
         self.emit("session.updated", session=self.session)
 
     def _append(self, event: dict[str, Any]) -> None:

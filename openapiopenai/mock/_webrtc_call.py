@@ -7,17 +7,17 @@ Everything here runs on the answerer's event loop (:mod:`openapiopenai.mock.webr
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import math
 import secrets
 import struct
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from openapiopenai._overlay import overlay
 from openapiopenai.mock._webrtc_deps import (
     MediaStreamError,
     MediaStreamTrack,
@@ -102,18 +102,6 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"
 
 
-def _merged(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` with ``update`` merged in: objects merge field by field, other values replace."""
-    result = dict(base)
-    for key, value in update.items():
-        current = result.get(key)
-        if isinstance(value, Mapping) and isinstance(current, dict):
-            result[key] = _merged(current, value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
-
-
 def _error(code: str, message: str, client_event_id: object = None) -> dict[str, Any]:
     """The ``error`` field of an error event, as the service words it."""
     return {
@@ -192,7 +180,7 @@ class Call:
             text = "Missing required parameter: 'session' (an object)."
             self.send("error", error=_error("missing_required_parameter", text, client_id))
             return
-        self.session = _merged(self.session, update)
+        self.session = overlay(self.session, update)
         self.send("session.updated", session=self.session)
 
     def create_response(self, client_id: object) -> None:
