@@ -5,6 +5,7 @@ package's mock (a model session and a call's sideband through its ``drop``/``clo
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -32,7 +33,13 @@ from openapiopenai.models import (
     RealtimeServerEventSessionUpdated,
 )
 from openapiopenai.realtime import Reconnect, Reconnected
-from openapiopenai.realtime._reconnect import SendQueue, reconnect_policy, refusal_wait, triggers
+from openapiopenai.realtime._reconnect import (
+    SendQueue,
+    reconnect_policy,
+    refusal_wait,
+    summed_update,
+    triggers,
+)
 from openapiopenai.realtime.tools import FunctionTools
 from test.conftest import API_KEY, quick_api
 from test.realtime_server import (
@@ -319,7 +326,7 @@ def _down_for_a_second(server: ScriptedServer, conn: Any) -> None:
         conn.recv(timeout=0.1)
 
 
-def test_the_last_session_update_goes_first_then_the_queue_in_order() -> None:
+def test_the_sum_of_the_session_updates_goes_first_then_the_queue_in_order() -> None:
     links: Links
 
     def first(peer: Peer) -> None:
@@ -343,8 +350,21 @@ def test_the_last_session_update_goes_first_then_the_queue_in_order() -> None:
             model="gpt-realtime", reconnect=policy, receive_timeout=BOUND
         ) as conn,
     ):
-        conn.session.update({"type": "realtime", "instructions": "old"})
-        updated = conn.session.update({"type": "realtime", "instructions": "new"})
+        conn.session.update(
+            {
+                "type": "realtime",
+                "instructions": "old",
+                "output_modalities": ["text"],
+                "audio": {"output": {"voice": "marin"}},
+            }
+        )
+        updated = conn.session.update(
+            {
+                "type": "realtime",
+                "instructions": "new",
+                "audio": {"input": {"turn_detection": None}},
+            }
+        )
         _down_for_a_second(server, conn)
         queued = [
             conn.conversation.item.delete("item_1"),
@@ -364,9 +384,47 @@ def test_the_last_session_update_goes_first_then_the_queue_in_order() -> None:
     assert again[0] == {
         "type": "session.update",
         "event_id": updated,
-        "session": {"type": "realtime", "instructions": "new"},
+        "session": {  # each update changes only what it names: the new session needs both
+            "type": "realtime",
+            "instructions": "new",
+            "output_modalities": ["text"],
+            "audio": {"output": {"voice": "marin"}, "input": {"turn_detection": None}},
+        },
     }
     assert all(event is not None for event in remembered)  # sent_event() across the reconnect
+
+
+def test_summed_updates_lay_each_over_the_last_as_the_service_does() -> None:
+    first = {
+        "type": "session.update",
+        "event_id": "a",
+        "session": {
+            "type": "realtime",
+            "audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 0.4}}},
+            "tools": [1, 2],
+        },
+    }
+    second = {
+        "type": "session.update",
+        "event_id": "b",
+        "session": {
+            "type": "realtime",
+            "audio": {"input": {"turn_detection": {"type": "semantic_vad"}}},
+            "tools": [3],
+        },
+    }
+    summed = summed_update(json.dumps(first).encode(), json.dumps(second).encode())
+
+    assert json.loads(summed) == {
+        "type": "session.update",
+        "event_id": "b",  # the last one's id: an error about it leads back to it
+        "session": {  # another type of detection replaces the old one whole; lists are replaced
+            "type": "realtime",
+            "audio": {"input": {"turn_detection": {"type": "semantic_vad"}}},
+            "tools": [3],
+        },
+    }
+    assert summed_update(None, b"{}") == b"{}"
 
 
 def test_a_send_that_does_not_fit_the_queue_raises_and_the_rest_keeps_its_order() -> None:

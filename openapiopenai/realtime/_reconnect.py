@@ -4,11 +4,13 @@ down. :mod:`openapiopenai.realtime._relink` runs them on a real socket."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import deque
 from dataclasses import dataclass
 
+from openapiopenai._overlay import overlay
 from openapiopenai.exceptions import (
     ApiException,
     ApiTLSError,
@@ -100,7 +102,7 @@ class Reconnected:
     """Not a server event: what :meth:`recv` and iteration give first after the connection
     came back. ``code`` and ``reason`` are the lost link's close; ``attempts`` the
     re-handshakes it took; ``down_seconds`` how long the link was down. A ``model=`` session
-    is a new one on the service (the last ``session.update`` was sent again, conversation
+    is a new one on the service (its ``session.update`` events were sent again as one, conversation
     items were not); a sideband (``call_id=``) is back on the same call."""
 
     code: int
@@ -171,3 +173,13 @@ class SendQueue:
     def size(self) -> int:
         """Bytes waiting."""
         return self._bytes
+
+
+def summed_update(previous: bytes | None, update: bytes) -> bytes:
+    """One ``session.update`` (JSON) that stands for ``previous`` and then ``update``: each
+    update changes only the fields it names, so a new session needs their sum, not the last."""
+    if previous is None:
+        return update
+    before, after = json.loads(previous), json.loads(update)
+    after["session"] = overlay(before.get("session") or {}, after.get("session") or {})
+    return json.dumps(after, separators=(",", ":")).encode()

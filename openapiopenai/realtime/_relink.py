@@ -4,7 +4,8 @@ it in one worker thread, queueing sends meanwhile, and handing the reader the ma
 Exactly one reconnect runs at a time: whichever side notices the loss first (the reading
 thread, or a sending one) marks the link down under the lock and starts the worker; any other
 notice of the same loss finds it down already. While it is down, sends are queued and the
-reader waits. The worker re-handshakes with backoff, sends the last ``session.update`` and the
+reader waits. The worker re-handshakes with backoff, sends the session's updates (summed into
+one ``session.update``) and the
 queue on the new socket (holding the send lock, so nothing overtakes them), then installs the
 socket with the :class:`Reconnected` marker the reader gets before any event of it.
 """
@@ -30,6 +31,7 @@ from openapiopenai.realtime._reconnect import (
     Reconnected,
     SendQueue,
     refusal_wait,
+    summed_update,
     triggers,
 )
 
@@ -91,7 +93,7 @@ class Relink:
         keep = session_update and self._resend_session
         with self._send_lock:
             if keep:
-                self._session_update = data
+                self._session_update = summed_update(self._session_update, data)
             state, socket, lost = self._snapshot()
             if state is _OPEN or state is _CLOSED:
                 try:
@@ -111,8 +113,8 @@ class Relink:
             return self._state, self._socket, self._lost
 
     def _hold(self, data: bytes, keep: bool, lost: RealtimeConnectionClosedError) -> None:
-        """Queue ``data`` for the new link; the last ``session.update`` needs no place in the
-        queue: it goes first anyway."""
+        """Queue ``data`` for the new link; a ``session.update`` needs no place in the queue:
+        the sum of them goes first anyway."""
         if not keep:
             self._queue.put(data, lost)
 
@@ -209,7 +211,7 @@ class Relink:
         self._end(failed)
 
     def _adopt(self, socket: ClientConnection, attempts: int) -> None:
-        """Send the last ``session.update`` and the backlog on ``socket``, then make it the
+        """Send the summed ``session.update`` and the backlog on ``socket``, then make it the
         link; raises (the backlog kept) when ``socket`` is lost meanwhile."""
         with self._cond:
             if self._state is not _DOWN:
