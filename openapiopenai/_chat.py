@@ -106,8 +106,8 @@ def _wait_for(
             if out is not None:
                 out.write("[reconnected: a new conversation begins]")
                 out.flush()
-            if kind == "response.done":
-                return  # the new session has no response for this turn
+            if kind == "response.done" and not mine & event.resent:
+                return  # the turn went out on the lost link: the new session has no answer
         elif isinstance(event, RealtimeServerEventResponseTextDelta) and out is not None:
             out.write(printable(event.delta))
             out.flush()

@@ -4,10 +4,13 @@ against the mock on 127.0.0.1, every read bounded."""
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import select
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -157,6 +160,44 @@ def test_a_dropped_conversation_reconnects_and_goes_on(openai_mock: MockServer) 
     assert status == 0
     assert "Traceback" not in terminal.shown
     assert API_KEY not in terminal.shown
+
+
+def test_a_turn_sent_while_the_link_was_down_is_answered_in_its_own_turn(
+    openai_mock: MockServer,
+) -> None:
+    """The link drops while the user types: the turn's events wait for the new link and go
+    out there, so its answer comes in that turn, not one turn late."""
+    from openapiopenai._chat import ChatOptions, run_chat
+
+    for answer in ("Answer one.", "Answer two."):
+        openai_mock.realtime.script_reply(answer)
+    lines = iter(["first?", "second?"])
+
+    def read_line(prompt: str) -> str:
+        if next(turns) == 0:
+            openai_mock.realtime.close_all()
+            # Both ends' reading threads end with the connection: the chat's next send then
+            # finds it closed (nobody was reading to notice sooner).
+            deadline = time.monotonic() + 5
+            while any(t.name.endswith("(recv_events)") for t in threading.enumerate()):
+                assert time.monotonic() < deadline, "the dropped connection did not end"
+                time.sleep(0.01)
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    turns = itertools.count()
+    shown = io.StringIO()
+    configuration = Configuration(host=openai_mock.url, access_token=API_KEY, retries=0)
+    with ApiClient(configuration) as client:
+        run_chat(RealtimeApi(client), ChatOptions(model="gpt-realtime"), read_line, shown)
+
+    said = [line for line in shown.getvalue().splitlines() if line.startswith("model> ")]
+    assert said == [
+        "model> [reconnected: a new conversation begins]Answer one.",
+        "model> Answer two.",
+    ]
 
 
 def test_an_unreachable_server_is_told_in_words() -> None:

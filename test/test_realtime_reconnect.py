@@ -161,16 +161,17 @@ def test_which_closes_and_refusals_go_on() -> None:
 def test_the_queue_keeps_order_and_refuses_what_does_not_fit() -> None:
     lost = RealtimeConnectionClosedError(1006, "dropped")
     queue = SendQueue(10)
-    queue.put(b"aaaa", lost)
-    queue.put(b"bbbb", lost)
+    queue.put("a", b"aaaa", lost)
+    queue.put("b", b"bbbb", lost)
     with pytest.raises(RealtimeSendQueueFullError, match="queue_bytes=10") as full:
-        queue.put(b"ccc", lost)
+        queue.put("c", b"ccc", lost)
     assert full.value.code == 1006 and isinstance(full.value, RealtimeConnectionClosedError)
     taken = queue.take_all()
-    assert taken == [b"aaaa", b"bbbb"] and queue.size == 0
-    queue.put(b"cc", lost)
+    assert taken == [("a", b"aaaa"), ("b", b"bbbb")] and queue.size == 0
+    queue.put("c", b"cc", lost)
     queue.put_back(taken)
-    assert queue.take_all() == [b"aaaa", b"bbbb", b"cc"]
+    assert queue.size == 10
+    assert queue.take_all() == [("a", b"aaaa"), ("b", b"bbbb"), ("c", b"cc")]
 
 
 def test_a_bad_reconnect_is_refused_before_any_connection(dropping: ScriptedServer) -> None:

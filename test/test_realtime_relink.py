@@ -84,13 +84,15 @@ def test_a_new_link_lost_during_the_backlog_hands_the_rest_to_the_next_in_order(
 
         assert relink.lost(RealtimeConnectionClosedError(1006, ""), dialer.sockets[0])
         for number in range(1, BACKLOG + 1):
-            relink.send(_event(number), session_update=False)
+            relink.send(f"e{number}", _event(number), session_update=False)
         dialer.gate.set()
 
         marker = relink.recv(WAIT, lambda socket, wait: socket.recv(wait))
         assert isinstance(marker, Reconnected)
         assert marker.attempts == 2
-        relink.send(_event(BACKLOG + 1), session_update=False)
+        # What went out on the new link: the three the second link did not get.
+        assert marker.resent == {f"e{n}" for n in range(CUT_AFTER + 1, BACKLOG + 1)}
+        relink.send("later", _event(BACKLOG + 1), session_update=False)
         _wait_for(lambda: len(links.received) == 3 and len(links.received[2]) == 4)
 
     assert delivered[1] == CUT_AFTER

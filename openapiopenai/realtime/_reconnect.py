@@ -101,14 +101,17 @@ def reconnect_policy(value: object) -> Reconnect | None:
 class Reconnected:
     """Not a server event: what :meth:`recv` and iteration give first after the connection
     came back. ``code`` and ``reason`` are the lost link's close; ``attempts`` the
-    re-handshakes it took; ``down_seconds`` how long the link was down. A ``model=`` session
-    is a new one on the service (its ``session.update`` events were sent again as one, conversation
-    items were not); a sideband (``call_id=``) is back on the same call."""
+    re-handshakes it took; ``down_seconds`` how long the link was down; ``resent`` the ids of
+    the events sent while it was down, which went out on the new link (so a ``model=`` session
+    answers a ``response.create`` among them). A ``model=`` session is a new one on the service
+    (its ``session.update`` events were sent again as one, conversation items were not); a
+    sideband (``call_id=``) is back on the same call."""
 
     code: int
     reason: str
     attempts: int
     down_seconds: float
+    resent: frozenset[str] = frozenset()
 
 
 def triggers(error: RealtimeConnectionClosedError) -> bool:
@@ -134,40 +137,38 @@ def refusal_wait(failure: BaseException) -> tuple[bool, float | None]:
 
 
 class SendQueue:
-    """Encoded events waiting for the link, in order, bounded by their total size."""
+    """Encoded events waiting for the link, as ``(event_id, JSON)`` in order, bounded by the
+    total size of their JSON."""
 
     __slots__ = ("_bytes", "_items", "limit")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._items: deque[bytes] = deque()
+        self._items: deque[tuple[str, bytes]] = deque()
         self._bytes = 0
 
-    def put(self, data: bytes, lost: RealtimeConnectionClosedError) -> None:
-        """Keep ``data`` for later; raise at once when it does not fit (nothing is dropped
+    def put(self, event_id: str, data: bytes, lost: RealtimeConnectionClosedError) -> None:
+        """Keep the event for later; raise at once when it does not fit (nothing is dropped
         silently: the caller learns that this event was not kept)."""
         if self._bytes + len(data) > self.limit:
             raise RealtimeSendQueueFullError(
                 lost.code, lost.reason, queued=self._bytes, size=len(data), limit=self.limit
             )
-        self._items.append(data)
+        self._items.append((event_id, data))
         self._bytes += len(data)
 
-    def take_all(self) -> list[bytes]:
+    def take_all(self) -> list[tuple[str, bytes]]:
         """Take every event out, oldest first."""
         items = list(self._items)
         self._items.clear()
         self._bytes = 0
         return items
 
-    def put_back(self, items: list[bytes]) -> None:
+    def put_back(self, items: list[tuple[str, bytes]]) -> None:
         """Return ``items`` (taken by :meth:`take_all`, not all sent) to the front, in order;
         they fitted once, so they are not counted against the bound again."""
         self._items.extendleft(reversed(items))
-        self._bytes += sum(len(item) for item in items)
-
-    def __len__(self) -> int:
-        return len(self._items)
+        self._bytes += sum(len(data) for _, data in items)
 
     @property
     def size(self) -> int:

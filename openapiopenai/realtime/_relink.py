@@ -87,9 +87,10 @@ class Relink:
 
     # -- sending ---------------------------------------------------------------------------
 
-    def send(self, data: bytes, *, session_update: bool) -> None:
-        """Send ``data``, or queue it while the link is down (a send that meets the loss is
-        queued too); raise when reconnecting has ended or the queue is full."""
+    def send(self, event_id: str, data: bytes, *, session_update: bool) -> None:
+        """Send ``data`` (the event ``event_id``), or queue it while the link is down (a send
+        that meets the loss is queued too); raise when reconnecting has ended or the queue is
+        full. A ``session.update`` is not queued: the sum of them goes first anyway."""
         keep = session_update and self._resend_session
         with self._send_lock:
             if keep:
@@ -106,17 +107,12 @@ class Relink:
                 state, socket, lost = self._snapshot()
             if state is _ENDED:
                 raise self._ended()
-            self._hold(data, keep, lost)
+            if not keep:
+                self._queue.put(event_id, data, lost)
 
     def _snapshot(self) -> tuple[str, ClientConnection, RealtimeConnectionClosedError]:
         with self._cond:
             return self._state, self._socket, self._lost
-
-    def _hold(self, data: bytes, keep: bool, lost: RealtimeConnectionClosedError) -> None:
-        """Queue ``data`` for the new link; a ``session.update`` needs no place in the queue:
-        the sum of them goes first anyway."""
-        if not keep:
-            self._queue.put(data, lost)
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -223,13 +219,13 @@ class Relink:
                 if self._session_update is not None:
                     self._deliver(socket, self._session_update)
                 backlog = self._queue.take_all()
-                for index, data in enumerate(backlog):
+                for index, (_, data) in enumerate(backlog):
                     try:
                         self._deliver(socket, data)
                     except RealtimeConnectionClosedError:
                         self._queue.put_back(backlog[index:])
                         raise
-                self._installed(socket, attempts)
+                self._installed(socket, attempts, frozenset(event_id for event_id, _ in backlog))
         except RealtimeConnectionClosedError:
             _abort(socket)
             raise
@@ -237,7 +233,7 @@ class Relink:
             with self._cond:
                 self._candidate = None
 
-    def _installed(self, socket: ClientConnection, attempts: int) -> None:
+    def _installed(self, socket: ClientConnection, attempts: int, resent: frozenset[str]) -> None:
         with self._cond:
             if self._state is not _DOWN:  # closed meanwhile
                 _abort(socket)
@@ -245,7 +241,7 @@ class Relink:
             self._socket, self._state = socket, _OPEN
             lost = self._lost
             down = time.monotonic() - self._down_since
-            self._marker = Reconnected(lost.code, lost.reason, attempts, down)
+            self._marker = Reconnected(lost.code, lost.reason, attempts, down, resent)
             self._install(socket)
             self._cond.notify_all()
         logger.debug("realtime: reconnected after %d attempts, %.3f s down", attempts, down)

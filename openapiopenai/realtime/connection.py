@@ -109,7 +109,7 @@ class _Connection(Generic[Received]):
         if self._relink is None:
             self._deliver(self._socket, data)
         else:
-            self._relink.send(data, session_update=session_update)
+            self._relink.send(event_id, data, session_update=session_update)
         return event_id
 
     def _deliver(self, socket: ClientConnection, data: bytes) -> None:
