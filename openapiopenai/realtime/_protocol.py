@@ -13,7 +13,6 @@ import re
 import reprlib
 import secrets
 import threading
-from binascii import b2a_base64
 from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, cast, get_args
@@ -25,7 +24,7 @@ from openapiopenai._secrets import redact
 from openapiopenai.exceptions import ApiTypeError, ApiValueError, _field_problem
 from openapiopenai.models import _fast
 from openapiopenai.models._fast import request_json
-from openapiopenai.models.openapi_model import RESPONSE_CONTEXT, ResponseModel
+from openapiopenai.models.openapi_model import RESPONSE_CONTEXT, ResponseModel, _is_text
 from openapiopenai.realtime._helpers import Audio, encode_audio
 
 if TYPE_CHECKING:
@@ -307,14 +306,15 @@ class ClientEvents:
         """The event checked against its generated class, as ``(event_id, JSON)``; the
         ``event_id`` is the caller's or a new one."""
         if isinstance(event, dict):
-            sent = self._fast_json(event)
+            event, sent = self._fast_json(event)
             if sent is not None:
-                self._sent.add(sent[0], sent[1], len(sent[1]))
                 return sent
         model = self._build(event)
-        event_id: str | None = model.event_id  # type: ignore[attr-defined]
+        given: str | None = model.event_id  # type: ignore[attr-defined]
         data = model.to_json_bytes()
-        if event_id is None:
+        if given is not None:
+            event_id = given
+        else:
             # The id goes into the JSON rather than into a copy of the model, which would be
             # validated again; the record gives the copy when asked (see sent()).
             event_id = self.new_event_id()
@@ -322,24 +322,27 @@ class ClientEvents:
         self._sent.add(event_id, model, len(data))
         return event_id, data
 
-    def _fast_json(self, event: dict[str, Any]) -> tuple[str, bytes] | None:
-        """A dict event checked and written without building a model (as HTTP requests
-        are), or ``None`` when only the model can tell (it then decides, with its errors)."""
-        model = self._classes.get(event.get("type"))  # type: ignore[arg-type]
-        if model is None:
-            return None
-        event_id = event.get("event_id")
-        if event_id is None:
-            event_id = self.new_event_id()
-            event = {**event, "event_id": event_id}
-        data = request_json(model.__name__, event)
-        return None if data is None else (event_id, data)
+    def _fast_json(self, event: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, bytes] | None]:
+        """The event with its ``event_id``, and ``(event_id, JSON)`` when it is checked and
+        written without building a model (as HTTP requests are); ``None`` when only the model
+        can tell, which then goes on with the same id."""
+        name = event.get("type")
+        kind = self._classes.get(name) if isinstance(name, str) else None
+        if kind is None:
+            return event, None
+        if event.get("event_id") is None:
+            event = {**event, "event_id": self.new_event_id()}
+        data = request_json(kind.__name__, event)
+        if data is None:
+            return event, None
+        self._sent.add(event["event_id"], data, len(data))
+        return event, (event["event_id"], data)
 
     def encode_audio(self, kind: str, audio: Audio, event_id: str | None) -> tuple[str, bytes]:
         """An audio append as ``(event_id, JSON)``: raw audio is base64-encoded here, base64
         text is checked. Written directly, with no model: it goes out fifty times a second,
         and base64 needs no escaping."""
-        encoded = b2a_base64(audio, newline=False) if type(audio) is bytes else encode_audio(audio)
+        encoded = encode_audio(audio)
         if event_id is None:
             number = next(self._counter)
             event_id = f"{self._prefix}{number}"
@@ -404,15 +407,7 @@ def _checked_event_id(event_id: object) -> str:
         raise ApiTypeError(f"event_id must be a str, not {type(event_id).__name__}", ["event_id"])
     if len(event_id) > MAX_EVENT_ID:
         raise ApiValueError(f"event_id must be at most {MAX_EVENT_ID} characters", ["event_id"])
-    if not event_id.isascii() and not _is_text(event_id):
+    if not _is_text(event_id):
         # As send() refuses it: JSON would carry it escaped, the lookup of sent events not.
         raise ApiValueError("event_id must be text without a lone surrogate", ["event_id"])
     return event_id
-
-
-def _is_text(text: str) -> bool:
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -81,7 +81,8 @@ def encode_output(result: Any) -> str:
     """What goes back to the model: text as it is, anything else as JSON (pydantic models,
     dataclasses, dates and the like included)."""
     if isinstance(result, str):
-        result.encode("utf-8")  # a lone surrogate cannot be sent: UnicodeEncodeError, as below
+        if not result.isascii():
+            result.encode("utf-8")  # a lone surrogate cannot be sent: UnicodeEncodeError
         return result
     return pydantic_core.to_json(result).decode("utf-8")
 
