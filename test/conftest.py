@@ -6,8 +6,14 @@ The ``openai_mock`` fixture itself comes from the package's pytest plugin
 
 from __future__ import annotations
 
+import queue
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -133,3 +139,25 @@ def https_mock(tls: TLSMaterial) -> Iterator[TLSMockServer]:
     server.start()
     yield server
     server.stop()
+
+
+def first_line(stream: IO[str] | None, timeout: float) -> str:
+    """The first line a child prints, without blocking forever if it prints nothing."""
+    assert stream is not None
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    return lines.get(timeout=timeout)
+
+
+@contextmanager
+def standalone_mock(*options: str) -> Iterator[str]:
+    """``python -m openapiopenai.mock OPTIONS`` in a process of its own; yields its URL."""
+    command = [sys.executable, "-m", "openapiopenai.mock", *options]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+        try:
+            url = first_line(child.stdout, timeout=60).strip()
+            assert url.startswith("http://127.0.0.1:"), url
+            yield url
+        finally:
+            child.terminate()
+            child.wait(timeout=30)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from pydantic import BaseModel
 import openapiopenai
 import openapiopenai.models
 from openapiopenai.mock import DEMO_CALL_ID, MockServer
+from test.conftest import standalone_mock
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -157,21 +158,6 @@ def relative_links() -> Iterator[tuple[Path, str]]:
             target = link.group("target")
             if not re.match(r"[a-z][a-z0-9+.-]*:", target):
                 yield path, target
-
-
-@contextmanager
-def standalone_mock(*options: str) -> Iterator[str]:
-    """``python -m openapiopenai.mock OPTIONS`` in a process of its own; yields its URL."""
-    command = [sys.executable, "-m", "openapiopenai.mock", *options]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
-        try:
-            assert child.stdout is not None
-            url = child.stdout.readline().strip()
-            assert url.startswith("http://127.0.0.1:"), url
-            yield url
-        finally:
-            child.terminate()
-            child.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import queue
 import signal
 import socket
 import subprocess
@@ -26,6 +25,7 @@ from openapiopenai.mock import (
     Scripted,
     pytest_plugin,
 )
+from test.conftest import first_line, standalone_mock
 
 KEY = "sk-mock-test-0123456789abcdefghijkl"
 JSON = {"Content-Type": "application/json"}
@@ -121,13 +121,6 @@ def test_fixture_reaches_a_project_without_conftest(tmp_path: Path) -> None:
     assert "1 passed" in result.stdout
 
 
-def _first_line(stream: Any, timeout: float) -> str:
-    """The first line a child prints, without blocking forever if it prints nothing."""
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
-    return lines.get(timeout=timeout)
-
-
 @pytest.mark.parametrize(
     ("api_key", "stop_signal"), [(None, signal.SIGTERM), (KEY, signal.SIGINT)], ids=["term", "int"]
 )
@@ -139,11 +132,11 @@ def test_module_prints_its_url_and_serves_until_stopped(
         args += ["--api-key", api_key]
     with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
         try:
-            url = _first_line(child.stdout, timeout=60).strip()
+            url = first_line(child.stdout, timeout=60).strip()
             assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
 
             assert sdk(url).create_realtime_session({"voice": "ash"}).voice == "ash"
-            assert DEMO_CALL_ID in _first_line(child.stdout, timeout=60)
+            assert DEMO_CALL_ID in first_line(child.stdout, timeout=60)
             sdk(url).hangup_realtime_call(DEMO_CALL_ID)  # the announced call is there
             wrong_key = post(url, {}, {**JSON, "Authorization": "Bearer sk-some-other-key"})
             assert wrong_key.status == (401 if api_key else 200)
@@ -180,27 +173,21 @@ def test_module_scripts_replies_and_tool_calls_in_order() -> None:
         RealtimeServerEventResponseFunctionCallArgumentsDone,
     )
 
-    args = [sys.executable, "-m", "openapiopenai.mock", "--port", "0", "--reply", "Hi there"]
-    args += ["--tool-call", "get_weather", '{"city": "Paris"}', "--reply", "Sunny"]
-    with subprocess.Popen(args, stdout=subprocess.PIPE, text=True) as child:
-        try:
-            url = _first_line(child.stdout, timeout=60).strip()
-            said: list[object] = []
-            with sdk(url).connect(model="gpt-realtime", receive_timeout=30) as conn:
-                conn.session.update({"type": "realtime", "output_modalities": ["text"]})
-                for _ in range(4):
-                    conn.response.create()
-                    for event in conn:
-                        if isinstance(event, RealtimeServerEventResponseFunctionCallArgumentsDone):
-                            said.append((event.name, json.loads(event.arguments)))
-                        elif isinstance(event, RealtimeServerEventResponseDone):
-                            output = event.to_dict()["response"]["output"]
-                            if output[0]["type"] == "message":
-                                said.append(output[0]["content"][0]["text"])
-                            break
-        finally:
-            child.terminate()
-            child.wait(timeout=30)
+    script = ["--reply", "Hi there", "--tool-call", "get_weather", '{"city": "Paris"}']
+    with standalone_mock(*script, "--reply", "Sunny") as url:
+        said: list[object] = []
+        with sdk(url).connect(model="gpt-realtime", receive_timeout=30) as conn:
+            conn.session.update({"type": "realtime", "output_modalities": ["text"]})
+            for _ in range(4):
+                conn.response.create()
+                for event in conn:
+                    if isinstance(event, RealtimeServerEventResponseFunctionCallArgumentsDone):
+                        said.append((event.name, json.loads(event.arguments)))
+                    elif isinstance(event, RealtimeServerEventResponseDone):
+                        output = event.to_dict()["response"]["output"]
+                        if output[0]["type"] == "message":
+                            said.append(output[0]["content"][0]["text"])
+                        break
 
     assert said[:3] == ["Hi there", ("get_weather", {"city": "Paris"}), "Sunny"]
     assert said[3] != "Sunny"  # then the default reply
