@@ -37,11 +37,9 @@ Start = Callable[..., tuple[phone.PhoneAgent, str]]
 
 
 @pytest.fixture
-def mock() -> Iterator[MockServer]:
-    server = MockServer()
-    server.start()
-    yield server
-    server.stop()
+def mock(openai_mock: MockServer) -> MockServer:
+    """The plugin's mock, by a shorter name."""
+    return openai_mock
 
 
 @pytest.fixture

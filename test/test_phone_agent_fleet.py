@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from openapiopenai import ApiClient, Configuration, RealtimeApi
+from openapiopenai import RealtimeApi
 from openapiopenai.mock import MockServer
 
 AGENT_DIR = Path(__file__).resolve().parents[1] / "examples" / "phone_agent"
@@ -72,18 +72,9 @@ def store(redis_server: RedisServer) -> Iterator[RedisStore]:
 
 
 @pytest.fixture
-def mock() -> Iterator[MockServer]:
-    server = MockServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def api(mock: MockServer) -> Iterator[RealtimeApi]:
-    configuration = Configuration(host=mock.url, access_token="sk-test", ignore_environment=True)
-    with ApiClient(configuration) as client:
-        yield RealtimeApi(client)
+def mock(openai_mock: MockServer) -> MockServer:
+    """The plugin's mock, by a shorter name."""
+    return openai_mock
 
 
 @pytest.fixture
