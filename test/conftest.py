@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pytest
 
@@ -22,6 +22,9 @@ from openapiopenai.configuration import Configuration
 from openapiopenai.mock import MockServer
 from test import browser
 from test.faults import TLSMaterial, TLSMockServer
+
+if TYPE_CHECKING:
+    from openapiopenai.realtime import RealtimeConnection
 
 # The same plugin module users get through the pytest11 entry point; pyproject's addopts blocks
 # the entry point (-p no:openapiopenai) so coverage is already running when the package loads.
@@ -161,3 +164,17 @@ def standalone_mock(*options: str) -> Iterator[str]:
         finally:
             child.terminate()
             child.wait(timeout=30)
+
+
+def drop_first_sideband(
+    mock: MockServer, conn: RealtimeConnection, *, call_gone: bool = False
+) -> None:
+    """Drop the sideband that joined a call before ``conn`` (an example's own): session.updated
+    reaches it first. With ``call_gone``, its re-join is refused as for a call that ended
+    meanwhile."""
+    assert conn.recv().type == "session.created"
+    mock.realtime.drop(after="session.updated")
+    if call_gone:
+        mock.fail_next(5, 404, message="call not found")
+    conn.session.update({"type": "realtime"})
+    assert conn.recv().type == "session.updated"

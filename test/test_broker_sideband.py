@@ -14,6 +14,7 @@ import pytest
 from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.mock import MockServer
 from openapiopenai.realtime import RealtimeConnection
+from test.conftest import drop_first_sideband
 from test.test_token_broker import (
     API_KEY,
     RunningBroker,
@@ -295,26 +296,13 @@ def test_a_sideband_no_thread_can_be_started_for_is_closed_and_its_line_given_ba
     assert first.close_code is not None, "the joined sideband without a thread was left open"
 
 
-def drop_the_brokers_sideband(
-    openai_mock: MockServer, page: RealtimeConnection, *, call_gone: bool = False
-) -> None:
-    """Drop the broker's sideband: session.updated reaches it first (it joined first); with
-    ``call_gone``, its re-join is refused as for a call that ended meanwhile."""
-    assert page.recv().type == "session.created"
-    openai_mock.realtime.drop(after="session.updated")
-    if call_gone:
-        openai_mock.fail_next(5, 404, message="call not found")
-    page.session.update({"type": "realtime", "instructions": "Be brief."})
-    assert page.recv().type == "session.updated"
-
-
 def test_a_dropped_sideband_re_joins_its_call_and_tools_keep_being_answered(
     broker: RunningBroker, openai_mock: MockServer, api: RealtimeApi
 ) -> None:
     answer = post_offer(broker, "")
     call_id = answer.headers["X-Call-Id"]
     with api.connect(call_id=call_id, receive_timeout=10) as page:
-        drop_the_brokers_sideband(openai_mock, page)
+        drop_first_sideband(openai_mock, page)
         (session,) = [s for s in openai_mock.realtime.sessions if s.call_id == call_id]
         assert eventually(lambda: len(session.connections) == 1)  # the broker's dropped...
         assert eventually(lambda: len(session.connections) == 2)  # ...and came back
@@ -335,7 +323,7 @@ def test_a_sideband_refused_when_re_joining_ends_in_one_line(
     answer = post_offer(broker, "")
     call_id = answer.headers["X-Call-Id"]
     with api.connect(call_id=call_id, receive_timeout=10) as page:
-        drop_the_brokers_sideband(openai_mock, page, call_gone=True)
+        drop_first_sideband(openai_mock, page, call_gone=True)
         assert eventually(lambda: "could not re-join: HTTP 404" in broker.log.text)
     assert "Traceback" not in broker.log.text
     assert "sideband of call_id" in broker.log.text and "failed" not in broker_lines(

@@ -19,8 +19,8 @@ import urllib3
 from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.mock import MockServer
 from openapiopenai.mock.webhook_sender import send_call_incoming
-from openapiopenai.realtime import RealtimeConnection
 from openapiopenai.webhooks import sign
+from test.conftest import drop_first_sideband
 
 AGENT_DIR = Path(__file__).resolve().parents[1] / "examples" / "phone_agent"
 if str(AGENT_DIR) not in sys.path:
@@ -113,19 +113,6 @@ def test_a_call_is_accepted_answered_by_a_tool_and_transferred(
     )
 
 
-def drop_the_agents_sideband(
-    mock: MockServer, conn: RealtimeConnection, *, call_gone: bool = False
-) -> None:
-    """Drop the agent's sideband: session.updated reaches it first (it joined first); with
-    ``call_gone``, its re-join is refused as for a call that ended meanwhile."""
-    assert conn.recv().type == "session.created"
-    mock.realtime.drop(after="session.updated")
-    if call_gone:
-        mock.fail_next(5, 404, message="call not found")
-    conn.session.update({"type": "realtime"})
-    assert conn.recv().type == "session.updated"
-
-
 def test_a_dropped_sideband_re_joins_the_call_and_tools_keep_being_answered(
     mock: MockServer, api: RealtimeApi, start_agent: Start
 ) -> None:
@@ -133,7 +120,7 @@ def test_a_dropped_sideband_re_joins_the_call_and_tools_keep_being_answered(
     _, call_id = mock.send_incoming_call(url, secret=SECRET)
     assert greeted(agent, call_id)
     with api.connect(call_id=call_id, receive_timeout=10) as conn:
-        drop_the_agents_sideband(mock, conn)
+        drop_first_sideband(mock, conn)
         (session,) = [s for s in mock.realtime.sessions if s.call_id == call_id]
         assert wait_for(lambda: len(session.connections) == 1)  # the agent's dropped...
         assert wait_for(lambda: len(session.connections) == 2)  # ...and came back
@@ -154,7 +141,7 @@ def test_a_call_that_ends_while_its_sideband_re_joins_is_recorded_hung_up(
     _, call_id = mock.send_incoming_call(url, secret=SECRET)
     assert greeted(agent, call_id)
     with api.connect(call_id=call_id, receive_timeout=10) as conn:
-        drop_the_agents_sideband(mock, conn, call_gone=True)
+        drop_first_sideband(mock, conn, call_gone=True)
         record = agent.switchboard.records[call_id]
         assert record.ended.wait(10)
 
