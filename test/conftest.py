@@ -6,14 +6,17 @@ The ``openai_mock`` fixture itself comes from the package's pytest plugin
 
 from __future__ import annotations
 
+import json
+import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import pytest
 
@@ -178,3 +181,27 @@ def drop_first_sideband(
         mock.fail_next(5, 404, message="call not found")
     conn.session.update({"type": "realtime"})
     assert conn.recv().type == "session.updated"
+
+
+def bench_smoke(module: str, tmp_path: Path, timeout: float) -> tuple[dict[str, Any], str]:
+    """``python -m MODULE --smoke --json ...`` from the checkout: its results and what it
+    printed. It runs in a session of its own, killed whole on a timeout: a bench starts
+    servers of its own, which would outlive it."""
+    out = tmp_path / f"{module}.json"
+    command = [sys.executable, "-m", module, "--smoke", "--json", str(out)]
+    with subprocess.Popen(
+        command,
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as child:
+        try:
+            stdout, stderr = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            raise
+    assert child.returncode == 0, stderr
+    return json.loads(out.read_text()), stdout

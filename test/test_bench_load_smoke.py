@@ -3,29 +3,15 @@ reports both variants; no timing is asserted, only that nothing was lost or left
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from test.conftest import bench_smoke
 
 
 def test_smoke_run_loses_nothing_and_leaves_nothing(tmp_path: Path) -> None:
-    out = tmp_path / "load.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.load", "--smoke", "--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-
-    results = json.loads(out.read_text())
+    results, printed = bench_smoke("bench.load", tmp_path, timeout=300)
     assert results["meta"] == {"sessions": 4, "turns": 1, "rounds": 1}
     for variant in ("sdk", "websockets"):
         assert results[variant]["events"] > 4 and results[variant]["cpu_per_event_us"] > 0
         assert results["worst"][variant] == {"lost": 0, "threads_left": 0, "sockets_left": 0}
-    assert "client CPU per event" in completed.stdout
+    assert "client CPU per event" in printed
