@@ -39,6 +39,7 @@ if _missing():
     pytest.skip(str(_missing()), allow_module_level=True)
 
 import bakery  # noqa: E402
+from calls import wait_for  # noqa: E402
 from fleet_lab import (  # noqa: E402
     RedisServer,
     Worker,
@@ -46,7 +47,6 @@ from fleet_lab import (  # noqa: E402
     deliver,
     free_port,
     signed_delivery,
-    wait_until,
 )
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 from redis_store import RedisStore  # noqa: E402
@@ -110,7 +110,7 @@ def accepts(mock: MockServer, call_id: str) -> int:
 
 def greeted(mock: MockServer, count: int) -> bool:
     """Wait until ``count`` greetings were asked for and the mock's replies are done."""
-    asked = wait_until(
+    asked = wait_for(
         lambda: sum(e["type"] == "response.create" for e in mock.realtime.received) >= count, 10
     )
     time.sleep(0.3)  # the default replies take milliseconds
@@ -147,7 +147,7 @@ def test_redelivered_webhooks_are_accepted_once_across_the_fleet(
 
     for call_id in calls:
         assert accepts(mock, call_id) == 1
-        assert wait_until(lambda call_id=call_id: sidebands(mock, call_id) == 1, 10)
+        assert wait_for(lambda call_id=call_id: sidebands(mock, call_id) == 1, 10)
     time.sleep(1.0)  # leases renewed twice: nobody joins a second time
     assert [sidebands(mock, call_id) for call_id in calls] == [1] * 6
     assert store.live_calls() == 6  # capacity counted once per call: the line is full
@@ -192,16 +192,16 @@ def test_a_killed_workers_calls_are_taken_over_and_its_tool_calls_answered(
     running = mock.realtime.script_tool_call("order_status", {"order_number": 42})
     with api.connect(call_id=calls[0], receive_timeout=10) as conn:
         conn.response.create()
-        assert wait_until(lambda: running in store.tool_runs(calls[0]), 10)
+        assert wait_for(lambda: running in store.tool_runs(calls[0]), 10)
     store.swap_tool(calls[1], "call_transfer", None, ToolRun("transfer_to_person", "{}", dead))
     doomed.kill()
     killed_at = time.monotonic()
 
     for call_id in calls:
-        assert wait_until(lambda call_id=call_id: sidebands(mock, call_id) == 1, 10)
+        assert wait_for(lambda call_id=call_id: sidebands(mock, call_id) == 1, 10)
         assert store.owner(call_id) not in (None, dead)
     assert time.monotonic() - killed_at < 10
-    assert wait_until(lambda: outputs(mock, running) and outputs(mock, "call_transfer"), 10)
+    assert wait_for(lambda: outputs(mock, running) and outputs(mock, "call_transfer"), 10)
     assert outputs(mock, running) == [f"{bakery.ORDERS[42]}"]  # run again: it only reads
     assert "interrupted" in outputs(mock, "call_transfer")[0]  # not safe to repeat: ask again
     time.sleep(0.5)  # the model's answers to those outputs are done
@@ -223,13 +223,13 @@ def test_a_transfer_asked_for_survives_a_takeover(
     start_worker("--transfer-to", "tel:+15550100077")
     doomed.kill()
 
-    assert wait_until(lambda: store.owner(call_id) not in (None, dead), 10)
-    assert wait_until(lambda: sidebands(mock, call_id) == 1, 10)
+    assert wait_for(lambda: store.owner(call_id) not in (None, dead), 10)
+    assert wait_for(lambda: sidebands(mock, call_id) == 1, 10)
     with api.connect(call_id=call_id, receive_timeout=10) as conn:
         conn.response.create()  # the model says goodbye: the new owner transfers
-        assert wait_until(lambda: mock.calls[call_id].referred_to is not None, 10)
+        assert wait_for(lambda: mock.calls[call_id].referred_to is not None, 10)
     assert mock.calls[call_id].referred_to == "tel:+15550100077"
-    assert wait_until(lambda: store.state(call_id).get("outcome") == "transferred", 10)
+    assert wait_for(lambda: store.state(call_id).get("outcome") == "transferred", 10)
     assert store.live_calls() == 0
 
 
@@ -246,10 +246,10 @@ def test_the_time_limit_survives_a_takeover(
     time.sleep(2)  # a fresh time limit from the takeover would end 4 s after the deadline
     doomed.kill()
 
-    assert wait_until(lambda: store.owner(call_id) not in (None, dead), 10)
-    assert wait_until(lambda: mock.calls[call_id].hung_up, 15)
+    assert wait_for(lambda: store.owner(call_id) not in (None, dead), 10)
+    assert wait_for(lambda: mock.calls[call_id].hung_up, 15)
     assert time.time() < deadline + 2  # the call's own deadline, not a new one
-    assert wait_until(lambda: store.state(call_id).get("outcome") == "time limit", 10)
+    assert wait_for(lambda: store.state(call_id).get("outcome") == "time limit", 10)
 
 
 def test_a_dead_workers_line_is_freed_when_its_call_ended_meanwhile(
@@ -258,12 +258,12 @@ def test_a_dead_workers_line_is_freed_when_its_call_ended_meanwhile(
     doomed, survivor = start_worker("--max-calls", "1"), start_worker("--max-calls", "1")
     ended = mock.incoming_call()
     assert deliver(doomed.url, signed_delivery(ended, SECRET)) == 200
-    assert wait_until(lambda: sidebands(mock, ended) == 1, 10)
+    assert wait_for(lambda: sidebands(mock, ended) == 1, 10)
     doomed.kill()
     api.hangup_realtime_call(ended)  # the caller hangs up while nobody holds the call
     assert store.live_calls() == 1
 
-    assert wait_until(lambda: store.live_calls() == 0, 10)  # the taker found it ended
+    assert wait_for(lambda: store.live_calls() == 0, 10)  # the taker found it ended
     assert store.state(ended)["outcome"] == "hung up"
     later = mock.incoming_call()
     assert deliver(survivor.url, signed_delivery(later, SECRET)) == 200
@@ -277,14 +277,14 @@ def test_a_restarted_worker_ignores_a_webhook_the_fleet_handled(
     call_id = mock.incoming_call()
     delivery = signed_delivery(call_id, SECRET)
     assert deliver(first.url, delivery) == 200
-    assert wait_until(lambda: sidebands(mock, call_id) == 1, 10)
+    assert wait_for(lambda: sidebands(mock, call_id) == 1, 10)
     first.kill()
 
     restarted = start_worker()
     assert deliver(restarted.url, delivery) == 200
     assert accepts(mock, call_id) == 1
     assert metric_samples(restarted)[("phone_agent_webhooks_duplicate_total", ())] == 1
-    assert wait_until(lambda: sidebands(mock, call_id) == 1, 10)  # taken over, not accepted
+    assert wait_for(lambda: sidebands(mock, call_id) == 1, 10)  # taken over, not accepted
     assert store.live_calls() == 1
 
 
@@ -297,7 +297,7 @@ def test_sigterm_hands_calls_over_without_a_gap(
     calls = [mock.incoming_call() for _ in range(2)]
     for call_id in calls:
         assert deliver(stopping.url, signed_delivery(call_id, SECRET)) == 200
-        assert wait_until(lambda call_id=call_id: sidebands(mock, call_id) == 1, 10)
+        assert wait_for(lambda call_id=call_id: sidebands(mock, call_id) == 1, 10)
     assert greeted(mock, 2)
     owner = store.owner(calls[0])
 
@@ -326,7 +326,7 @@ def test_sigterm_hands_calls_over_without_a_gap(
         watching.set()
         watcher.join(5)
     assert max(longest_alone.values()) < 0.5, longest_alone
-    assert wait_until(lambda: [sidebands(mock, call_id) for call_id in calls] == [1, 1], 5)
+    assert wait_for(lambda: [sidebands(mock, call_id) for call_id in calls] == [1, 1], 5)
     for call_id in calls:
         assert bakery.ORDERS[42] in ask_tool(api, mock, call_id)
     assert staying.process.poll() is None
@@ -342,8 +342,8 @@ def test_metrics_parse_and_count_what_happened(
     assert greeted(mock, 2)
     assert bakery.ORDERS[42] in ask_tool(api, mock, calls[0])
     workers[0].kill()
-    assert wait_until(lambda: store.owner(calls[0]) not in (None,), 10)
-    assert wait_until(lambda: sidebands(mock, calls[0]) == 1, 10)
+    assert wait_for(lambda: store.owner(calls[0]) not in (None,), 10)
+    assert wait_for(lambda: sidebands(mock, calls[0]) == 1, 10)
 
     samples = metric_samples(workers[1])
     assert samples[("phone_agent_calls_accepted_total", ())] == 1.0
@@ -374,7 +374,7 @@ def test_a_lost_store_refuses_new_calls_with_503_while_live_calls_go_on(
     assert deliver(worker.url, signed_delivery(refused, SECRET)) == 503
     assert mock.calls[refused].actions == []  # the sender retries, maybe elsewhere
     assert bakery.ORDERS[42] in ask_tool(api, mock, live)
-    assert wait_until(lambda: sidebands(mock, live) == 1, 5)  # the worker's, still there
+    assert wait_for(lambda: sidebands(mock, live) == 1, 5)  # the worker's, still there
     samples = metric_samples(worker)
     assert samples[("phone_agent_calls_rejected_total", (("reason", "store_unavailable"),))] == 1
 
@@ -440,7 +440,7 @@ def test_both_stores_keep_one_contract(any_store: Any) -> None:
 
     assert store.renew(["c1"], "w1", 0.5) == set() and store.renew(["c1"], "w2", 0.5) == {"c1"}
     assert not store.take("c1", "w2", 0.5)  # owned
-    assert wait_until(lambda: store.unowned() == ["c1"], 5)  # the lease ran out
+    assert wait_for(lambda: store.unowned() == ["c1"], 5)  # the lease ran out
     assert store.take("c1", "w2", 5) and not store.take("c1", "w3", 5)
     assert store.owner("c1") == "w2" and store.renew(["c1"], "w1", 5) == {"c1"}
     assert store.hand_over("c1", "w2") and not store.hand_over("c1", "w2")

@@ -344,11 +344,11 @@ class Call:
         has joined (or after ``patience`` seconds), so the call is never left alone."""
         self.ledger.handing_over = True
         store = self.settings.store
-        _wait_for(lambda: self.ledger.running() == 0, patience)
+        wait_for(lambda: self.ledger.running() == 0, patience)
         try:
             store.update(self.call_id, {"joined": ""})
             if store.hand_over(self.call_id, self.settings.owner):
-                _wait_for(lambda: bool(store.state(self.call_id).get("joined")), patience)
+                wait_for(lambda: bool(store.state(self.call_id).get("joined")), patience)
         except StoreUnavailable:
             LOG.warning("call %s: the store is unavailable to hand over", short_id(self.call_id))
         self.let_go("handed over")
@@ -481,12 +481,12 @@ class Switchboard:
                 thread.join(timeout)
 
 
-def _wait_for(check: Callable[[], bool], timeout: float) -> bool:
-    """Poll ``check()`` every 20 ms for at most ``timeout`` seconds; its last answer."""
+def wait_for(check: Callable[[], object], timeout: float = 10.0, step: float = 0.02) -> bool:
+    """Poll ``check()`` every ``step`` seconds for at most ``timeout`` seconds; its last answer."""
     deadline = time.monotonic() + timeout
     while not check() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return check()
+        time.sleep(step)
+    return bool(check())
 
 
 def _worth_retrying(failed: ApiException | ApiTransportError) -> bool:

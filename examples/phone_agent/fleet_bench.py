@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fleet_lab import RedisServer, Worker, deliver, signed_delivery, wait_until
+from calls import wait_for
+from fleet_lab import RedisServer, Worker, deliver, signed_delivery
 from redis_store import RedisStore
 
 from openapiopenai import ApiClient, Configuration, RealtimeApi
@@ -101,20 +102,20 @@ class Lab:
         the tool call that was running (run again there)."""
         self.mock.realtime.clear()
         call_id = self.call(self.workers[0])
-        wait_until(
+        wait_for(
             lambda: any(e["type"] == "response.create" for e in self.mock.realtime.received), 10
         )
         time.sleep(0.2)  # the greeting is done
         tool_call = self.mock.realtime.script_tool_call("order_status", {"order_number": 42})
         with self.api.connect(call_id=call_id, receive_timeout=10) as caller:
             caller.response.create()
-            if not wait_until(lambda: tool_call in self.store.tool_runs(call_id), 10):
+            if not wait_for(lambda: tool_call in self.store.tool_runs(call_id), 10):
                 raise RuntimeError("the tool call never started")
         owner = self.store.owner(call_id)
         victim = next(w for w in self.workers if (owner or "").split("-")[-2] == str(w.process.pid))
         killed = time.perf_counter()
         victim.kill()
-        wait_until(lambda: self.store.owner(call_id) not in (None, owner), 30, step=0.002)
+        wait_for(lambda: self.store.owner(call_id) not in (None, owner), 30, step=0.002)
         taken = time.perf_counter()
         done = output_seen(self.mock, tool_call)
         if done is None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 
 import urllib3
+from calls import wait_for
 
 from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.mock import MockServer
@@ -40,17 +41,6 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_until(check: object, timeout: float, step: float = 0.01) -> bool:
-    """Poll ``check()`` every ``step`` seconds for at most ``timeout`` seconds."""
-    assert callable(check)
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() >= deadline:
-            return bool(check())
-        time.sleep(step)
-    return True
-
-
 class RedisServer:
     """Debian's ``redis-server`` on a free loopback port, without persistence; stopped (and
     its directory removed) on :meth:`stop` or leaving ``with``."""
@@ -67,7 +57,7 @@ class RedisServer:
         self.process = subprocess.Popen(  # noqa: S603 (our own command line)
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self._dir
         )
-        if not wait_until(self._answers, STARTUP_SECONDS, step=0.02):
+        if not wait_for(self._answers, STARTUP_SECONDS, step=0.02):
             self.stop()
             raise RuntimeError(f"redis-server did not answer PING on port {self.port}")
 
@@ -128,7 +118,7 @@ class Worker:
             self.process = subprocess.Popen(  # noqa: S603 (our own command line)
                 command, stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=HERE
             )
-        if not wait_until(self._serving, STARTUP_SECONDS, step=0.05):
+        if not wait_for(self._serving, STARTUP_SECONDS, step=0.05):
             self.kill()
             raise RuntimeError(f"the worker did not start:\n{log.read_text()}")
 
@@ -226,7 +216,7 @@ def demo(workers: int = 2) -> None:
             fleet[0].kill()
             killed = time.monotonic()
             print("the first worker is killed; waiting for a takeover...")
-            wait_until(lambda: "taken over" in "".join(w.log.read_text() for w in fleet[1:]), 30)
+            wait_for(lambda: "taken over" in "".join(w.log.read_text() for w in fleet[1:]), 30)
             print(f"taken over after {time.monotonic() - killed:.1f} s")
             time.sleep(0.3)
             print("the tool answered:", ask_tool(api, mock, call_id))

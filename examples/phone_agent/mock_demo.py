@@ -14,12 +14,11 @@ import os
 import struct
 import sys
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from agent import AgentServer, AgentSettings, CannotListenError, PhoneAgent
-from calls import CallRecord
+from calls import CallRecord, wait_for
 
 from openapiopenai import ApiClient, Configuration, RealtimeApi
 from openapiopenai.mock import MockServer
@@ -65,14 +64,6 @@ class ScriptedCaller:
                     if text:
                         return str(text)
         raise RuntimeError("the call ended before the reply")
-
-
-def wait_for(check: Any, timeout: float = 10.0) -> bool:
-    """Poll ``check()`` every 20 ms for at most ``timeout`` seconds; its last answer."""
-    deadline = time.monotonic() + timeout
-    while not check() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return bool(check())
 
 
 def demo_call(mock: MockServer, api: RealtimeApi, agent: PhoneAgent, url: str, secret: str) -> None:
