@@ -30,7 +30,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-API_KEY = "sk-bench-0123456789abcdefghijklmnopqrstuvwxyz"
+from bench import API_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
 OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
 #: Client CPU per event, SDK / websockets: at most this for many sessions, and for one.

@@ -30,9 +30,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench import API_KEY
+
 #: 24 kHz, 16-bit mono: bytes per millisecond of audio.
 PCM_BYTES_PER_MS = 48
-API_KEY = "sk-bench-0123456789abcdefghijklmnopqrstuvwxyz"
 TARGETS = {"parse": 1.0, "turn": 1.25, "append": 1.2}
 #: Events timed by one parser before the next takes its turn (about one turn of the mock).
 CHUNK = 43

@@ -26,6 +26,7 @@ from typing import Any
 import urllib3
 
 import openapiopenai
+from bench import API_KEY
 from bench.fresh import bench_cold_start, bench_import, medians
 from bench.server import CLIENT_SECRET, SESSION, SESSION_BODY
 from openapiopenai import (
@@ -38,7 +39,6 @@ from openapiopenai import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-API_KEY = "sk-bench-0123456789abcdefghijklmnopqrstuvwxyz"
 INSTRUCTIONS = "You are a concise voice assistant for a hardware store. Answer briefly."
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bench import API_KEY
+
 QUESTION = "What is the weather in Paris?"
 ANSWER = "It is sunny in Paris today, twenty one degrees, with a light wind from the west."
-API_KEY = "sk-bench-0123456789abcdefghijklmnopqrstuvwxyz"
 TOOL_OUTPUT = '{"sky": "clear", "celsius": 21, "wind": "light, west"}'
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import secrets
 import struct
 import time
 from collections.abc import Callable, Coroutine
@@ -18,6 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 from openapiopenai._overlay import overlay
+from openapiopenai.mock._shapes import new_id
 from openapiopenai.mock._webrtc_deps import (
     MediaStreamError,
     MediaStreamTrack,
@@ -98,10 +98,6 @@ async def drain(track: MediaStreamTrack) -> None:
 # --- the Realtime peer ---------------------------------------------------------------------
 
 
-def _new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(10)}"
-
-
 def _error(code: str, message: str, client_event_id: object = None) -> dict[str, Any]:
     """The ``error`` field of an error event, as the service words it."""
     return {
@@ -133,7 +129,7 @@ class Call:
     def send(self, kind: str, **fields: Any) -> None:
         """Send one server event on the data channel, if it is open."""
         if self.channel is not None and self.channel.readyState == "open":
-            event = {"type": kind, "event_id": _new_id("event"), **fields}
+            event = {"type": kind, "event_id": new_id("event_"), **fields}
             self.channel.send(json.dumps(event))
 
     def send_text(self, text: str) -> None:
@@ -199,11 +195,11 @@ class Call:
             audio = "audio" in self.session.get("output_modalities", ["audio"])
             response = {
                 "object": "realtime.response",
-                "id": _new_id("resp"),
+                "id": new_id("resp_"),
                 "status": "in_progress",
             }
             item: dict[str, Any] = {
-                "id": _new_id("item"),
+                "id": new_id("item_"),
                 "object": "realtime.item",
                 "type": "message",
                 "role": "assistant",
