@@ -8,7 +8,9 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -35,7 +37,7 @@ from openapiopenai.realtime import RealtimeConnection, UnknownServerEvent
 from openapiopenai.realtime._protocol import PROBLEMS_SHOWN, ServerEvents
 from openapiopenai.realtime._socket import queued_frames
 from test.conftest import API_KEY, quick_api
-from test.faults import TLSMaterial, unused_port
+from test.faults import LoopbackServer, TLSMaterial, unused_port
 from test.realtime_server import WAIT, Peer, Refusal, ScriptedServer, SilentServer, session_created
 
 MIB = 1024 * 1024
@@ -441,3 +443,22 @@ def test_close_from_another_thread_while_events_stream_ends_iteration_quietly() 
         sys.setswitchinterval(switch_interval)
 
     assert [type(outcome) for outcome in outcomes] == [int] * 10, outcomes
+
+
+class _ResetWhileReading(LoopbackServer):
+    """Accepts, reads nothing for a moment, then resets the connection."""
+
+    def handle(self, conn: socket.socket) -> None:
+        time.sleep(0.3)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+
+
+def test_a_reset_while_the_upgrade_request_is_sent_is_a_transport_error() -> None:
+    """websockets reports a reset during its own send as a closed connection; it is the same
+    transport failure as any other, not a websockets exception (a request too large to fit
+    the socket's buffers makes the send still be running when the reset comes)."""
+    with _ResetWhileReading() as server, pytest.raises(ApiConnectionError) as failed:
+        padding = {"X-Padding": "a" * 16_000_000}
+        quick_api(server.url + "/v1", 0).connect(model="m", _headers=padding)
+    assert "could not connect" in str(failed.value)

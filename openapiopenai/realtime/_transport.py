@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from urllib3 import HTTPHeaderDict, HTTPResponse
 from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, MaxRetryError
 from urllib3.util.retry import Retry
-from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.frames import Frame
 from websockets.sync.client import connect
 
@@ -82,7 +82,8 @@ def open_websocket(
             timeout = _remaining(link.connect_timeout, deadline, started)
             opened = _connect(link.url, sock=sock, open_timeout=timeout, **options, **_DIRECT)
             return cast("RealtimeSocket", opened)
-        except (OSError, InvalidHandshake, InvalidURI, ValueError) as raised:
+        # ConnectionClosed: websockets' word for a reset while it sends the upgrade request.
+        except (OSError, InvalidHandshake, InvalidURI, ValueError, ConnectionClosed) as raised:
             failure = _refused_redirect(raised)
             error = _sdk_error(failure, link, attempts)
             if isinstance(error, ApiTimeoutError) and _spent(deadline, started):
